@@ -82,7 +82,8 @@ func (n *Notifier) Poke() {
 	n.mu.Unlock()
 }
 
-func (n *Notifier) state() (eventstore.Position, <-chan struct{}) {
+// State returns the furthest position known to be appended and a channel closed at the next wake-up.
+func (n *Notifier) State() (eventstore.Position, <-chan struct{}) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.latest, n.changed
@@ -96,7 +97,7 @@ func (n *Notifier) announce() {
 			return
 		case <-n.kick:
 		}
-		latest, _ := n.state()
+		latest, _ := n.State()
 		// Best effort: a lost notification only delays other processes until their next poll.
 		_, _ = n.pool.Exec(n.ctx, `SELECT pg_notify($1, $2)`, notifyChannel, formatPosition(latest))
 	}
@@ -165,13 +166,13 @@ type Waiter struct {
 // Waiter returns a waiter for one reader and starts listening for other processes' appends.
 func (n *Notifier) Waiter() *Waiter {
 	n.start()
-	_, ch := n.state()
+	_, ch := n.State()
 	return &Waiter{n: n, armed: ch}
 }
 
 // Arm is called just before a read, so a wake-up that comes during the read is not missed.
 func (w *Waiter) Arm() {
-	_, w.armed = w.n.state()
+	_, w.armed = w.n.State()
 }
 
 // Saw records the position of the last event the reader has handled.
@@ -185,9 +186,8 @@ func (w *Waiter) Saw(p eventstore.Position) {
 // Wait returns when the reader should read again. When an append the reader has not seen yet is known, its
 // transaction (or an older one still running) has not become visible: look again soon, backing off a little.
 // Otherwise sleep until woken, or until the fallback poll.
-func (w *Waiter) Wait(ctx context.Context, after eventstore.Position) error {
-	w.Saw(after)
-	latest, _ := w.n.state()
+func (w *Waiter) Wait(ctx context.Context) error {
+	latest, _ := w.n.State()
 	if w.seen.Less(latest) {
 		w.backoff = min(max(2*w.backoff, time.Millisecond), 50*time.Millisecond)
 		return sleep(ctx, w.backoff)

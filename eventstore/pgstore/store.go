@@ -372,11 +372,11 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, handle
 		if len(events) == batch {
 			continue
 		}
+		waiter.Saw(after)
 		if len(events) > 0 {
-			waiter.Saw(after)
 			continue
 		}
-		if err := waiter.Wait(ctx, after); err != nil {
+		if err := waiter.Wait(ctx); err != nil {
 			return err
 		}
 	}
