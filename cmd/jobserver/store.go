@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore/pgstore"
+	"github.com/mediciasafely/jobserver/internal/database"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// backend is the database side every command works with.
+type backend struct {
+	pool   *pgxpool.Pool
+	store  *pgstore.Store
+	runner *projections.Runner
+}
+
+// openBackend connects, creating the database and applying migrations as needed.
+func openBackend(ctx context.Context, cfg config) (*backend, error) {
+	if err := database.EnsureExists(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := database.Open(ctx, cfg.DatabaseURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	n, err := database.Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if n > 0 {
+		slog.Info("applied migrations", "count", n)
+	}
+	store := pgstore.New(pool)
+	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), projections.All()...)
+	return &backend{pool: pool, store: store, runner: runner}, nil
+}
+
+func (b *backend) close() {
+	b.store.Close()
+	b.pool.Close()
+}
+
+func migrate(ctx context.Context, cfg config, args []string) error {
+	if err := flags("migrate").Parse(args); err != nil {
+		return errUsage
+	}
+	if err := database.EnsureExists(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := database.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("applied %d migration(s); the database is up to date\n", n)
+	return nil
+}

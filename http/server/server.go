@@ -1,0 +1,134 @@
+// Package server assembles the HTTP side: middleware, health and metrics, static assets, the pages and the
+// machine APIs, all on one chi router.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mediciasafely/jobserver/http/web"
+)
+
+// Options are what the router is built from.
+type Options struct {
+	Logger   *slog.Logger
+	Pool     *pgxpool.Pool
+	Renderer *web.Renderer
+	// Pages mounts the page routes (and their own middleware) on the router.
+	Pages func(chi.Router)
+}
+
+// New returns the service's handler.
+func New(o Options) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP, logRequests(o.Logger), recoverPanics(o.Logger, o.Renderer))
+
+	r.Get("/healthz", health(o.Pool))
+	r.Handle("/metrics", promhttp.Handler())
+	r.Handle(web.StaticPrefix+"*", web.StaticHandler())
+
+	notFound := func(w http.ResponseWriter, req *http.Request) { fail(w, req, o.Renderer, http.StatusNotFound, "") }
+	r.NotFound(notFound)
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		fail(w, req, o.Renderer, http.StatusMethodNotAllowed, "")
+	})
+	if o.Pages != nil {
+		r.Group(func(r chi.Router) {
+			r.NotFound(notFound)
+			o.Pages(r)
+		})
+	}
+	return r
+}
+
+// fail answers with an error in the form the caller reads: JSON with a detail for machine APIs, the error
+// page for people.
+func fail(w http.ResponseWriter, r *http.Request, renderer *web.Renderer, status int, message string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if message == "" {
+			message = http.StatusText(status)
+		}
+		WriteJSON(w, status, map[string]string{"detail": message})
+		return
+	}
+	renderer.Error(w, r, status, message)
+}
+
+// WriteJSON writes v as the JSON body of a response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func health(pool *pgxpool.Pool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "the database does not answer"})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
+
+// logRequests writes one structured line per request.
+func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("request_id", middleware.GetReqID(r.Context())),
+				slog.String("remote", r.RemoteAddr),
+			)
+		})
+	}
+}
+
+// recoverPanics turns a panic into the 500 page (or JSON); the stack goes to the log, never to the user.
+func recoverPanics(logger *slog.Logger, renderer *web.Renderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				p := recover()
+				if p == nil || p == http.ErrAbortHandler {
+					if p != nil {
+						panic(p)
+					}
+					return
+				}
+				logger.ErrorContext(r.Context(), "panic serving request", slog.Any("panic", p),
+					slog.String("path", r.URL.Path), slog.String("request_id", middleware.GetReqID(r.Context())),
+					slog.String("stack", string(debug.Stack())))
+				fail(w, r, renderer, http.StatusInternalServerError, "")
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}

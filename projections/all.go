@@ -1,0 +1,6 @@
+package projections
+
+// All returns every read-model projector of the service.
+func All() []Projector {
+	return []Projector{}
+}
