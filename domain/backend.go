@@ -1,0 +1,146 @@
+package domain
+
+import (
+	"slices"
+	"strings"
+)
+
+// BackendCreated records a new backend, a secure environment whose runner polls the server for jobs
+// (stream backend-<id>). Its first runner token is issued with it; the token never enters an event.
+type BackendCreated struct {
+	BackendID string
+	Slug      string
+	Name      string
+}
+
+func (BackendCreated) EventType() string { return "BackendCreated" }
+
+// RunnerTokenRotated records that the backend's runner token was replaced; the old one no longer works.
+type RunnerTokenRotated struct {
+	BackendID string
+}
+
+func (RunnerTokenRotated) EventType() string { return "RunnerTokenRotated" }
+
+// BackendMemberAdded lets a user see the backend and run jobs on it.
+type BackendMemberAdded struct {
+	BackendID string
+	UserID    string
+}
+
+func (BackendMemberAdded) EventType() string { return "BackendMemberAdded" }
+
+// BackendMemberRemoved takes a user's backend membership away.
+type BackendMemberRemoved struct {
+	BackendID string
+	UserID    string
+}
+
+func (BackendMemberRemoved) EventType() string { return "BackendMemberRemoved" }
+
+// CreateBackend decides a new backend. The slug is derived from the name when empty.
+func CreateBackend(backendID, slug, name string) (BackendCreated, error) {
+	name = NormalizeName(name)
+	slug = strings.TrimSpace(slug)
+	if slug == "" {
+		slug = SlugFromName(name)
+	}
+	var v Validation
+	v.Check(backendID != "", "backend_id", "A backend needs an id.")
+	collect(&v, ValidateName("name", name))
+	collect(&v, ValidateSlug("slug", slug, false))
+	if err := v.Err(); err != nil {
+		return BackendCreated{}, err
+	}
+	return BackendCreated{BackendID: backendID, Slug: slug, Name: name}, nil
+}
+
+// Backend is a secure environment that runs jobs.
+type Backend struct {
+	id      string
+	slug    string
+	name    string
+	members map[string]bool
+}
+
+// Apply folds one event of the backend's stream.
+func (b *Backend) Apply(e Event) {
+	switch e := e.(type) {
+	case BackendCreated:
+		b.id, b.slug, b.name = e.BackendID, e.Slug, e.Name
+	case BackendMemberAdded:
+		if b.members == nil {
+			b.members = map[string]bool{}
+		}
+		b.members[e.UserID] = true
+	case BackendMemberRemoved:
+		delete(b.members, e.UserID)
+	}
+}
+
+// Exists reports whether the backend was created.
+func (b *Backend) Exists() bool { return b.id != "" }
+
+// ID is the backend's id.
+func (b *Backend) ID() string { return b.id }
+
+// Slug is the backend's unique slug.
+func (b *Backend) Slug() string { return b.slug }
+
+// Name is the backend's name.
+func (b *Backend) Name() string { return b.name }
+
+// IsMember reports whether the user is a member of the backend.
+func (b *Backend) IsMember(userID string) bool { return b.members[userID] }
+
+// Members lists the ids of the backend's members, sorted.
+func (b *Backend) Members() []string { return sortedKeys(b.members) }
+
+func (b *Backend) mustExist() error {
+	if !b.Exists() {
+		return NotFound("No such backend.")
+	}
+	return nil
+}
+
+// RotateRunnerToken decides replacing the runner token.
+func (b *Backend) RotateRunnerToken() ([]Event, error) {
+	if err := b.mustExist(); err != nil {
+		return nil, err
+	}
+	return []Event{RunnerTokenRotated{BackendID: b.id}}, nil
+}
+
+// AddMember decides adding a user; a member already there needs no event.
+func (b *Backend) AddMember(userID string) ([]Event, error) {
+	if err := b.mustExist(); err != nil {
+		return nil, err
+	}
+	if userID == "" {
+		return nil, Invalid("user_id", "Please choose a user.")
+	}
+	if b.members[userID] {
+		return nil, nil
+	}
+	return []Event{BackendMemberAdded{BackendID: b.id, UserID: userID}}, nil
+}
+
+// RemoveMember decides removing a member; a user who is not a member is NotFound.
+func (b *Backend) RemoveMember(userID string) ([]Event, error) {
+	if err := b.mustExist(); err != nil {
+		return nil, err
+	}
+	if !b.members[userID] {
+		return nil, NotFound("This user is not a member of the backend.")
+	}
+	return []Event{BackendMemberRemoved{BackendID: b.id, UserID: userID}}, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,38 @@
+package domain
+
+// Events registers every event type of the domain with its current schema version. An event whose shape
+// changes gets upcasters here (Type[E](upcastV1toV2, ...)), never a silent edit; the golden files in
+// testdata/events catch silent edits.
+var Events = NewRegistry(
+	// Users and the GitHub accounts they registered with.
+	Type[UserRegistered](),
+	Type[UserProfileUpdated](),
+	Type[NotificationEmailChanged](),
+	Type[GlobalRoleGranted](),
+	Type[GlobalRoleRevoked](),
+	Type[GitHubAccountLinked](),
+
+	// Unique slugs and names.
+	Type[SlugReserved](),
+	Type[NameReserved](),
+	Type[NameReleased](),
+
+	// Backends.
+	Type[BackendCreated](),
+	Type[RunnerTokenRotated](),
+	Type[BackendMemberAdded](),
+	Type[BackendMemberRemoved](),
+
+	// Organisations.
+	Type[OrgCreated](),
+	Type[OrgMemberAdded](),
+	Type[OrgMemberRemoved](),
+
+	// Projects.
+	Type[ProjectCreated](),
+	Type[ProjectAddedToOrg](),
+	Type[ProjectRenamed](),
+	Type[ProjectMemberAdded](),
+	Type[ProjectMemberRolesChanged](),
+	Type[ProjectMemberRemoved](),
+)

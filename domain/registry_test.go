@@ -1,0 +1,157 @@
+package domain_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/mediciasafely/jobserver/domain"
+)
+
+var writeMissingGolden = flag.Bool("write-missing-golden", false, "write testdata/events files for event types that have none (never overwrites)")
+
+// eventSamples holds one sample of every registered event type, with every field set.
+var eventSamples = []domain.Event{
+	domain.UserRegistered{UserID: "01J0USER000000000000000001", GitHubID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231"},
+	domain.UserProfileUpdated{UserID: "01J0USER000000000000000001", Login: "octocat", Name: "Mona Octocat", Email: "mona@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4"},
+	domain.NotificationEmailChanged{UserID: "01J0USER000000000000000001", Email: "mona@work.example.org"},
+	domain.GlobalRoleGranted{UserID: "01J0USER000000000000000001", Role: domain.CoreDeveloper},
+	domain.GlobalRoleRevoked{UserID: "01J0USER000000000000000001", Role: domain.OutputChecker},
+	domain.GitHubAccountLinked{GitHubID: 583231, UserID: "01J0USER000000000000000001"},
+	domain.SlugReserved{Kind: domain.ReservedForOrg, Slug: "mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
+	domain.NameReserved{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
+	domain.NameReleased{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
+	domain.BackendCreated{BackendID: "01J0BACKEND000000000000001", Slug: "rcdemo2", Name: "RC Demo 2"},
+	domain.RunnerTokenRotated{BackendID: "01J0BACKEND000000000000001"},
+	domain.BackendMemberAdded{BackendID: "01J0BACKEND000000000000001", UserID: "01J0USER000000000000000001"},
+	domain.BackendMemberRemoved{BackendID: "01J0BACKEND000000000000001", UserID: "01J0USER000000000000000001"},
+	domain.OrgCreated{OrgID: "01J0ORG0000000000000000001", Slug: "mediciaaiorg2", Name: "MediciaAIOrg2"},
+	domain.OrgMemberAdded{OrgID: "01J0ORG0000000000000000001", UserID: "01J0USER000000000000000001"},
+	domain.OrgMemberRemoved{OrgID: "01J0ORG0000000000000000001", UserID: "01J0USER000000000000000001"},
+	domain.ProjectCreated{ProjectID: "01J0PROJECT000000000000001", Slug: "mystudy", Name: "MyStudy", OrgID: "01J0ORG0000000000000000001"},
+	domain.ProjectAddedToOrg{ProjectID: "01J0PROJECT000000000000001", OrgID: "01J0ORG0000000000000000001"},
+	domain.ProjectRenamed{ProjectID: "01J0PROJECT000000000000001", Name: "Our Study"},
+	domain.ProjectMemberAdded{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001", Roles: []domain.Role{domain.ProjectCoordinator, domain.ProjectDeveloper}},
+	domain.ProjectMemberRolesChanged{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001", Roles: []domain.Role{domain.ProjectCollaborator}},
+	domain.ProjectMemberRemoved{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001"},
+}
+
+// TestEventJSONShapesAreStable compares the JSON of every event type with its golden file in testdata/events.
+//
+// Stored events keep the shape they were written with, forever. If this test fails because you changed an
+// event's fields (renamed, removed, retyped or added one), do NOT edit the golden file to make it pass:
+//  1. rename testdata/events/<Type>.json to <Type>.v<old version>.json (it is now an old version's sample);
+//  2. register the event in registry.go with an upcaster, Type[E](upcastV1toV2), that turns the old JSON
+//     object into the new one, which bumps its schema version;
+//  3. write the new <Type>.json (go test ./domain -run TestEventJSONShapesAreStable -write-missing-golden).
+//
+// This test then also checks that every old-version sample decodes, through the upcasters, into the sample.
+// A new event type needs a sample in eventSamples and a golden file (written with -write-missing-golden).
+func TestEventJSONShapesAreStable(t *testing.T) {
+	t.Parallel()
+	names := domain.Events.Names()
+	slices.Sort(names)
+	samples := map[string]domain.Event{}
+	for _, e := range eventSamples {
+		samples[e.EventType()] = e
+	}
+	for _, name := range names {
+		if _, ok := samples[name]; !ok {
+			t.Errorf("event type %s has no sample in eventSamples", name)
+		}
+	}
+	for name := range samples {
+		if !slices.Contains(names, name) {
+			t.Errorf("sample %s is not registered in domain.Events", name)
+		}
+	}
+
+	for _, name := range names {
+		sample, ok := samples[name]
+		if !ok {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			gotName, version, data, err := domain.Events.Encode(sample)
+			if err != nil || gotName != name {
+				t.Fatalf("Encode: %q, %v", gotName, err)
+			}
+			path := filepath.Join("testdata", "events", name+".json")
+			golden, err := os.ReadFile(path)
+			if os.IsNotExist(err) && *writeMissingGolden {
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, data, "", "  "); err != nil {
+					t.Fatal(err)
+				}
+				pretty.WriteByte('\n')
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("wrote %s", path)
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v (new event type? run with -write-missing-golden)", err)
+			}
+			var want, got any
+			if err := json.Unmarshal(golden, &want); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if err := json.Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("the JSON of %s changed shape; add a schema version and an upcaster instead (see this test's comment)\n got: %s\nwant: %s", name, data, bytes.TrimSpace(golden))
+			}
+			decoded, err := domain.Events.Decode(name, version, golden)
+			if err != nil {
+				t.Fatalf("decode %s: %v", path, err)
+			}
+			if !reflect.DeepEqual(decoded, sample) {
+				t.Fatalf("%s decodes to %#v, want %#v", path, decoded, sample)
+			}
+		})
+	}
+}
+
+// TestOldEventVersionsUpcastToTodaysSample decodes every old-version golden file (<Type>.v<N>.json).
+func TestOldEventVersionsUpcastToTodaysSample(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "events", "*.v*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := map[string]domain.Event{}
+	for _, e := range eventSamples {
+		samples[e.EventType()] = e
+	}
+	pattern := regexp.MustCompile(`^(\w+)\.v(\d+)\.json$`)
+	for _, path := range files {
+		m := pattern.FindStringSubmatch(filepath.Base(path))
+		if m == nil {
+			t.Errorf("%s: name is not <Type>.v<N>.json", path)
+			continue
+		}
+		version, _ := strconv.Atoi(m[2])
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := domain.Events.Decode(m[1], version, data)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if !reflect.DeepEqual(decoded, samples[m[1]]) {
+			t.Errorf("%s upcasts to %#v, want today's sample %#v", path, decoded, samples[m[1]])
+		}
+	}
+}

@@ -1,0 +1,241 @@
+package domain
+
+import (
+	"strings"
+	"unicode"
+)
+
+// UserRegistered records a user's first login with GitHub (stream user-<id>).
+type UserRegistered struct {
+	UserID    string
+	GitHubID  int64
+	Login     string
+	Name      string
+	Email     string
+	AvatarURL string
+}
+
+func (UserRegistered) EventType() string { return "UserRegistered" }
+
+// UserProfileUpdated records a later GitHub login whose profile changed; it carries the whole new profile.
+type UserProfileUpdated struct {
+	UserID    string
+	Login     string
+	Name      string
+	Email     string
+	AvatarURL string
+}
+
+func (UserProfileUpdated) EventType() string { return "UserProfileUpdated" }
+
+// NotificationEmailChanged records the address a user chose for notifications, instead of their GitHub one.
+type NotificationEmailChanged struct {
+	UserID string
+	Email  string
+}
+
+func (NotificationEmailChanged) EventType() string { return "NotificationEmailChanged" }
+
+// GlobalRoleGranted gives a user a role on everything (for a Project role: on every project).
+type GlobalRoleGranted struct {
+	UserID string
+	Role   Role
+}
+
+func (GlobalRoleGranted) EventType() string { return "GlobalRoleGranted" }
+
+// GlobalRoleRevoked takes a global role away.
+type GlobalRoleRevoked struct {
+	UserID string
+	Role   Role
+}
+
+func (GlobalRoleRevoked) EventType() string { return "GlobalRoleRevoked" }
+
+// GitHubProfile is what GitHub tells about a user at login.
+type GitHubProfile struct {
+	ID        int64
+	Login     string
+	Name      string
+	Email     string
+	AvatarURL string
+}
+
+func (p GitHubProfile) normalized() GitHubProfile {
+	p.Login = strings.TrimSpace(p.Login)
+	p.Name = NormalizeName(p.Name)
+	p.Email = strings.TrimSpace(p.Email)
+	p.AvatarURL = strings.TrimSpace(p.AvatarURL)
+	return p
+}
+
+func (p GitHubProfile) validate() error {
+	var v Validation
+	v.Check(p.ID > 0, "github_id", "The GitHub account has no id.")
+	v.Check(p.Login != "" && len(p.Login) <= 100 && strings.IndexFunc(p.Login, unicode.IsSpace) < 0,
+		"login", "The GitHub login is missing or not valid.")
+	if p.Name != "" {
+		collect(&v, ValidateName("name", p.Name))
+	}
+	if p.Email != "" {
+		collect(&v, ValidateEmail("email", p.Email))
+	}
+	collect(&v, validateURL("avatar_url", p.AvatarURL))
+	return v.Err()
+}
+
+// RegisterUser decides the registration of a new user from their first GitHub login.
+func RegisterUser(userID string, p GitHubProfile) (UserRegistered, error) {
+	p = p.normalized()
+	if userID == "" {
+		return UserRegistered{}, Invalid("user_id", "A user needs an id.")
+	}
+	if err := p.validate(); err != nil {
+		return UserRegistered{}, err
+	}
+	return UserRegistered{
+		UserID: userID, GitHubID: p.ID, Login: p.Login, Name: p.Name, Email: p.Email, AvatarURL: p.AvatarURL,
+	}, nil
+}
+
+// User is a person who logged in with GitHub.
+type User struct {
+	id                string
+	githubID          int64
+	login             string
+	name              string
+	email             string
+	avatarURL         string
+	notificationEmail string
+	roles             map[Role]bool
+}
+
+// Apply folds one event of the user's stream.
+func (u *User) Apply(e Event) {
+	switch e := e.(type) {
+	case UserRegistered:
+		u.id, u.githubID = e.UserID, e.GitHubID
+		u.login, u.name, u.email, u.avatarURL = e.Login, e.Name, e.Email, e.AvatarURL
+	case UserProfileUpdated:
+		u.login, u.name, u.email, u.avatarURL = e.Login, e.Name, e.Email, e.AvatarURL
+	case NotificationEmailChanged:
+		u.notificationEmail = e.Email
+	case GlobalRoleGranted:
+		if u.roles == nil {
+			u.roles = map[Role]bool{}
+		}
+		u.roles[e.Role] = true
+	case GlobalRoleRevoked:
+		delete(u.roles, e.Role)
+	}
+}
+
+// Exists reports whether the user has registered.
+func (u *User) Exists() bool { return u.id != "" }
+
+// ID is the user's id.
+func (u *User) ID() string { return u.id }
+
+// GitHubID is the user's numeric GitHub id.
+func (u *User) GitHubID() int64 { return u.githubID }
+
+// Login is the user's GitHub login.
+func (u *User) Login() string { return u.login }
+
+// Name is the user's name as GitHub last told it.
+func (u *User) Name() string { return u.name }
+
+// Email is the user's e-mail address as GitHub last told it.
+func (u *User) Email() string { return u.email }
+
+// AvatarURL is the address of the user's GitHub avatar.
+func (u *User) AvatarURL() string { return u.avatarURL }
+
+// NotificationEmail is where notifications go: the address the user chose, else their GitHub one.
+func (u *User) NotificationEmail() string {
+	if u.notificationEmail != "" {
+		return u.notificationEmail
+	}
+	return u.email
+}
+
+// GlobalRoles lists the user's global roles in the guide's order.
+func (u *User) GlobalRoles() []Role {
+	rs := make([]Role, 0, len(u.roles))
+	for r := range u.roles {
+		rs = append(rs, r)
+	}
+	return SortRoles(rs)
+}
+
+// HasGlobalRole reports whether the user holds r globally.
+func (u *User) HasGlobalRole(r Role) bool { return u.roles[r] }
+
+func (u *User) mustExist() error {
+	if !u.Exists() {
+		return NotFound("No such user.")
+	}
+	return nil
+}
+
+// UpdateProfile decides what a later GitHub login changes: an event only when something differs.
+func (u *User) UpdateProfile(p GitHubProfile) ([]Event, error) {
+	if err := u.mustExist(); err != nil {
+		return nil, err
+	}
+	p = p.normalized()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if p.ID != u.githubID {
+		return nil, Invalid("github_id", "This is not the GitHub account the user registered with.")
+	}
+	if p.Login == u.login && p.Name == u.name && p.Email == u.email && p.AvatarURL == u.avatarURL {
+		return nil, nil
+	}
+	return []Event{UserProfileUpdated{UserID: u.id, Login: p.Login, Name: p.Name, Email: p.Email, AvatarURL: p.AvatarURL}}, nil
+}
+
+// ChangeNotificationEmail decides a new notification address; the same address again needs no event.
+func (u *User) ChangeNotificationEmail(email string) ([]Event, error) {
+	if err := u.mustExist(); err != nil {
+		return nil, err
+	}
+	email = strings.TrimSpace(email)
+	if err := ValidateEmail("email", email); err != nil {
+		return nil, err
+	}
+	if email == u.notificationEmail {
+		return nil, nil
+	}
+	return []Event{NotificationEmailChanged{UserID: u.id, Email: email}}, nil
+}
+
+// GrantGlobalRole decides a global grant; any of the ten roles may be granted globally, and a role already
+// held needs no event.
+func (u *User) GrantGlobalRole(r Role) ([]Event, error) {
+	if err := u.mustExist(); err != nil {
+		return nil, err
+	}
+	if !r.Valid() {
+		return nil, Invalid("role", "Unknown role "+quote(string(r))+".")
+	}
+	if u.roles[r] {
+		return nil, nil
+	}
+	return []Event{GlobalRoleGranted{UserID: u.id, Role: r}}, nil
+}
+
+// RevokeGlobalRole decides taking a global role away; a role not held needs no event.
+func (u *User) RevokeGlobalRole(r Role) ([]Event, error) {
+	if err := u.mustExist(); err != nil {
+		return nil, err
+	}
+	if !r.Valid() {
+		return nil, Invalid("role", "Unknown role "+quote(string(r))+".")
+	}
+	if !u.roles[r] {
+		return nil, nil
+	}
+	return []Event{GlobalRoleRevoked{UserID: u.id, Role: r}}, nil
+}
