@@ -80,9 +80,14 @@ func isDuplicateDatabase(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "42P04"
 }
 
-// Migrate applies the embedded migrations and returns how many ran.
+// Migrate applies the embedded migrations and returns how many ran. It migrates on connections that see
+// only the public schema: goose looks for its version table in current_schema(), and through the pool's
+// search_path that is the read-model schema once it exists, where goose would find no version table and
+// build a second, empty event store that hides the real one.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
-	db := stdlib.OpenDBFromPool(pool)
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["search_path"] = "public"
+	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 	return migrations.Up(ctx, db)
 }

@@ -1,0 +1,32 @@
+package database_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mediciasafely/jobserver/internal/database"
+	"github.com/mediciasafely/jobserver/internal/pgtest"
+)
+
+func TestMigratingAgainAfterTheReadModelSchemaExistsChangesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t) // already migrated
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+database.ReadModelSchema); err != nil {
+		t.Fatal(err)
+	}
+	n, err := database.Migrate(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d migrations ran again", n)
+	}
+	var copies int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename = 'events'`).Scan(&copies); err != nil {
+		t.Fatal(err)
+	}
+	if copies != 1 {
+		t.Fatalf("%d events tables exist, want 1", copies)
+	}
+}
