@@ -222,6 +222,8 @@ type pacer struct {
 
 func (p *pacer) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
 	switch {
+	case err != nil && p.ctx.Err() != nil:
+		return 0 // shutting down: the subscriber stops on its own
 	case err != nil && isLockConflict(err):
 		return 0 // another transaction moved the checkpoint first: read it again
 	case err != nil:
