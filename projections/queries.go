@@ -317,3 +317,22 @@ func (q *Queries) MembershipsOfUser(ctx context.Context, userID string) ([]Membe
 	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.user_id = $1 ORDER BY lower(p.name)`, userID)
 	return all(rows, err, scanMembership)
 }
+
+// BackendMembership is a user's place in a backend: the backend and when they were added to it.
+type BackendMembership struct {
+	Backend Backend
+	AddedAt time.Time
+}
+
+// BackendMembershipsOfUser lists the backends a user is a member of, by slug, with when they joined each.
+func (q *Queries) BackendMembershipsOfUser(ctx context.Context, userID string) ([]BackendMembership, error) {
+	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+`, bm.added_at FROM backends b
+		JOIN backend_members bm ON bm.backend_id = b.id
+		WHERE bm.user_id = $1 ORDER BY b.slug`, userID)
+	return all(rows, err, func(row pgx.CollectableRow) (BackendMembership, error) {
+		var m BackendMembership
+		b := &m.Backend
+		err := row.Scan(&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Members, &m.AddedAt)
+		return m, err
+	})
+}

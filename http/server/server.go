@@ -38,14 +38,17 @@ func New(o Options) http.Handler {
 	r.Handle(web.StaticPrefix+"*", web.StaticHandler())
 
 	notFound := func(w http.ResponseWriter, req *http.Request) { fail(w, req, o.Renderer, http.StatusNotFound, "") }
-	r.NotFound(notFound)
-	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+	notAllowed := func(w http.ResponseWriter, req *http.Request) {
 		fail(w, req, o.Renderer, http.StatusMethodNotAllowed, "")
-	})
+	}
+	r.NotFound(notFound)
+	r.MethodNotAllowed(notAllowed)
 	if o.Pages != nil {
 		r.Group(func(r chi.Router) {
-			r.NotFound(notFound)
 			o.Pages(r)
+			// Set after the pages' middleware, so a page that does not exist still knows who is logged in.
+			r.NotFound(notFound)
+			r.MethodNotAllowed(notAllowed)
 		})
 	}
 	return r

@@ -154,17 +154,16 @@ func TestPageWithoutTitleOrCrumbsShowsTheProductNameAndNoBreadcrumbs(t *testing.
 
 func TestAnonymousVisitorSeesLogInLinkAndPublicNavigation(t *testing.T) {
 	t.Parallel()
-	renderer := newTestRenderer(t, Chrome{Path: "/event-log"})
+	renderer := newTestRenderer(t, Chrome{Path: "/status"})
 	w := httptest.NewRecorder()
 
-	renderer.Page(w, get("/event-log"), http.StatusOK, "home_anonymous", View{Title: "Event Log"})
+	renderer.Page(w, get("/status"), http.StatusOK, "home_anonymous", View{Title: "Status"})
 
 	body := w.Body.String()
 	assertContains(t, body,
 		`<nav class="main-nav" aria-label="Main">`,
-		`<a href="/event-log" aria-current="page">Event Log</a>`,
-		`<a href="/status">Status</a>`,
-		`<a class="button button-secondary" href="/login?next=%2fevent-log">Log in</a>`,
+		`<a href="/status" aria-current="page">Status</a>`,
+		`<a class="button button-secondary" href="/login?next=%2fstatus">Log in</a>`,
 	)
 	assertNotContains(t, body, `class="user-menu"`, `action="/logout"`, `Staff area`, `hx-headers`)
 }
@@ -184,7 +183,6 @@ func TestLoggedInUserSeesAvatarLoginAndAccountMenuWithLogOutForm(t *testing.T) {
 	assertContains(t, body,
 		`<img class="avatar" src="https://avatars.githubusercontent.com/u/1?v=4" alt="" width="32" height="32">`,
 		`<span class="visually-hidden">Account menu for </span><span class="user-login">ada-l</span>`,
-		`<a href="/applications">Applications</a>`,
 		`<a href="/settings">Settings</a>`,
 		`<body hx-headers="{&#34;X-CSRF-Token&#34;:&#34;token-123&#34;}">`,
 	)

@@ -1,0 +1,351 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/eventstore/pgstore"
+	"github.com/mediciasafely/jobserver/http/server"
+	"github.com/mediciasafely/jobserver/http/web"
+	"github.com/mediciasafely/jobserver/internal/pgtest"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// env is the whole service started against its own database: the event store, the projectors following
+// it live, the commands, and the HTTP server. Tests drive it through HTTP, as a browser would.
+type env struct {
+	t        *testing.T
+	pool     *pgxpool.Pool
+	store    *pgstore.Store
+	runner   *projections.Runner
+	queries  *projections.Queries
+	identity *commands.Identity
+	server   *httptest.Server
+	logs     *strings.Builder
+}
+
+type envOptions struct {
+	production bool
+	github     web.GitHubLogin
+	baseURL    string
+	// newGitHub, when set, builds the GitHub login once the server's address (and so its callback) is known.
+	newGitHub func(baseURL string) web.GitHubLogin
+}
+
+// inProduction runs the server as production does: no development login.
+func inProduction(o *envOptions) { o.production = true }
+
+// withGitHub logs in through the given GitHub.
+func withGitHub(g web.GitHubLogin) func(*envOptions) {
+	return func(o *envOptions) { o.github = g }
+}
+
+func newEnv(t *testing.T, options ...func(*envOptions)) *env {
+	t.Helper()
+	var o envOptions
+	for _, opt := range options {
+		opt(&o)
+	}
+	e := &env{t: t, pool: pgtest.NewPool(t), logs: &strings.Builder{}}
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.store = pgstore.New(e.pool)
+	t.Cleanup(e.store.Close)
+	e.identity = commands.NewIdentity(commands.NewEventLog(e.store, domain.Events, time.Now))
+	e.queries = projections.NewQueries(e.pool)
+	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger, projections.All()...)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := e.runner.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = e.runner.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	e.server = httptest.NewUnstartedServer(nil)
+	baseURL := o.baseURL
+	if baseURL == "" {
+		baseURL = "http://" + e.server.Listener.Addr().String()
+	}
+	if o.newGitHub != nil {
+		o.github = o.newGitHub(baseURL)
+	}
+	app, err := web.NewApp(web.Deps{
+		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.identity,
+		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		Development: !o.production,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.server.Config.Handler = server.New(server.Options{Logger: logger, Pool: e.pool, Renderer: app.Renderer(), Pages: app.Routes})
+	e.server.Start()
+	t.Cleanup(e.server.Close)
+	return e
+}
+
+// lockedWriter lets concurrent requests log into one builder.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// sync waits until the read models show what an append wrote.
+func (e *env) sync(res eventstore.AppendResult) {
+	e.t.Helper()
+	if res.Last.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.runner.WaitFor(ctx, res.Last); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// must fails the test on an error and syncs the read models with the append.
+func (e *env) must(res eventstore.AppendResult, err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sync(res)
+}
+
+var nextGitHubID atomic.Int64
+
+// user registers a GitHub user (as their first login would) with the given global roles and returns its id.
+func (e *env) user(login string, globalRoles ...domain.Role) string {
+	e.t.Helper()
+	ctx := context.Background()
+	signed, err := e.identity.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{
+		GitHubID: 1000 + nextGitHubID.Add(1), Login: login, Name: strings.ToUpper(login[:1]) + login[1:] + " Tester",
+		Email: login + "@example.org", AvatarURL: "https://avatars.example.org/" + login,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sync(signed.Result)
+	for _, role := range globalRoles {
+		e.must(e.identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: signed.UserID, Role: role}))
+	}
+	return signed.UserID
+}
+
+// browser is one person's browser: its own cookies, following redirects like a browser does.
+type browser struct {
+	t      *testing.T
+	env    *env
+	client *http.Client
+	csrf   string
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{t: e.t, env: e, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// page is a response as the browser ended up with it, after redirects.
+type page struct {
+	t      *testing.T
+	status int
+	body   string
+	url    *url.URL
+}
+
+var csrfField = regexp.MustCompile(`name="gorilla\.csrf\.Token" value="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) *page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if m := csrfField.FindSubmatch(body); m != nil {
+		b.csrf = html.UnescapeString(string(m[1]))
+	}
+	return &page{t: b.t, status: resp.StatusCode, body: string(body), url: resp.Request.URL}
+}
+
+func (b *browser) get(path string) *page {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.env.server.URL+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// post submits a form the way the page's own form would, with the CSRF token of the last page seen.
+func (b *browser) post(path string, form url.Values) *page {
+	b.t.Helper()
+	if b.csrf == "" {
+		b.get("/login")
+	}
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("gorilla.csrf.Token", b.csrf)
+	return b.postRaw(path, form)
+}
+
+// postRaw submits a form exactly as given, without adding a CSRF token.
+func (b *browser) postRaw(path string, form url.Values) *page {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.env.server.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// loginAs logs the browser in as a registered user through the development login.
+func (b *browser) loginAs(userID string) {
+	b.t.Helper()
+	b.get("/login")
+	p := b.post("/login/dev", url.Values{"user": {userID}})
+	if !strings.Contains(p.body, `class="user-login"`) || !strings.Contains(p.body, "Welcome,") {
+		b.t.Fatalf("development login as %s: %d at %s", userID, p.status, p.url)
+	}
+}
+
+// expect fails unless the page has the status and contains every text.
+func (p *page) expect(status int, texts ...string) *page {
+	p.t.Helper()
+	if p.status != status {
+		p.t.Fatalf("%s: status %d, want %d\n%s", p.url, p.status, status, excerpt(p.body))
+	}
+	for _, text := range texts {
+		if !strings.Contains(p.body, text) {
+			p.t.Fatalf("%s: page does not contain %q\n%s", p.url, text, excerpt(p.body))
+		}
+	}
+	return p
+}
+
+// lacks fails if the page contains any of the texts.
+func (p *page) lacks(texts ...string) *page {
+	p.t.Helper()
+	for _, text := range texts {
+		if strings.Contains(p.body, text) {
+			p.t.Fatalf("%s: page contains %q\n%s", p.url, text, excerpt(p.body))
+		}
+	}
+	return p
+}
+
+// at fails unless the browser ended up at path.
+func (p *page) at(path string) *page {
+	p.t.Helper()
+	if p.url.Path != path {
+		p.t.Fatalf("ended at %s, want %s", p.url.Path, path)
+	}
+	return p
+}
+
+// excerpt is the main part of a page, for failure messages.
+func excerpt(body string) string {
+	if i := strings.Index(body, `<main`); i >= 0 {
+		body = body[i:]
+	}
+	if len(body) > 3000 {
+		body = body[:3000] + "…"
+	}
+	return body
+}
+
+func TestDevelopmentLoginLogsInAndLogoutLogsOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.user("ada")
+	b := e.browser()
+	b.get("/login").expect(http.StatusOK, "Development login", "ada (Ada Tester)")
+	b.loginAs(ada)
+	b.get("/login?next=/status").at("/status")
+	b.post("/logout", nil).expect(http.StatusOK, "You have logged out.").lacks(`class="user-login"`)
+}
+
+func TestDevelopmentLoginIsRefusedInProduction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, inProduction)
+	ada := e.user("ada")
+	b := e.browser()
+	b.get("/login").expect(http.StatusOK, "Log in with GitHub").lacks("Development login", "ada (Ada Tester)")
+	b.post("/login/dev", url.Values{"user": {ada}}).expect(http.StatusNotFound)
+	b.get("/").lacks(`class="user-login"`)
+}
+
+func TestFormsWithoutTheCSRFTokenAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.user("ada")
+	b := e.browser()
+	b.get("/login")
+	b.postRaw("/login/dev", url.Values{"user": {ada}}).expect(http.StatusForbidden, "This form has expired")
+	b.postRaw("/login/dev", url.Values{"user": {ada}, "gorilla.csrf.Token": {"forged"}}).expect(http.StatusForbidden)
+	b.get("/").lacks(`class="user-login"`)
+	if !strings.Contains(e.logs.String(), "form refused by CSRF protection") {
+		t.Error("the refusal was not logged")
+	}
+}
+
+func TestFormsPostedFromAnotherSiteAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.user("ada")
+	b := e.browser()
+	b.get("/login")
+	form := url.Values{"user": {ada}, "gorilla.csrf.Token": {b.csrf}}
+	req, _ := http.NewRequest(http.MethodPost, e.server.URL+"/login/dev", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	b.do(req).expect(http.StatusForbidden)
+}
+
+func TestLoginNextNeverLeavesTheSite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.user("ada")
+	for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"} {
+		b := e.browser()
+		b.get("/login")
+		p := b.post("/login/dev", url.Values{"user": {ada}, "next": {next}})
+		if p.url.Host != strings.TrimPrefix(e.server.URL, "http://") || p.url.Path != "/" {
+			t.Errorf("next=%q led to %s", next, p.url)
+		}
+	}
+	b := e.browser()
+	b.get("/login")
+	b.post("/login/dev", url.Values{"user": {ada}, "next": {"/status?x=1"}}).at("/status")
+}

@@ -1,0 +1,291 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// The messages of the settings pages for users who may not use them.
+const (
+	noSettingsMessage = "Only a Project Coordinator of this project or a MediciaSAFELY admin can change its settings."
+	noMembersMessage  = "Only a Project Coordinator of this project or a MediciaSAFELY admin can change its members."
+)
+
+// projectSettingsPage is the Data of the "project_settings" page.
+type projectSettingsPage struct {
+	Project projections.Project
+	URL     string // the settings page; the forms post below it
+	Members []projections.Membership
+
+	CanRename      bool // MayEditSettings: the name form
+	CanEditMembers bool // MayEditMembers: Edit and Remove per member
+	CanAddMembers  bool // project_membership_add (admins): the add-member form
+
+	Name       string            // the name form's value
+	NameErrors map[string]string // the name form's field errors
+	Add        addMemberForm
+}
+
+// addMemberForm is the state of the add-member form.
+type addMemberForm struct {
+	Login  string
+	Roles  []Checkbox
+	Errors map[string]string
+}
+
+// MemberURL is the page of one member, where their roles are changed.
+func (p projectSettingsPage) MemberURL(m projections.Membership) string {
+	return p.URL + "/members/" + m.User.ID
+}
+
+// settingsAccess reads the user's permissions on the project and answers 403 unless they may use its
+// settings; ok is false when the request has been answered.
+func (a *App) settingsAccess(w http.ResponseWriter, r *http.Request, p projections.Project) (domain.PermissionSet, bool) {
+	perms, err := a.permissions(r, p.ID)
+	if err != nil {
+		a.serverError(w, r, err)
+		return nil, false
+	}
+	if !perms.MayEditMembers() && !perms.MayEditSettings() {
+		a.forbidden(w, r, noSettingsMessage)
+		return nil, false
+	}
+	return perms, true
+}
+
+// projectSettingsPage is "/{org}/{project}/settings": the project's name and members (step 6 of the guide).
+func (a *App) projectSettingsPage(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || redirectToCanonical(w, r, projectURL(p)+"/settings") {
+		return
+	}
+	perms, ok := a.settingsAccess(w, r, p)
+	if !ok {
+		return
+	}
+	a.renderProjectSettings(w, r, http.StatusOK, p, perms, projectSettingsPage{Name: p.Name, Add: addMemberForm{Roles: projectRoleBoxes(nil)}})
+}
+
+// renderProjectSettings shows the settings page with the forms' state in page (values and field errors).
+func (a *App) renderProjectSettings(w http.ResponseWriter, r *http.Request, status int, p projections.Project, perms domain.PermissionSet, page projectSettingsPage) {
+	members, err := a.Queries.ProjectMembers(r.Context(), p.ID)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	page.Project, page.URL, page.Members = p, projectURL(p)+"/settings", members
+	page.CanRename, page.CanEditMembers = perms.MayEditSettings(), perms.MayEditMembers()
+	page.CanAddMembers = perms.Has(domain.ProjectMembershipAdd)
+	a.renderer.Page(w, r, status, "project_settings", View{
+		Title:  "Settings of " + p.Name,
+		Crumbs: projectCrumbs(p, Crumb{Label: "Settings"}),
+		Data:   page,
+	})
+}
+
+// renameProject is the project name form.
+func (a *App) renameProject(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || !a.parseForm(w, r) {
+		return
+	}
+	name := r.PostFormValue("name")
+	res, err := a.Identity.RenameProject.Handle(r.Context(), commands.RenameProject{Actor: actor(r), ProjectID: p.ID, Name: name})
+	if fields, invalid := fieldErrors(err); invalid {
+		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: projectRoleBoxes(nil)}})
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	message := "Project renamed"
+	if res.Last.IsZero() {
+		message = "The project is already called \u201c" + p.Name + "\u201d; nothing changed."
+	}
+	a.done(w, r, res, message, projectURL(p)+"/settings")
+}
+
+// addProjectMember is the add-member form: only admins add members (project_membership_add).
+func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || !a.parseForm(w, r) {
+		return
+	}
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	roles := postedRoles(r)
+	// An unknown login leaves the user id empty: the command still decides first whether the actor may add
+	// members at all, and only then finds that there is no such user.
+	var userID string
+	if login != "" {
+		u, err := a.Queries.UserByLogin(r.Context(), login)
+		switch {
+		case err == nil:
+			userID = u.ID
+		case !errors.Is(err, projections.ErrNotFound):
+			a.serverError(w, r, err)
+			return
+		}
+	}
+	res, err := a.Identity.AddProjectMember.Handle(r.Context(), commands.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	fields, invalid := fieldErrors(err)
+	if userID == "" && domain.KindOf(err) == domain.KindNotFound {
+		fields, invalid = map[string]string{"login": unknownLoginMessage(login)}, true
+	}
+	if invalid {
+		errs := map[string]string{}
+		for field, msg := range fields {
+			if field == "user_id" {
+				field = "login" // the form names the user by their login
+			}
+			errs[field] = msg
+		}
+		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Login: login, Roles: projectRoleBoxes(roles), Errors: errs}})
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.done(w, r, res, a.displayName(r, userID)+" added to the project", projectURL(p)+"/settings")
+}
+
+func unknownLoginMessage(login string) string {
+	if login == "" {
+		return "Please enter the GitHub login of the person to add."
+	}
+	return "Nobody with the GitHub login \u201c" + login + "\u201d has logged in to MediciaSAFELY yet. Ask them to log in once, then add them."
+}
+
+// reshowProjectSettings shows the settings page again, with status 422, for a form whose fields need
+// correcting.
+func (a *App) reshowProjectSettings(w http.ResponseWriter, r *http.Request, p projections.Project, page projectSettingsPage) {
+	perms, err := a.permissions(r, p.ID)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	a.renderProjectSettings(w, r, http.StatusUnprocessableEntity, p, perms, page)
+}
+
+// projectMemberPage is the Data of the "project_member" page.
+type projectMemberPage struct {
+	Project     projections.Project
+	SettingsURL string
+	URL         string // this page; the roles form posts here
+	Member      projections.Membership
+	Roles       []Checkbox
+	Errors      map[string]string
+}
+
+// loadMember reads the member at .../settings/members/{userID} of a project the user may edit the members
+// of: 403 without MayEditMembers, then 404 for someone who is not a member. ok is false when the request
+// has been answered.
+func (a *App) loadMember(w http.ResponseWriter, r *http.Request, p projections.Project) (projections.Membership, bool) {
+	perms, err := a.permissions(r, p.ID)
+	if err != nil {
+		a.serverError(w, r, err)
+		return projections.Membership{}, false
+	}
+	if !perms.MayEditMembers() {
+		a.forbidden(w, r, noMembersMessage)
+		return projections.Membership{}, false
+	}
+	m, err := a.Queries.ProjectMember(r.Context(), p.ID, chi.URLParam(r, "userID"))
+	if errors.Is(err, projections.ErrNotFound) {
+		a.renderer.Error(w, r, http.StatusNotFound, "This person is not a member of "+p.Name+".")
+		return m, false
+	}
+	if err != nil {
+		a.serverError(w, r, err)
+		return m, false
+	}
+	return m, true
+}
+
+// projectMemberPage is "/{org}/{project}/settings/members/{userID}": one member's project roles.
+func (a *App) projectMemberPage(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || redirectToCanonical(w, r, projectURL(p)+"/settings/members/"+chi.URLParam(r, "userID")) {
+		return
+	}
+	m, ok := a.loadMember(w, r, p)
+	if !ok {
+		return
+	}
+	a.renderProjectMember(w, r, http.StatusOK, p, m, projectRoleBoxes(m.Roles), nil)
+}
+
+func (a *App) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p projections.Project, m projections.Membership, roles []Checkbox, errs map[string]string) {
+	settings := projectURL(p) + "/settings"
+	a.renderer.Page(w, r, status, "project_member", View{
+		Title:  m.User.DisplayName() + " in " + p.Name,
+		Crumbs: projectCrumbs(p, Crumb{Label: "Settings", URL: settings}, Crumb{Label: m.User.DisplayName()}),
+		Data: projectMemberPage{Project: p, SettingsURL: settings, URL: settings + "/members/" + m.User.ID,
+			Member: m, Roles: roles, Errors: errs},
+	})
+}
+
+// changeProjectMemberRoles is the roles form of a member's page.
+func (a *App) changeProjectMemberRoles(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || !a.parseForm(w, r) {
+		return
+	}
+	userID := chi.URLParam(r, "userID")
+	roles := postedRoles(r)
+	res, err := a.Identity.ChangeProjectMemberRoles.Handle(r.Context(), commands.ChangeProjectMemberRoles{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	if fields, invalid := fieldErrors(err); invalid {
+		m, ok := a.loadMember(w, r, p)
+		if ok {
+			a.renderProjectMember(w, r, http.StatusUnprocessableEntity, p, m, projectRoleBoxes(roles), fields)
+		}
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.done(w, r, res, "Roles of "+a.displayName(r, userID)+" saved", projectURL(p)+"/settings")
+}
+
+// removeProjectMember is the Remove button of the settings page and of a member's page.
+func (a *App) removeProjectMember(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.loadProject(w, r)
+	if !ok || !a.parseForm(w, r) {
+		return
+	}
+	userID := chi.URLParam(r, "userID")
+	name := a.displayName(r, userID)
+	res, err := a.Identity.RemoveProjectMember.Handle(r.Context(), commands.RemoveProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.done(w, r, res, name+" removed from the project", projectURL(p)+"/settings")
+}
+
+// parseForm reads a posted form; a form that cannot be read is answered 400 and false returned.
+func (a *App) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		a.renderer.Error(w, r, http.StatusBadRequest, "The form could not be read. Go back, reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// displayName is how a flash names a user: their name, or "The member" if they cannot be read.
+func (a *App) displayName(r *http.Request, userID string) string {
+	u, err := a.Queries.User(r.Context(), userID)
+	if err != nil {
+		return "The member"
+	}
+	return u.DisplayName()
+}

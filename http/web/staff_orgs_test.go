@@ -1,0 +1,103 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/mediciasafely/jobserver/domain"
+)
+
+// createdID is the id at the end of the page a creation led to, such as /staff/orgs/<id>.
+func (p *page) createdID(prefix string) string {
+	p.t.Helper()
+	id, ok := strings.CutPrefix(p.url.Path, prefix)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		p.t.Fatalf("ended at %s, want %s<id>", p.url.Path, prefix)
+	}
+	return id
+}
+
+func TestAdminCreatesAnOrganisationAndAddsAMember(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.user("ada", domain.CoreDeveloper)
+	bob := e.user("bob")
+	b := e.browser()
+	b.loginAs(admin)
+	b.get("/staff/orgs").expect(http.StatusOK, "<h1>Organisations</h1>", "No organisations yet.", "Create an organisation")
+
+	// Organisations live at /<slug>, so the words the site uses itself are refused.
+	b.post("/staff/orgs", url.Values{"name": {"Status Org"}, "slug": {"status"}}).
+		expect(http.StatusUnprocessableEntity, "“status” is a reserved word; please choose another slug.", `id="slug-error"`,
+			`aria-invalid="true"`, `value="Status Org"`)
+
+	p := b.post("/staff/orgs", url.Values{"name": {"Medicia AI Org"}}).expect(http.StatusOK, "Organisation Medicia AI Org created",
+		"<h1>Medicia AI Org</h1>", `href="/medicia-ai-org"`, "No projects in this organisation yet.", "No members yet.")
+	org := p.createdID("/staff/orgs/")
+	b.post("/staff/orgs", url.Values{"name": {"Another"}, "slug": {"medicia-ai-org"}}).
+		expect(http.StatusUnprocessableEntity, "The slug “medicia-ai-org” is already taken", `id="slug-error"`)
+
+	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"carol"}}).
+		expect(http.StatusUnprocessableEntity, "No user with GitHub login carol has logged in yet", `id="login-error"`)
+	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).at("/staff/orgs/"+org).
+		expect(http.StatusOK, "Bob Tester added to Medicia AI Org", `href="/staff/users/`+bob+`"`)
+	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).expect(http.StatusOK, "Bob Tester was already a member of Medicia AI Org")
+	b.get("/staff/orgs").expect(http.StatusOK, `href="/staff/orgs/`+org+`"`, "medicia-ai-org")
+	b.get("/staff/users/"+bob).expect(http.StatusOK, `href="/staff/orgs/`+org+`">Medicia AI Org</a>`)
+
+	b.post("/staff/orgs/"+org+"/members/"+bob+"/remove", nil).at("/staff/orgs/"+org).
+		expect(http.StatusOK, "Bob Tester removed from Medicia AI Org", "No members yet.")
+	b.get("/staff/orgs/no-such-org").expect(http.StatusNotFound)
+}
+
+func TestAdminCreatesAProjectAddsItToAnOrganisationAndAddsAMember(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.user("ada", domain.CoreDeveloper)
+	bob := e.user("bob")
+	b := e.browser()
+	b.loginAs(admin)
+	org := b.post("/staff/orgs", url.Values{"name": {"Medicia AI Org"}}).expect(http.StatusOK).createdID("/staff/orgs/")
+
+	b.get("/staff/projects").expect(http.StatusOK, "<h1>Projects</h1>", "No projects yet.", "Create a project",
+		`<option value="`+org+`">Medicia AI Org (medicia-ai-org)</option>`)
+	b.post("/staff/projects", url.Values{"name": {""}}).expect(http.StatusUnprocessableEntity, `id="name-error"`)
+	p := b.post("/staff/projects", url.Values{"name": {"My Study"}, "slug": {"mystudy"}}).
+		expect(http.StatusOK, "Project My Study created", "<h1>My Study</h1>", "Not in an organisation",
+			"<h2 id=\"add-to-org-heading\">Add to organisation</h2>")
+	project := p.createdID("/staff/projects/")
+	b.get("/staff/projects").expect(http.StatusOK, `href="/staff/projects/`+project+`"`, "not in an organisation")
+
+	// Before its organisation, the project has no page of its own.
+	b.get("/staff/projects/" + project).lacks(`href="/medicia-ai-org/mystudy"`)
+	b.post("/staff/projects/"+project+"/org", url.Values{"org_id": {""}}).
+		expect(http.StatusUnprocessableEntity, "Please choose an organisation.", `id="org_id-error"`)
+	b.post("/staff/projects/"+project+"/org", url.Values{"org_id": {org}}).at("/staff/projects/"+project).
+		expect(http.StatusOK, "Project My Study added to Medicia AI Org", `href="/medicia-ai-org/mystudy"`,
+			`href="/medicia-ai-org/mystudy/settings"`, `href="/staff/orgs/`+org+`">Medicia AI Org</a>`).
+		lacks("add-to-org-heading")
+	b.get("/staff/orgs/"+org).expect(http.StatusOK, `href="/staff/projects/`+project+`">My Study</a>`, `href="/medicia-ai-org/mystudy"`)
+
+	// Only the three project roles are offered, and only they can be given.
+	b.get("/staff/projects/"+project).expect(http.StatusOK, "<legend>Roles in this project</legend>",
+		`value="project_collaborator"`, `value="project_coordinator"`, `value="project_developer"`).
+		lacks(`value="core_developer"`, `value="output_checker"`)
+	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"core_developer"}}).
+		expect(http.StatusUnprocessableEntity, "Core Developer can only be granted on all projects, by an admin.", `id="member-roles-error"`)
+	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"nobody"}, "roles": {"project_developer"}}).
+		expect(http.StatusUnprocessableEntity, "No user with GitHub login nobody has logged in yet", `id="login-error"`,
+			`value="project_developer" checked`)
+
+	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"project_coordinator", "project_developer"}}).
+		at("/staff/projects/"+project).
+		expect(http.StatusOK, "Bob Tester added to project My Study", `href="/staff/users/`+bob+`">Bob Tester</a>`,
+			`<span class="badge badge-role">Project Coordinator</span>`, `<span class="badge badge-role">Project Developer</span>`).
+		lacks(`<span class="badge badge-role">Project Collaborator</span>`)
+	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"project_collaborator"}}).
+		expect(http.StatusUnprocessableEntity, "This user is already a member of the project; change their roles instead.", `id="login-error"`)
+	b.get("/staff/users/"+bob).expect(http.StatusOK, `href="/staff/projects/`+project+`">My Study</a>`, "Project Coordinator")
+
+	b.get("/staff/projects/no-such-project").expect(http.StatusNotFound)
+}

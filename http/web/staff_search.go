@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// staffSearchLimit is how many users a search shows; the Users section lists more.
+const staffSearchLimit = 20
+
+// staffIndexPage is the Data of "staff_index": the sections of the staff area and, when Query is set, what
+// matches it.
+type staffIndexPage struct {
+	Query     string
+	Users     []projections.User
+	MoreUsers bool // more users match than Users holds
+	Orgs      []projections.Org
+	Projects  []projections.Project
+	Backends  []projections.Backend
+}
+
+// Found reports whether anything matched the query.
+func (p staffIndexPage) Found() bool {
+	return len(p.Users)+len(p.Orgs)+len(p.Projects)+len(p.Backends) > 0
+}
+
+// staffIndex is the start of the staff area: its sections, and a search over users (login, name, e-mail)
+// and organisations, projects and backends (name, slug).
+func (a *App) staffIndex(w http.ResponseWriter, r *http.Request) {
+	page := staffIndexPage{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if page.Query != "" {
+		if err := a.staffSearch(r, &page); err != nil {
+			a.serverError(w, r, err)
+			return
+		}
+	}
+	a.renderer.Page(w, r, http.StatusOK, "staff_index", View{Title: "Staff area", Crumbs: staffCrumbs(), Data: page})
+}
+
+// staffSearch fills in what matches page.Query. There are few organisations, projects and backends (tens to
+// hundreds), so they are filtered here rather than by a query of their own.
+func (a *App) staffSearch(r *http.Request, page *staffIndexPage) error {
+	ctx, q := r.Context(), page.Query
+	users, err := a.Queries.Users(ctx, q, staffSearchLimit+1)
+	if err != nil {
+		return err
+	}
+	if len(users) > staffSearchLimit {
+		users, page.MoreUsers = users[:staffSearchLimit], true
+	}
+	page.Users = users
+
+	orgs, err := a.Queries.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if staffContainsFold(q, o.Name, o.Slug) {
+			page.Orgs = append(page.Orgs, o)
+		}
+	}
+	projects, err := a.Queries.Projects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		if staffContainsFold(q, p.Name, p.Slug) {
+			page.Projects = append(page.Projects, p)
+		}
+	}
+	backends, err := a.Queries.Backends(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range backends {
+		if staffContainsFold(q, b.Name, b.Slug) {
+			page.Backends = append(page.Backends, b)
+		}
+	}
+	return nil
+}

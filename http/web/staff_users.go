@@ -1,0 +1,131 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// staffUsersLimit is how many users a list shows; a search narrows it down.
+const staffUsersLimit = 200
+
+// staffUsersPage is the Data of "staff_users": the users whose login, name or e-mail contains Query.
+type staffUsersPage struct {
+	Query     string
+	Users     []projections.User
+	Truncated bool // more users match than the list shows
+}
+
+// staffUserPage is the Data of "staff_user": one user, their global roles and where they are a member.
+type staffUserPage struct {
+	User        projections.User
+	CanEdit     bool // user_manage
+	Roles       []Checkbox
+	RolesError  string
+	Memberships []projections.Membership
+	Orgs        []projections.Org
+	Backends    []projections.Backend
+}
+
+func (a *App) staffUsers(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	users, err := a.Queries.Users(r.Context(), q, staffUsersLimit+1)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	page := staffUsersPage{Query: q, Users: users}
+	if len(users) > staffUsersLimit {
+		page.Users, page.Truncated = users[:staffUsersLimit], true
+	}
+	a.renderer.Page(w, r, http.StatusOK, "staff_users", View{
+		Title:  "Users",
+		Crumbs: staffCrumbs(Crumb{Label: "Users"}),
+		Data:   page,
+	})
+}
+
+func (a *App) staffUser(w http.ResponseWriter, r *http.Request) {
+	a.showStaffUser(w, r, http.StatusOK, chi.URLParam(r, "id"), nil, "")
+}
+
+// showStaffUser renders a user's page. ticked, when not nil, are the roles a refused post ticked.
+func (a *App) showStaffUser(w http.ResponseWriter, r *http.Request, status int, id string, ticked []domain.Role, rolesError string) {
+	user, ok := staffLookup(a, w, r, id, a.Queries.User)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	page := staffUserPage{User: user, CanEdit: staffPerms(r).Has(domain.UserManage), RolesError: rolesError}
+	var err error
+	if page.Memberships, err = a.Queries.MembershipsOfUser(ctx, user.ID); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if page.Orgs, err = a.Queries.OrgsOfUser(ctx, user.ID); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if page.Backends, err = a.Queries.BackendsOfUser(ctx, user.ID); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if ticked == nil {
+		ticked = user.GlobalRoles
+	}
+	page.Roles = staffRoleCheckboxes(domain.AllRoles(), ticked)
+	a.renderer.Page(w, r, status, "staff_user", View{
+		Title:  "User " + user.Login,
+		Crumbs: staffCrumbs(Crumb{Label: "Users", URL: "/staff/users"}, Crumb{Label: user.Login}),
+		Data:   page,
+	})
+}
+
+// staffSaveUserRoles makes the user's global roles the ones ticked: a grant for each newly ticked role and
+// a revocation for each one no longer ticked.
+func (a *App) staffSaveUserRoles(w http.ResponseWriter, r *http.Request) {
+	user, ok := staffLookup(a, w, r, chi.URLParam(r, "id"), a.Queries.User)
+	if !ok {
+		return
+	}
+	_ = r.ParseForm()
+	var want []domain.Role
+	for _, v := range r.PostForm["roles"] {
+		role, err := domain.ParseRole(v)
+		if err != nil {
+			a.showStaffUser(w, r, http.StatusUnprocessableEntity, user.ID, want, "Unknown role "+v+".")
+			return
+		}
+		want = append(want, role)
+	}
+	var last eventstore.AppendResult
+	for _, role := range domain.AllRoles() {
+		has, wanted := slices.Contains(user.GlobalRoles, role), slices.Contains(want, role)
+		var res eventstore.AppendResult
+		var err error
+		switch {
+		case wanted && !has:
+			res, err = a.Identity.GrantGlobalRole.Handle(r.Context(),
+				commands.GrantGlobalRole{Actor: actor(r), UserID: user.ID, Role: role})
+		case has && !wanted:
+			res, err = a.Identity.RevokeGlobalRole.Handle(r.Context(),
+				commands.RevokeGlobalRole{Actor: actor(r), UserID: user.ID, Role: role})
+		}
+		if err != nil {
+			a.waitProjected(r, last) // the changes made before this one stand
+			a.fail(w, r, err)
+			return
+		}
+		if !res.Last.IsZero() {
+			last = res
+		}
+	}
+	a.done(w, r, last, "Roles of "+user.DisplayName()+" saved", "/staff/users/"+user.ID)
+}

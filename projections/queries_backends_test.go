@@ -1,0 +1,80 @@
+package projections_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined: the status page lists only the backends the
+// user is a member of, and since when.
+func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	id := commands.NewIdentity(commands.NewEventLog(f.store, domain.Events, time.Now))
+	cli := commands.CLIActor
+	var last eventstore.Position
+	track := func(res eventstore.AppendResult, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last.Less(res.Last) {
+			last = res.Last
+		}
+	}
+	signIn := func(githubID int64, login string) string {
+		t.Helper()
+		s, err := id.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
+		track(s.Result, err)
+		return s.UserID
+	}
+	newBackend := func(slug string) string {
+		t.Helper()
+		b, err := id.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: slug, Name: slug + " backend"})
+		track(b.Result, err)
+		return b.BackendID
+	}
+	ada, bob := signIn(201, "ada"), signIn(202, "bob")
+	tpp, emis, other := newBackend("tpp"), newBackend("emis"), newBackend("other")
+	before := time.Now().Add(-time.Minute)
+	for _, b := range []string{tpp, emis} {
+		track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: b, UserID: ada}))
+	}
+	track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
+	track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
+
+	f.waitVisible(t, last)
+	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.All()...)
+	if err := r.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := projections.NewQueries(f.pool)
+
+	got, err := q.BackendMembershipsOfUser(ctx, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Backend.Slug != "emis" || got[1].Backend.Slug != "tpp" {
+		t.Fatalf("ada's backends = %+v", got)
+	}
+	if got[1].Backend.Name != "tpp backend" || got[1].Backend.Members != 2 {
+		t.Errorf("tpp = %+v, want its name and 2 members", got[1].Backend)
+	}
+	for _, m := range got {
+		if m.AddedAt.Before(before) || m.AddedAt.After(time.Now().Add(time.Minute)) {
+			t.Errorf("%s: added at %v", m.Backend.Slug, m.AddedAt)
+		}
+	}
+	if none, err := q.BackendMembershipsOfUser(ctx, "nobody"); err != nil || len(none) != 0 {
+		t.Errorf("a stranger's backends = %+v, %v", none, err)
+	}
+}
