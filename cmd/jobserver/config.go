@@ -35,7 +35,6 @@ type config struct {
 	Addr               string
 	Development        bool
 	BaseURL            string
-	SecretKey          []byte
 	GitHubClientID     string
 	GitHubClientSecret string
 	GitHubURL          string
@@ -76,15 +75,10 @@ func loadConfig() (config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
-	key, err := secretKey(c.Development)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.SecretKey = key
 	return c, errors.Join(errs...)
 }
 
-// secretKey reads JOBSERVER_SECRET_KEY. In development a key is made once and kept under .data/, so
+// secretKey reads JOBSERVER_SECRET_KEY, which only the web server needs. In development a key is made once and kept under .data/, so
 // sessions survive restarts; production must configure one.
 func secretKey(development bool) ([]byte, error) {
 	if v := os.Getenv("JOBSERVER_SECRET_KEY"); v != "" {

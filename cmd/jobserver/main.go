@@ -17,15 +17,27 @@ import (
 // command is one subcommand of jobserver.
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, cfg config, args []string) error
+	run           func(ctx context.Context, cfg config, args []string, out output) error
 }
 
-func commands() []command {
+// output is where a command writes: results to stdout, usage and problems to stderr. Passing them (rather
+// than writing to os.Stdout) lets a test read what an operator would see.
+type output struct {
+	stdout, stderr io.Writer
+}
+
+// withoutOutput adapts a command that writes nothing through output.
+func withoutOutput(run func(ctx context.Context, cfg config, args []string) error) func(context.Context, config, []string, output) error {
+	return func(ctx context.Context, cfg config, args []string, _ output) error { return run(ctx, cfg, args) }
+}
+
+func subcommands() []command {
 	return []command{
-		{"serve", "run the web server and the projectors (migrates first)", serve},
-		{"migrate", "apply database migrations", migrate},
-		{"replay", "rebuild read models from the event log: replay [--projection NAME]", replay},
-		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", verify},
+		{"serve", "run the web server and the projectors (migrates first)", withoutOutput(serve)},
+		{"migrate", "apply database migrations", withoutOutput(migrate)},
+		{"replay", "rebuild read models from the event log: replay [--projection NAME]", withoutOutput(replay)},
+		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", withoutOutput(verify)},
+		{"admin", "operator tasks: grant-role, revoke-role, create-backend (`jobserver admin` lists them)", admin},
 	}
 }
 
@@ -45,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var cmd *command
-	for _, c := range commands() {
+	for _, c := range subcommands() {
 		if c.name == args[0] {
 			cmd = &c
 		}
@@ -63,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := cmd.run(ctx, cfg, args[1:]); err != nil {
+	if err := cmd.run(ctx, cfg, args[1:], output{stdout: stdout, stderr: stderr}); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			return 2
 		}
@@ -87,7 +99,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, c := range commands() {
+	for _, c := range subcommands() {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()

@@ -13,11 +13,22 @@ import (
 
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
+	"github.com/mediciasafely/jobserver/integrations/github"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 func serve(ctx context.Context, cfg config, args []string) error {
 	if err := flags("serve").Parse(args); err != nil {
 		return errUsage
+	}
+	// Before touching the database: a server nobody can log in to should not start at all.
+	gitHub, err := gitHubLogin(cfg)
+	if err != nil {
+		return err
+	}
+	key, err := secretKey(cfg.Development)
+	if err != nil {
+		return err
 	}
 	b, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -31,11 +42,16 @@ func serve(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 
-	renderer, err := web.NewRenderer(func(r *http.Request) web.Chrome { return web.Chrome{Path: r.URL.Path} })
+	logger := slog.Default()
+	identity := newIdentity(b.store)
+	app, err := web.NewApp(web.Deps{
+		Logger: logger, Pool: b.pool, Queries: projections.NewQueries(b.pool), Projected: b.runner, Identity: identity,
+		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development,
+	})
 	if err != nil {
 		return err
 	}
-	handler := server.New(server.Options{Logger: slog.Default(), Pool: b.pool, Renderer: renderer})
+	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes})
 
 	listener, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -43,26 +59,71 @@ func serve(ctx context.Context, cfg config, args []string) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
-	projectorsDone := make(chan error, 1)
-	go func() { projectorsDone <- b.runner.Run(ctx) }()
+	// The projectors stop before the deferred close of the pool they write through.
+	projectorsCtx, stopProjectors := context.WithCancel(ctx)
+	projectorsStopped := make(chan struct{})
+	var projectorsErr error
+	go func() {
+		projectorsErr = b.runner.Run(projectorsCtx)
+		close(projectorsStopped)
+	}()
+	defer func() {
+		stopProjectors()
+		<-projectorsStopped
+	}()
+
+	if cfg.Development {
+		if err := loadDemoData(ctx, logger, b.store, identity, b.runner); err != nil {
+			listener.Close()
+			return err
+		}
+	}
+
 	serverDone := make(chan error, 1)
 	go func() { serverDone <- srv.Serve(listener) }()
-	slog.Info("serving", "url", "http://"+listener.Addr().String(), "development", cfg.Development)
+	logger.Info("serving", slog.String("url", "http://"+listener.Addr().String()), slog.String("base_url", cfg.BaseURL),
+		slog.Bool("development", cfg.Development), slog.Bool("github_login", gitHub != nil))
 
+	var failure error
 	select {
 	case <-ctx.Done():
 	case err := <-serverDone:
-		return err
-	case err := <-projectorsDone:
+		return fmt.Errorf("web server: %w", err)
+	case <-projectorsStopped:
 		if ctx.Err() == nil {
-			return fmt.Errorf("projectors stopped: %w", err)
+			failure = fmt.Errorf("projectors stopped: %w", projectorsErr)
 		}
 	}
-	slog.Info("shutting down")
+	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return errors.Join(failure, fmt.Errorf("shut down the web server: %w", err))
 	}
-	return nil
+	return failure
+}
+
+// gitHubLogin is "Log in with GitHub" as configured. Without an OAuth app a development server runs with
+// the development login alone (nil); production refuses to start, since nobody could log in.
+func gitHubLogin(cfg config) (web.GitHubLogin, error) {
+	switch {
+	case cfg.GitHubClientID == "" && cfg.GitHubClientSecret == "":
+		if cfg.Development {
+			return nil, nil
+		}
+		return nil, errors.New(`configuration: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are required in production: ` +
+			`they are the credentials of the GitHub OAuth app behind "Log in with GitHub" ` +
+			`(JOBSERVER_ENV=development runs without them, with the development login)`)
+	case cfg.GitHubClientID == "" || cfg.GitHubClientSecret == "":
+		return nil, errors.New("configuration: set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither")
+	}
+	login, err := github.NewLogin(github.Config{
+		ClientID: cfg.GitHubClientID, ClientSecret: cfg.GitHubClientSecret,
+		WebURL: cfg.GitHubURL, APIURL: cfg.GitHubAPIURL,
+		RedirectURL: cfg.BaseURL + "/login/github/callback",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return login, nil
 }

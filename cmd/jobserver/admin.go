@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+const adminUsage = `Usage: jobserver admin <task> [flags]
+
+Operator tasks, for what nobody can do in the web yet (such as making the first admin).
+Each change is an event like any other, recorded with the actor "cli".
+
+Tasks:
+  grant-role      --github-login LOGIN --role ROLE   give a user a global role
+  revoke-role     --github-login LOGIN --role ROLE   take a global role away
+  create-backend  --slug SLUG --name NAME            create a backend and print its runner token, once
+
+The user must have logged in once. ROLE is a role's name or id, e.g. "Core Developer" or core_developer.
+`
+
+// admin runs one operator task.
+func admin(ctx context.Context, cfg config, args []string, out output) error {
+	if len(args) == 0 {
+		fmt.Fprint(out.stdout, adminUsage)
+		return errUsage
+	}
+	task, args := args[0], args[1:]
+	switch task {
+	case "-h", "--help", "help":
+		fmt.Fprint(out.stdout, adminUsage)
+		return nil
+	case "grant-role":
+		return adminChangeRole(ctx, cfg, args, out, true)
+	case "revoke-role":
+		return adminChangeRole(ctx, cfg, args, out, false)
+	case "create-backend":
+		return adminCreateBackend(ctx, cfg, args, out)
+	}
+	fmt.Fprintf(out.stderr, "jobserver admin: unknown task %q\n\n%s", task, adminUsage)
+	return errUsage
+}
+
+// adminFlags is the flag set of one task; synopsis is the task's usage line after "jobserver admin".
+func adminFlags(task, synopsis string, out output) *flag.FlagSet {
+	fs := flag.NewFlagSet("jobserver admin "+task, flag.ContinueOnError)
+	fs.SetOutput(out.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(out.stderr, "Usage: jobserver admin %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseTask parses a task's flags and checks that the required ones are set.
+func parseTask(fs *flag.FlagSet, args []string, required ...string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	var missing []string
+	for _, name := range required {
+		if strings.TrimSpace(fs.Lookup(name).Value.String()) == "" {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(fs.Output(), "%s: %s required\n", fs.Name(), strings.Join(missing, " and "))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func adminChangeRole(ctx context.Context, cfg config, args []string, out output, grant bool) error {
+	task := "revoke-role"
+	if grant {
+		task = "grant-role"
+	}
+	fs := adminFlags(task, task+" --github-login LOGIN --role ROLE", out)
+	login := fs.String("github-login", "", "the user's GitHub login")
+	roleName := fs.String("role", "", `the role's name or id, e.g. "Core Developer"`)
+	if err := parseTask(fs, args, "github-login", "role"); err != nil {
+		return err
+	}
+	role, err := domain.ParseRole(*roleName)
+	if err != nil {
+		return fmt.Errorf("%s The roles are: %s", readable(err), roleNames())
+	}
+
+	b, err := openBackend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	// Users are found in the users read model: catch it up with the log, which holds every login so far.
+	if err := b.runner.Prepare(ctx); err != nil {
+		return fmt.Errorf("prepare read models: %w", err)
+	}
+	u, err := projections.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(*login))
+	if errors.Is(err, projections.ErrNotFound) {
+		return fmt.Errorf("%s has not logged in yet; ask them to log in once, then run this again", *login)
+	}
+	if err != nil {
+		return fmt.Errorf("find user %s: %w", *login, err)
+	}
+
+	identity := newIdentity(b.store)
+	who := fmt.Sprintf("%s (%s)", u.Login, u.DisplayName())
+	var res eventstore.AppendResult
+	if grant {
+		res, err = identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
+	} else {
+		res, err = identity.RevokeGlobalRole.Handle(ctx, commands.RevokeGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
+	}
+	if err != nil {
+		return readable(err)
+	}
+	switch {
+	case res.Last.IsZero() && grant:
+		fmt.Fprintf(out.stdout, "%s already has the role %s; nothing changed.\n", who, role.DisplayName())
+	case res.Last.IsZero():
+		fmt.Fprintf(out.stdout, "%s does not have the role %s; nothing changed.\n", who, role.DisplayName())
+	case grant:
+		fmt.Fprintf(out.stdout, "Granted %s to %s.\n", role.DisplayName(), who)
+	default:
+		fmt.Fprintf(out.stdout, "Revoked %s from %s.\n", role.DisplayName(), who)
+	}
+	return nil
+}
+
+// adminCreateBackend creates a backend and prints its runner token as the last line, so a script can take
+// it with tail -n 1. The token is written nowhere else: only its hash is stored.
+func adminCreateBackend(ctx context.Context, cfg config, args []string, out output) error {
+	fs := adminFlags("create-backend", "create-backend --slug SLUG --name NAME", out)
+	slug := fs.String("slug", "", "the backend's short name in URLs and on job requests, e.g. tpp")
+	name := fs.String("name", "", `the backend's name as people read it, e.g. "RC Demo 2"`)
+	if err := parseTask(fs, args, "slug", "name"); err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	created, err := newIdentity(b.store).CreateBackend.Handle(ctx, commands.CreateBackend{
+		Actor: commands.CLIActor, Slug: *slug, Name: *name,
+	})
+	if err != nil {
+		return readable(err)
+	}
+	fmt.Fprintf(out.stdout, "Created backend %s (%s).\n", created.Slug, strings.TrimSpace(*name))
+	fmt.Fprintln(out.stdout, "Give this runner token to the backend's job-runner now; it is shown only this once:")
+	fmt.Fprintln(out.stdout, created.Token)
+	return nil
+}
+
+func newIdentity(store eventstore.Store) *commands.Identity {
+	return commands.NewIdentity(commands.NewEventLog(store, domain.Events, time.Now))
+}
+
+// readable reduces a refusal of the domain to its message, which is written for people (the field
+// details repeat it); other errors pass unchanged.
+func readable(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return errors.New(de.Message)
+	}
+	return err
+}
+
+func roleNames() string {
+	names := make([]string, 0, len(domain.AllRoles()))
+	for _, r := range domain.AllRoles() {
+		names = append(names, r.DisplayName())
+	}
+	return strings.Join(names, ", ")
+}

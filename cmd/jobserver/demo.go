@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+)
+
+// demoPerson is one of the demo's people, with a made-up GitHub account.
+type demoPerson struct {
+	gitHubID     int64
+	login, name  string
+	globalRoles  []domain.Role
+	projectRoles []domain.Role // on the demo project; none for someone outside it
+}
+
+// demoPeople are the users of the development login. Their GitHub ids are far beyond any real account's,
+// so a real login on a development server never signs in as one of them.
+var demoPeople = []demoPerson{
+	{gitHubID: 9_000_000_001, login: "demo-admin", name: "Demo Admin", globalRoles: []domain.Role{domain.CoreDeveloper}},
+	{gitHubID: 9_000_000_002, login: "demo-coordinator", name: "Demo Coordinator",
+		projectRoles: []domain.Role{domain.ProjectCoordinator, domain.ProjectDeveloper}},
+	{gitHubID: 9_000_000_003, login: "demo-researcher", name: "Demo Researcher", projectRoles: []domain.Role{domain.ProjectDeveloper}},
+	{gitHubID: 9_000_000_004, login: "demo-collaborator", name: "Demo Collaborator", projectRoles: []domain.Role{domain.ProjectCollaborator}},
+}
+
+const (
+	demoOrgName     = "MediciaAIOrg2"
+	demoBackendSlug = "rcdemo2"
+	demoBackendName = "RC Demo 2"
+	demoProjectName = "MyStudy"
+)
+
+// projectionWaiter is what loadDemoData waits on so the first page shows the demo.
+type projectionWaiter interface {
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+}
+
+// loadDemoData gives an empty development server something to click through: the demo people, an
+// organisation with all of them, a backend for the researchers and a project in the organisation. It goes
+// through the commands like anyone else, as the command line, so the demo is events like any other; a
+// log that already has events is left alone.
+func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Store, identity *commands.Identity, projected projectionWaiter) error {
+	existing, err := store.ReadAll(ctx, eventstore.Position{}, 1)
+	if err != nil {
+		return fmt.Errorf("demo data: read the event log: %w", err)
+	}
+	if len(existing) > 0 {
+		logger.DebugContext(ctx, "demo data not loaded: the event log is not empty")
+		return nil
+	}
+
+	d := demoLoader{identity: identity}
+	if err := d.load(ctx); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := projected.WaitFor(waitCtx, d.last); err != nil {
+		return fmt.Errorf("demo data: wait for the read models: %w", err)
+	}
+	logger.InfoContext(ctx, "demo data loaded", slog.Int("users", len(demoPeople)), slog.String("org", demoOrgName),
+		slog.String("backend", demoBackendSlug), slog.String("project", demoProjectName))
+	return nil
+}
+
+// demoLoader runs the commands of the demo and remembers where the last event landed.
+type demoLoader struct {
+	identity *commands.Identity
+	last     eventstore.Position
+}
+
+// step records where an append landed, or says which step failed.
+func (d *demoLoader) step(what string, res eventstore.AppendResult, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !res.Last.IsZero() {
+		d.last = res.Last
+	}
+	return nil
+}
+
+func (d *demoLoader) load(ctx context.Context) error {
+	cli := commands.CLIActor
+	ids := make(map[string]string, len(demoPeople)) // user id by login
+	for _, p := range demoPeople {
+		// Registration is the person's own first login, as it would be through GitHub.
+		signed, err := d.identity.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{
+			GitHubID: p.gitHubID, Login: p.login, Name: p.name, Email: p.login + "@example.org",
+		})
+		if err = d.step("register "+p.login, signed.Result, err); err != nil {
+			return err
+		}
+		ids[p.login] = signed.UserID
+		for _, role := range p.globalRoles {
+			res, err := d.identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: signed.UserID, Role: role})
+			if err = d.step("grant "+role.DisplayName()+" to "+p.login, res, err); err != nil {
+				return err
+			}
+		}
+	}
+
+	org, err := d.identity.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: demoOrgName})
+	if err = d.step("create the organisation", org.Result, err); err != nil {
+		return err
+	}
+	// The runner token is dropped: the demo has no runner, and printing it would put a secret in the log.
+	// Rotating the token gives a new one when a runner is to connect.
+	backend, err := d.identity.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: demoBackendSlug, Name: demoBackendName})
+	if err = d.step("create the backend", backend.Result, err); err != nil {
+		return err
+	}
+	project, err := d.identity.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: demoProjectName, OrgID: org.ID})
+	if err = d.step("create the project", project.Result, err); err != nil {
+		return err
+	}
+
+	for _, p := range demoPeople {
+		userID := ids[p.login]
+		res, err := d.identity.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: userID})
+		if err = d.step("add "+p.login+" to the organisation", res, err); err != nil {
+			return err
+		}
+		if len(p.projectRoles) == 0 {
+			continue
+		}
+		// The project's researchers run their jobs on the demo backend.
+		res, err = d.identity.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: userID})
+		if err = d.step("add "+p.login+" to the backend", res, err); err != nil {
+			return err
+		}
+		res, err = d.identity.AddProjectMember.Handle(ctx, commands.AddProjectMember{
+			Actor: cli, ProjectID: project.ID, UserID: userID, Roles: p.projectRoles,
+		})
+		if err = d.step("add "+p.login+" to the project", res, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
