@@ -190,7 +190,6 @@ func (r *Runner) applyNext(ctx context.Context, tx pgx.Tx, p Projector, until *e
 		int64(last.Position.TxID), last.Position.Seq, p.Name()); err != nil {
 		return 0, fmt.Errorf("move checkpoint: %w", err)
 	}
-	observeApplied(p.Name(), last)
 	return len(events), nil
 }
 
@@ -278,7 +277,6 @@ func (r *Runner) liveHandler(p Projector) message.NoPublishHandlerFunc {
 			return err
 		}
 		if !slices.Contains(p.Handles(), e.Type) {
-			observeApplied(p.Name(), e)
 			return nil
 		}
 		tx, err := pgstore.TxFromMessage(msg)

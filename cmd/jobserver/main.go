@@ -26,17 +26,12 @@ type output struct {
 	stdout, stderr io.Writer
 }
 
-// withoutOutput adapts a command that writes nothing through output.
-func withoutOutput(run func(ctx context.Context, cfg config, args []string) error) func(context.Context, config, []string, output) error {
-	return func(ctx context.Context, cfg config, args []string, _ output) error { return run(ctx, cfg, args) }
-}
-
 func subcommands() []command {
 	return []command{
-		{"serve", "run the web server and the projectors (migrates first)", withoutOutput(serve)},
-		{"migrate", "apply database migrations", withoutOutput(migrate)},
-		{"replay", "rebuild read models from the event log: replay [--projection NAME]", withoutOutput(replay)},
-		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", withoutOutput(verify)},
+		{"serve", "run the web server and the projectors (migrates first)", serve},
+		{"migrate", "apply database migrations", migrate},
+		{"replay", "rebuild read models from the event log: replay [--projection NAME]", replay},
+		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", verify},
 		{"admin", "operator tasks: grant-role, revoke-role, create-backend (`jobserver admin` lists them)", admin},
 	}
 }

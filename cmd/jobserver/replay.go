@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -28,14 +27,14 @@ func chooseProjectors(runner *projections.Runner, name string) ([]projections.Pr
 }
 
 // progressFor draws a bar over the whole log for one projector.
-func progressFor(ctx context.Context, runner *projections.Runner, verb string, p projections.Projector) (*progressbar.ProgressBar, func(int), error) {
+func progressFor(ctx context.Context, out output, runner *projections.Runner, verb string, p projections.Projector) (*progressbar.ProgressBar, func(int), error) {
 	total, err := runner.CountEvents(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetDescription(fmt.Sprintf("%s %-24s", verb, p.Name())),
-		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetWriter(out.stderr),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("events"),
@@ -45,7 +44,7 @@ func progressFor(ctx context.Context, runner *projections.Runner, verb string, p
 	return bar, func(n int) { _ = bar.Add(n) }, nil
 }
 
-func replay(ctx context.Context, cfg config, args []string) error {
+func replay(ctx context.Context, cfg config, args []string, out output) error {
 	fs := flags("replay")
 	name := fs.String("projection", "", "rebuild only this projection")
 	if err := fs.Parse(args); err != nil {
@@ -61,7 +60,7 @@ func replay(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	for _, p := range chosen {
-		bar, progress, err := progressFor(ctx, b.runner, "rebuilding", p)
+		bar, progress, err := progressFor(ctx, out, b.runner, "rebuilding", p)
 		if err != nil {
 			return err
 		}
@@ -69,12 +68,12 @@ func replay(ctx context.Context, cfg config, args []string) error {
 			return fmt.Errorf("rebuild %s: %w", p.Name(), err)
 		}
 		_ = bar.Finish()
-		fmt.Printf("rebuilt %s\n", p.Name())
+		fmt.Fprintf(out.stdout, "rebuilt %s\n", p.Name())
 	}
 	return nil
 }
 
-func verify(ctx context.Context, cfg config, args []string) error {
+func verify(ctx context.Context, cfg config, args []string, out output) error {
 	fs := flags("verify")
 	name := fs.String("projection", "", "verify only this projection")
 	if err := fs.Parse(args); err != nil {
@@ -91,7 +90,7 @@ func verify(ctx context.Context, cfg config, args []string) error {
 	}
 	differing := 0
 	for _, p := range chosen {
-		bar, progress, err := progressFor(ctx, b.runner, "verifying", p)
+		bar, progress, err := progressFor(ctx, out, b.runner, "verifying", p)
 		if err != nil {
 			return err
 		}
@@ -101,17 +100,17 @@ func verify(ctx context.Context, cfg config, args []string) error {
 		}
 		_ = bar.Finish()
 		if len(diffs) == 0 {
-			fmt.Printf("%s: equal to a rebuild from the log\n", p.Name())
+			fmt.Fprintf(out.stdout, "%s: equal to a rebuild from the log\n", p.Name())
 			continue
 		}
 		differing++
-		fmt.Printf("%s: %d row(s) differ from a rebuild from the log\n", p.Name(), len(diffs))
+		fmt.Fprintf(out.stdout, "%s: %d row(s) differ from a rebuild from the log\n", p.Name(), len(diffs))
 		for _, d := range diffs {
-			fmt.Printf("  %s %s: %s\n", d.Table, d.Side, d.Row)
+			fmt.Fprintf(out.stdout, "  %s %s: %s\n", d.Table, d.Side, d.Row)
 		}
 	}
 	if differing > 0 {
-		fmt.Printf("%d read model(s) differ; `jobserver replay` rebuilds them\n", differing)
+		fmt.Fprintf(out.stdout, "%d read model(s) differ; `jobserver replay` rebuilds them\n", differing)
 		return exitError{code: 1}
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 )
 
-func serve(ctx context.Context, cfg config, args []string) error {
+func serve(ctx context.Context, cfg config, args []string, _ output) error {
 	if err := flags("serve").Parse(args); err != nil {
 		return errUsage
 	}

@@ -47,7 +47,7 @@ func (b *backend) close() {
 	b.pool.Close()
 }
 
-func migrate(ctx context.Context, cfg config, args []string) error {
+func migrate(ctx context.Context, cfg config, args []string, out output) error {
 	if err := flags("migrate").Parse(args); err != nil {
 		return errUsage
 	}
@@ -63,6 +63,6 @@ func migrate(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("applied %d migration(s); the database is up to date\n", n)
+	fmt.Fprintf(out.stdout, "applied %d migration(s); the database is up to date\n", n)
 	return nil
 }
