@@ -109,33 +109,3 @@ func redirectToCanonical(w http.ResponseWriter, r *http.Request, canonical strin
 	http.Redirect(w, r, target.String(), http.StatusMovedPermanently)
 	return true
 }
-
-// projectRoleDescriptions say in one line what each of the three project roles allows (spec/roles.md).
-var projectRoleDescriptions = map[domain.Role]string{
-	domain.ProjectCollaborator: "Can view and download the outputs released from this project's workspaces.",
-	domain.ProjectCoordinator:  "Can rename the project, change the roles of its members and remove members.",
-	domain.ProjectDeveloper:    "Can create and archive workspaces, run and cancel jobs, and view released outputs.",
-}
-
-// projectRoleBoxes are the tick boxes of the three project roles, those in ticked ticked.
-func projectRoleBoxes(ticked []domain.Role) []Checkbox {
-	var boxes []Checkbox
-	for _, role := range domain.ProjectRoles() {
-		checked := false
-		for _, t := range ticked {
-			checked = checked || t == role
-		}
-		boxes = append(boxes, Checkbox{Value: string(role), Label: role.DisplayName(),
-			Description: projectRoleDescriptions[role], Checked: checked})
-	}
-	return boxes
-}
-
-// postedRoles reads the ticked roles of a form, exactly as posted: the command decides which are allowed.
-func postedRoles(r *http.Request) []domain.Role {
-	var roles []domain.Role
-	for _, v := range r.PostForm["roles"] {
-		roles = append(roles, domain.Role(strings.TrimSpace(v)))
-	}
-	return roles
-}

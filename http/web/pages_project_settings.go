@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -70,7 +69,7 @@ func (a *App) projectSettingsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.renderProjectSettings(w, r, http.StatusOK, p, perms, projectSettingsPage{Name: p.Name, Add: addMemberForm{Roles: projectRoleBoxes(nil)}})
+	a.renderProjectSettings(w, r, http.StatusOK, p, perms, projectSettingsPage{Name: p.Name, Add: addMemberForm{Roles: roleCheckboxes(domain.ProjectRoles(), nil)}})
 }
 
 // renderProjectSettings shows the settings page with the forms' state in page (values and field errors).
@@ -99,7 +98,7 @@ func (a *App) renameProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("name")
 	res, err := a.Identity.RenameProject.Handle(r.Context(), commands.RenameProject{Actor: actor(r), ProjectID: p.ID, Name: name})
 	if fields, invalid := fieldErrors(err); invalid {
-		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: projectRoleBoxes(nil)}})
+		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: roleCheckboxes(domain.ProjectRoles(), nil)}})
 		return
 	}
 	if err != nil {
@@ -119,35 +118,23 @@ func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
 	if !ok || !a.parseForm(w, r) {
 		return
 	}
-	login := strings.TrimSpace(r.PostFormValue("login"))
+	login := r.PostFormValue("login")
 	roles := postedRoles(r)
+	u, unknown, err := a.userByLogin(r.Context(), login)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
 	// An unknown login leaves the user id empty: the command still decides first whether the actor may add
 	// members at all, and only then finds that there is no such user.
-	var userID string
-	if login != "" {
-		u, err := a.Queries.UserByLogin(r.Context(), login)
-		switch {
-		case err == nil:
-			userID = u.ID
-		case !errors.Is(err, projections.ErrNotFound):
-			a.serverError(w, r, err)
-			return
-		}
-	}
+	userID := u.ID
 	res, err := a.Identity.AddProjectMember.Handle(r.Context(), commands.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
 	fields, invalid := fieldErrors(err)
-	if userID == "" && domain.KindOf(err) == domain.KindNotFound {
-		fields, invalid = map[string]string{"login": unknownLoginMessage(login)}, true
+	if unknown != "" && domain.KindOf(err) == domain.KindNotFound {
+		fields, invalid = map[string]string{"login": unknown}, true
 	}
 	if invalid {
-		errs := map[string]string{}
-		for field, msg := range fields {
-			if field == "user_id" {
-				field = "login" // the form names the user by their login
-			}
-			errs[field] = msg
-		}
-		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Login: login, Roles: projectRoleBoxes(roles), Errors: errs}})
+		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Login: login, Roles: roleCheckboxes(domain.ProjectRoles(), roles), Errors: loginFieldErrors(fields)}})
 		return
 	}
 	if err != nil {
@@ -155,13 +142,6 @@ func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.done(w, r, res, a.displayName(r, userID)+" added to the project", projectURL(p)+"/settings")
-}
-
-func unknownLoginMessage(login string) string {
-	if login == "" {
-		return "Please enter the GitHub login of the person to add."
-	}
-	return "Nobody with the GitHub login \u201c" + login + "\u201d has logged in to MediciaSAFELY yet. Ask them to log in once, then add them."
 }
 
 // reshowProjectSettings shows the settings page again, with status 422, for a form whose fields need
@@ -220,7 +200,7 @@ func (a *App) projectMemberPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.renderProjectMember(w, r, http.StatusOK, p, m, projectRoleBoxes(m.Roles), nil)
+	a.renderProjectMember(w, r, http.StatusOK, p, m, roleCheckboxes(domain.ProjectRoles(), m.Roles), nil)
 }
 
 func (a *App) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p projections.Project, m projections.Membership, roles []Checkbox, errs map[string]string) {
@@ -245,7 +225,7 @@ func (a *App) changeProjectMemberRoles(w http.ResponseWriter, r *http.Request) {
 	if fields, invalid := fieldErrors(err); invalid {
 		m, ok := a.loadMember(w, r, p)
 		if ok {
-			a.renderProjectMember(w, r, http.StatusUnprocessableEntity, p, m, projectRoleBoxes(roles), fields)
+			a.renderProjectMember(w, r, http.StatusUnprocessableEntity, p, m, roleCheckboxes(domain.ProjectRoles(), roles), fields)
 		}
 		return
 	}
@@ -279,13 +259,4 @@ func (a *App) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-// displayName is how a flash names a user: their name, or "The member" if they cannot be read.
-func (a *App) displayName(r *http.Request, userID string) string {
-	u, err := a.Queries.User(r.Context(), userID)
-	if err != nil {
-		return "The member"
-	}
-	return u.DisplayName()
 }

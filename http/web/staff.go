@@ -110,41 +110,6 @@ func (f staffForm) invalid(field, message string) staffForm {
 	return f
 }
 
-// staffRenameField moves a command's message for one field to the form field that stands for it, such as the
-// command's "user_id" to the form's "login".
-func staffRenameField(errs map[string]string, from, to string) map[string]string {
-	if msg, ok := errs[from]; ok {
-		delete(errs, from)
-		if _, taken := errs[to]; !taken {
-			errs[to] = msg
-		}
-	}
-	return errs
-}
-
-// staffUserByLogin finds the person an admin names by GitHub login in an add-member form. Only people who have
-// logged in once exist here, so an unknown login is a message for the login field (message != "").
-func (a *App) staffUserByLogin(ctx context.Context, login string) (u projections.User, message string, err error) {
-	login = strings.TrimPrefix(strings.TrimSpace(login), "@")
-	if login == "" {
-		return u, "Please enter the GitHub login of the person to add.", nil
-	}
-	u, err = a.Queries.UserByLogin(ctx, login)
-	if errors.Is(err, projections.ErrNotFound) {
-		return u, "No user with GitHub login " + login + " has logged in yet. Ask them to log in once, then add them.", nil
-	}
-	return u, "", err
-}
-
-// staffUserName names a user in a message, falling back when they cannot be read.
-func (a *App) staffUserName(ctx context.Context, userID string) string {
-	u, err := a.Queries.User(ctx, userID)
-	if err != nil {
-		return "The member"
-	}
-	return u.DisplayName()
-}
-
 // staffMemberAdded is the flash after an add-member form: an append added them; no append means they
 // were a member already.
 func staffMemberAdded(added bool, name, where string) string {

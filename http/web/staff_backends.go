@@ -119,7 +119,7 @@ func (a *App) staffAddBackendMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := staffPostedForm(r, "login")
-	user, message, err := a.staffUserByLogin(r.Context(), f.Values["login"])
+	user, message, err := a.userByLogin(r.Context(), f.Values["login"])
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -132,7 +132,7 @@ func (a *App) staffAddBackendMember(w http.ResponseWriter, r *http.Request) {
 		Actor: actor(r), BackendID: backend.ID, UserID: user.ID,
 	})
 	if errs, ok := fieldErrors(err); ok {
-		f.Errors = staffRenameField(errs, "user_id", "login")
+		f.Errors = loginFieldErrors(errs)
 		a.showStaffBackend(w, r, http.StatusUnprocessableEntity, backend.ID, staffBackendPage{AddMember: f})
 		return
 	}
@@ -157,5 +157,5 @@ func (a *App) staffRemoveBackendMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.done(w, r, res, a.staffUserName(r.Context(), userID)+" removed from backend "+backend.Slug, "/staff/backends/"+backend.ID)
+	a.done(w, r, res, a.displayName(r, userID)+" removed from backend "+backend.Slug, "/staff/backends/"+backend.ID)
 }

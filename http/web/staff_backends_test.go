@@ -159,7 +159,7 @@ func TestAdminAddsAndRemovesBackendMembers(t *testing.T) {
 	b.get(page).expect(http.StatusOK, "No members yet.", "Add a member")
 
 	b.post(page+"/members", url.Values{"login": {"nobody"}}).
-		expect(http.StatusUnprocessableEntity, "No user with GitHub login nobody has logged in yet", `id="login-error"`, `value="nobody"`)
+		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201cnobody\u201d has logged in", `id="login-error"`, `value="nobody"`)
 
 	b.post(page+"/members", url.Values{"login": {"@Bob"}}).at(page).
 		expect(http.StatusOK, "Bob Tester added to backend tpp", `href="/staff/users/`+bob+`"`, "Remove<span")

@@ -93,7 +93,7 @@ func (a *App) staffAddOrgMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := staffPostedForm(r, "login")
-	user, message, err := a.staffUserByLogin(r.Context(), f.Values["login"])
+	user, message, err := a.userByLogin(r.Context(), f.Values["login"])
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -106,7 +106,7 @@ func (a *App) staffAddOrgMember(w http.ResponseWriter, r *http.Request) {
 		Actor: actor(r), OrgID: org.ID, UserID: user.ID,
 	})
 	if errs, ok := fieldErrors(err); ok {
-		f.Errors = staffRenameField(errs, "user_id", "login")
+		f.Errors = loginFieldErrors(errs)
 		a.showStaffOrg(w, r, http.StatusUnprocessableEntity, org.ID, f)
 		return
 	}
@@ -130,5 +130,5 @@ func (a *App) staffRemoveOrgMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.done(w, r, res, a.staffUserName(r.Context(), userID)+" removed from "+org.Name, "/staff/orgs/"+org.ID)
+	a.done(w, r, res, a.displayName(r, userID)+" removed from "+org.Name, "/staff/orgs/"+org.ID)
 }

@@ -40,7 +40,7 @@ func TestAdminCreatesAnOrganisationAndAddsAMember(t *testing.T) {
 		expect(http.StatusUnprocessableEntity, "The slug “medicia-ai-org” is already taken", `id="slug-error"`)
 
 	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"carol"}}).
-		expect(http.StatusUnprocessableEntity, "No user with GitHub login carol has logged in yet", `id="login-error"`)
+		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201ccarol\u201d has logged in", `id="login-error"`)
 	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).at("/staff/orgs/"+org).
 		expect(http.StatusOK, "Bob Tester added to Medicia AI Org", `href="/staff/users/`+bob+`"`)
 	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).expect(http.StatusOK, "Bob Tester was already a member of Medicia AI Org")
@@ -87,7 +87,7 @@ func TestAdminCreatesAProjectAddsItToAnOrganisationAndAddsAMember(t *testing.T) 
 	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"core_developer"}}).
 		expect(http.StatusUnprocessableEntity, "Core Developer can only be granted on all projects, by an admin.", `id="member-roles-error"`)
 	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"nobody"}, "roles": {"project_developer"}}).
-		expect(http.StatusUnprocessableEntity, "No user with GitHub login nobody has logged in yet", `id="login-error"`,
+		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201cnobody\u201d has logged in", `id="login-error"`,
 			`value="project_developer" checked`)
 
 	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"project_coordinator", "project_developer"}}).

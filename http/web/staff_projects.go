@@ -2,8 +2,6 @@ package web
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -116,7 +114,7 @@ func (a *App) showStaffProject(w http.ResponseWriter, r *http.Request, status in
 			return
 		}
 	}
-	page.MemberRoles = staffRoleCheckboxes(domain.ProjectRoles(), page.TickedRoles)
+	page.MemberRoles = roleCheckboxes(domain.ProjectRoles(), page.TickedRoles)
 	a.renderer.Page(w, r, status, "staff_project", View{
 		Title:  "Project " + project.Name,
 		Crumbs: staffCrumbs(Crumb{Label: "Projects", URL: "/staff/projects"}, Crumb{Label: project.Name}),
@@ -161,11 +159,8 @@ func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := staffPostedForm(r, "login")
-	roles := make([]domain.Role, len(r.PostForm["roles"]))
-	for i, v := range r.PostForm["roles"] {
-		roles[i] = domain.Role(v)
-	}
-	user, message, err := a.staffUserByLogin(r.Context(), f.Values["login"])
+	roles := postedRoles(r)
+	user, message, err := a.userByLogin(r.Context(), f.Values["login"])
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -179,7 +174,7 @@ func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
 		Actor: actor(r), ProjectID: project.ID, UserID: user.ID, Roles: roles,
 	})
 	if errs, ok := fieldErrors(err); ok {
-		f.Errors = staffRenameField(errs, "user_id", "login")
+		f.Errors = loginFieldErrors(errs)
 		a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddMember: f, TickedRoles: roles})
 		return
 	}
@@ -189,28 +184,4 @@ func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
 	}
 	message = staffMemberAdded(!res.Last.IsZero(), user.DisplayName(), "project "+project.Name)
 	a.done(w, r, res, message, "/staff/projects/"+project.ID)
-}
-
-// staffRoleCheckboxes are tick boxes for roles, named as the guide names them and described by what they allow,
-// with the roles in ticked ticked.
-func staffRoleCheckboxes(roles, ticked []domain.Role) []Checkbox {
-	boxes := make([]Checkbox, len(roles))
-	for i, role := range roles {
-		boxes[i] = Checkbox{Value: string(role), Label: role.DisplayName(), Description: staffRoleDescription(role),
-			Checked: slices.Contains(ticked, role)}
-	}
-	return boxes
-}
-
-// staffRoleDescription says what a role allows, in words: "Allows: staff area access, backend manage, …".
-func staffRoleDescription(role domain.Role) string {
-	perms := role.Permissions()
-	if len(perms) == 0 {
-		return "No permissions yet."
-	}
-	words := make([]string, len(perms))
-	for i, p := range perms {
-		words[i] = strings.ReplaceAll(string(p), "_", " ")
-	}
-	return "Allows: " + strings.Join(words, ", ") + "."
 }

@@ -80,7 +80,7 @@ func (a *App) showStaffUser(w http.ResponseWriter, r *http.Request, status int, 
 	if ticked == nil {
 		ticked = user.GlobalRoles
 	}
-	page.Roles = staffRoleCheckboxes(domain.AllRoles(), ticked)
+	page.Roles = roleCheckboxes(domain.AllRoles(), ticked)
 	a.renderer.Page(w, r, status, "staff_user", View{
 		Title:  "User " + user.Login,
 		Crumbs: staffCrumbs(Crumb{Label: "Users", URL: "/staff/users"}, Crumb{Label: user.Login}),
