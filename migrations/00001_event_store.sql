@@ -5,7 +5,7 @@ CREATE TABLE events (
     seq            bigint GENERATED ALWAYS AS IDENTITY,
     tx_id          bigint      NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
     event_id       uuid        NOT NULL,
-    stream_id      text        NOT NULL,
+    stream_id      text COLLATE "C" NOT NULL,
     stream_version bigint      NOT NULL CHECK (stream_version > 0),
     event_type     text        NOT NULL,
     schema_version integer     NOT NULL CHECK (schema_version > 0),

@@ -279,19 +279,50 @@ func (r *Runner) liveHandler(p Projector) message.NoPublishHandlerFunc {
 		if !slices.Contains(p.Handles(), e.Type) {
 			return nil
 		}
-		tx, err := pgstore.TxFromMessage(msg)
+		err = pgstore.WithMessageTx(msg, func(tx pgx.Tx) error { return r.applyLive(msg.Context(), tx, p, e) })
 		if err != nil {
-			return err
-		}
-		ctx := msg.Context()
-		// A savepoint per attempt: a failed attempt rolls back to it and leaves the batch's transaction
-		// usable for the retry.
-		if err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return r.apply(ctx, p, txDB{sp}, e) }); err != nil {
 			return err
 		}
 		observeLive(p.Name(), e)
 		return nil
 	}
+}
+
+// applyLive applies one event under a savepoint, so a failed attempt rolls back to it and leaves the
+// batch's transaction usable for the retry. The savepoint, the projector's writes and the release go to
+// the server in one round trip.
+func (r *Runner) applyLive(ctx context.Context, tx pgx.Tx, p Projector, e eventstore.Event) error {
+	db := newBatchDB(tx)
+	db.batch.Queue("SAVEPOINT live_apply")
+	sent := false // whether the savepoint reached the server, so there is something to roll back to
+	err := r.apply(ctx, p, flushWatch{db, &sent}, e)
+	if err == nil {
+		db.batch.Queue("RELEASE SAVEPOINT live_apply")
+		sent = true
+		err = db.flush(ctx)
+	}
+	if err != nil && sent {
+		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT live_apply"); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+	}
+	return err
+}
+
+// flushWatch notes when a projector's read sends the queued statements (and with them the savepoint).
+type flushWatch struct {
+	*batchDB
+	sent *bool
+}
+
+func (f flushWatch) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	*f.sent = true
+	return f.batchDB.Query(ctx, sql, args...)
+}
+
+func (f flushWatch) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	*f.sent = true
+	return f.batchDB.QueryRow(ctx, sql, args...)
 }
 
 // failureLog is the poison queue: an event a projector still cannot apply after retries is recorded, in
@@ -304,12 +335,11 @@ func (f failureLog) Publish(_ string, msgs ...*message.Message) error {
 		if err != nil {
 			return err
 		}
-		tx, err := pgstore.TxFromMessage(msg)
-		if err != nil {
-			return err
-		}
 		reason := errors.New(msg.Metadata.Get(middleware.ReasonForPoisonedKey))
-		if err := f.runner.recordFailure(msg.Context(), tx, msg.Metadata.Get(middleware.PoisonedHandlerKey), e, reason); err != nil {
+		err = pgstore.WithMessageTx(msg, func(tx pgx.Tx) error {
+			return f.runner.recordFailure(msg.Context(), tx, msg.Metadata.Get(middleware.PoisonedHandlerKey), e, reason)
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -55,6 +55,25 @@ WHERE NOT EXISTS (
 ORDER BY i.ord
 RETURNING tx_id, seq`
 
+// appendStreamSQL is appendSQL for an append to one stream, with the expected version as a plain parameter
+// ($8, 0 for a new stream). Postgres keeps its cached generic plan; appendSQL's check over arrays is costed
+// at ten rows in the generic plan, so once events has statistics Postgres plans it afresh on every call.
+const appendStreamSQL = `
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, data, metadata)
+SELECT i.event_id, $2, i.stream_version, i.event_type, i.schema_version, i.data::jsonb, i.metadata::jsonb
+FROM unnest($1::uuid[], $3::bigint[], $4::text[], $5::int[], $6::text[], $7::text[])
+     WITH ORDINALITY AS i(event_id, stream_version, event_type, schema_version, data, metadata, ord)
+WHERE $8::bigint = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = $2 AND e.stream_version = $8::bigint)
+ORDER BY i.ord
+RETURNING tx_id, seq`
+
+// appendEventSQL is appendStreamSQL for the commonest append, one event, without arrays to encode and unnest.
+const appendEventSQL = `
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, data, metadata)
+SELECT $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb
+WHERE $8::bigint = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = $2 AND e.stream_version = $8::bigint)
+RETURNING tx_id, seq`
+
 func (s *Store) Append(ctx context.Context, appends []eventstore.Append, secrets ...eventstore.SecretWrite) (eventstore.AppendResult, error) {
 	if err := eventstore.Validate(appends); err != nil {
 		return eventstore.AppendResult{}, err
@@ -80,16 +99,16 @@ func (s *Store) tryAppend(ctx context.Context, appends []eventstore.Append, secr
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	args, res, err := appendArgs(appends, versions)
+	stmt, res, err := appendStatement(appends, versions)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	var rows []position
 	if len(secrets) == 0 {
-		rows, err = insertEvents(ctx, s.pool, args)
+		rows, err = insertEvents(ctx, s.pool, stmt)
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if rows, err = insertEvents(ctx, tx, args); err != nil || len(rows) == 0 {
+			if rows, err = insertEvents(ctx, tx, stmt); err != nil || len(rows) == 0 {
 				return err
 			}
 			return writeSecrets(ctx, tx, secrets)
@@ -115,8 +134,8 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func insertEvents(ctx context.Context, q querier, args []any) ([]position, error) {
-	rows, err := q.Query(ctx, appendSQL, args...)
+func insertEvents(ctx context.Context, q querier, stmt statement) ([]position, error) {
+	rows, err := q.Query(ctx, stmt.sql, stmt.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +189,15 @@ func (s *Store) streamVersion(ctx context.Context, stream string) (int64, error)
 	return v, nil
 }
 
-func appendArgs(appends []eventstore.Append, versions map[string]int64) ([]any, eventstore.AppendResult, error) {
+// statement is one SQL statement with its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// appendStatement builds the statement for an append, choosing the simplest one that fits: most commands
+// append one event to one stream.
+func appendStatement(appends []eventstore.Append, versions map[string]int64) (statement, eventstore.AppendResult, error) {
 	n := countEvents(appends)
 	var (
 		ids         = make([][16]byte, 0, n)
@@ -193,10 +220,10 @@ func appendArgs(appends []eventstore.Append, versions map[string]int64) ([]any, 
 		for i, e := range a.Events {
 			meta, err := json.Marshal(e.Metadata)
 			if err != nil {
-				return nil, res, fmt.Errorf("append: metadata: %w", err)
+				return statement{}, res, fmt.Errorf("append: metadata: %w", err)
 			}
 			if !json.Valid(e.Data) {
-				return nil, res, fmt.Errorf("append: event %s (%s) data is not JSON", e.ID, e.Type)
+				return statement{}, res, fmt.Errorf("append: event %s (%s) data is not JSON", e.ID, e.Type)
 			}
 			ids = append(ids, [16]byte(e.ID))
 			streams = append(streams, a.Stream)
@@ -208,7 +235,14 @@ func appendArgs(appends []eventstore.Append, versions map[string]int64) ([]any, 
 		}
 		res.Versions[a.Stream] = base + int64(len(a.Events))
 	}
-	return []any{ids, streams, streamVers, types, schemaVers, data, metas, reqStreams, reqVersions}, res, nil
+	if len(appends) > 1 {
+		return statement{appendSQL, []any{ids, streams, streamVers, types, schemaVers, data, metas, reqStreams, reqVersions}}, res, nil
+	}
+	expected := versions[appends[0].Stream]
+	if n == 1 {
+		return statement{appendEventSQL, []any{ids[0], streams[0], streamVers[0], types[0], schemaVers[0], data[0], metas[0], expected}}, res, nil
+	}
+	return statement{appendStreamSQL, []any{ids, streams[0], streamVers, types, schemaVers, data, metas, expected}}, res, nil
 }
 
 // explainRejectedAppend decides why an append inserted nothing: the same events were appended before (a
@@ -294,14 +328,19 @@ func countEvents(appends []eventstore.Append) int {
 	return n
 }
 
-const selectEvent = `SELECT tx_id, seq, event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at FROM events`
+// eventColumns are the columns scanEvent reads. The metadata's fields are taken apart by Postgres, which
+// spares the reader a JSON parse per event (a visible share of a rebuild's time).
+const eventColumns = `tx_id, seq, event_id, stream_id, stream_version, event_type, schema_version, data,
+	coalesce(metadata->>'actor', ''), coalesce(metadata->>'correlation_id', ''), coalesce(metadata->>'causation_id', ''), recorded_at`
+
+const selectEvent = `SELECT ` + eventColumns + ` FROM events`
 
 func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Event, error) {
 	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1 ORDER BY stream_version`, stream)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
-	events, err := pgx.CollectRows(rows, ScanEvent)
+	events, err := pgx.CollectRows(rows, collectEvent)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
@@ -325,32 +364,33 @@ func ReadAll(ctx context.Context, q querier, after eventstore.Position, limit in
 	if err != nil {
 		return nil, fmt.Errorf("read all: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, ScanEvent)
+	events, err := pgx.CollectRows(rows, collectEvent)
 	if err != nil {
 		return nil, fmt.Errorf("read all: %w", err)
 	}
 	return events, nil
 }
 
-// ScanEvent scans a row selected in the column order of selectEvent.
-func ScanEvent(row pgx.CollectableRow) (eventstore.Event, error) {
+// collectEvent is scanEvent for pgx.CollectRows.
+func collectEvent(row pgx.CollectableRow) (eventstore.Event, error) { return scanEvent(row) }
+
+// scanEvent scans a row selected as eventColumns.
+func scanEvent(row interface{ Scan(...any) error }) (eventstore.Event, error) {
 	var (
 		e             eventstore.Event
 		txID          int64
 		id            pgtype.UUID
 		schemaVersion int32
-		meta          []byte
 	)
-	if err := row.Scan(&txID, &e.Position.Seq, &id, &e.Stream, &e.Version, &e.Type, &schemaVersion, &e.Data, &meta, &e.RecordedAt); err != nil {
+	err := row.Scan(&txID, &e.Position.Seq, &id, &e.Stream, &e.Version, &e.Type, &schemaVersion, &e.Data,
+		&e.Metadata.Actor, &e.Metadata.CorrelationID, &e.Metadata.CausationID, &e.RecordedAt)
+	if err != nil {
 		return e, err
 	}
 	e.Position.TxID = uint64(txID)
 	e.ID = ulid.ULID(id.Bytes)
 	e.SchemaVersion = int(schemaVersion)
 	e.RecordedAt = e.RecordedAt.UTC()
-	if err := json.Unmarshal(meta, &e.Metadata); err != nil {
-		return e, fmt.Errorf("event %s metadata: %w", e.ID, err)
-	}
 	return e, nil
 }
 

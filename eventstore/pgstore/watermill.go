@@ -3,10 +3,10 @@ package pgstore
 import (
 	"context"
 	stdsql "database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -14,7 +14,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/mediciasafely/jobserver/eventstore"
@@ -23,7 +22,7 @@ import (
 // The live path: a watermill-sql subscriber reads the event log itself (no second copy of the events),
 // and keeps the consumer's position in a checkpoint table. The subscriber selects a batch and hands each
 // message to the handler inside one transaction, then writes the checkpoint in that same transaction, so
-// a consumer that writes its own tables through TxFromMessage applies every event exactly once.
+// a consumer that writes its own tables through WithMessageTx applies every event exactly once.
 
 // Topic is the only topic: the event log.
 const Topic = "events"
@@ -48,7 +47,7 @@ func (s *Store) NewSubscriber(ctx context.Context, cfg SubscriberConfig, logger 
 	}
 	waiter := s.notifier.Waiter()
 	ack := 10 * time.Second
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(s.pool), wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(turnTakingBeginner{wsql.BeginnerFromPgx(s.pool)}, wsql.SubscriberConfig{
 		ConsumerGroup:  cfg.Consumer,
 		AckDeadline:    &ack,
 		PollInterval:   pollFallback,
@@ -64,18 +63,79 @@ func (s *Store) NewSubscriber(ctx context.Context, cfg SubscriberConfig, logger 
 	return sub, waiter, nil
 }
 
-// TxFromMessage returns the transaction a message is delivered in. Writes through it commit together with
-// the consumer's checkpoint.
-func TxFromMessage(msg *message.Message) (pgx.Tx, error) {
+// WithMessageTx runs fn in the transaction a message is delivered in. Writes through it commit together
+// with the consumer's checkpoint. fn has the transaction to itself: the subscriber ends the transaction
+// (also when the router closes in the middle of a batch) only after fn has returned.
+func WithMessageTx(msg *message.Message, fn func(pgx.Tx) error) error {
 	tx, ok := wsql.TxFromContext(msg.Context())
 	if !ok {
-		return nil, errors.New("message carries no transaction")
+		return errors.New("message carries no transaction")
+	}
+	mt, ok := tx.(*messageTx)
+	if !ok {
+		return fmt.Errorf("message transaction is a %T, not one of this store's", tx)
+	}
+	return mt.use(fn)
+}
+
+// turnTakingBeginner begins the subscriber's batch transactions. A pgx connection must never be used by two
+// goroutines at once, and watermill-sql, when its router closes, commits or rolls back a batch while the
+// handler may still be running on that batch's connection; the transactions it begins make the two take turns.
+type turnTakingBeginner struct{ wsql.Beginner }
+
+func (b turnTakingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
+	tx, err := b.Beginner.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	ptx, ok := tx.(*wsql.PgxTx)
 	if !ok {
-		return nil, fmt.Errorf("message transaction is a %T, not a pgx transaction", tx)
+		return nil, fmt.Errorf("subscriber transaction is a %T, not a pgx transaction", tx)
 	}
-	return ptx.Tx, nil
+	return &messageTx{tx: ptx}, nil
+}
+
+// messageTx is a batch transaction shared by the subscriber and the handler, one at a time.
+type messageTx struct {
+	mu    sync.Mutex
+	tx    *wsql.PgxTx
+	ended bool
+}
+
+func (t *messageTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext is the subscriber's select of a batch; it reads all the rows before it hands out a message.
+func (t *messageTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *messageTx) Commit() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ended = true
+	return t.tx.Commit()
+}
+
+func (t *messageTx) Rollback() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ended = true
+	return t.tx.Rollback()
+}
+
+func (t *messageTx) use(fn func(pgx.Tx) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return errors.New("the batch's transaction has ended")
+	}
+	return fn(t.tx.Tx)
 }
 
 // Metadata keys of a message that carries an event; the payload is the event's JSON data.
@@ -139,7 +199,7 @@ func (s logSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error
 	s.waiter.Arm()
 	return wsql.Query{
 		Query: `WITH checkpoint AS (` + next.Query + `)
-			SELECT tx_id, seq, event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at
+			SELECT ` + eventColumns + `
 			FROM events
 			WHERE (tx_id, seq) > ((SELECT tx_id FROM checkpoint), (SELECT seq FROM checkpoint))
 			  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -150,30 +210,19 @@ func (s logSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error
 }
 
 func (s logSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
-	var (
-		txID, seq, version int64
-		schemaVersion      int32
-		id                 pgtype.UUID
-		stream, typ        string
-		data, meta         []byte
-		recordedAt         time.Time
-	)
-	if err := params.Row.Scan(&txID, &seq, &id, &stream, &version, &typ, &schemaVersion, &data, &meta, &recordedAt); err != nil {
+	e, err := scanEvent(params.Row)
+	if err != nil {
 		return wsql.Row{}, fmt.Errorf("scan event: %w", err)
 	}
-	var m eventstore.Metadata
-	if err := json.Unmarshal(meta, &m); err != nil {
-		return wsql.Row{}, fmt.Errorf("event metadata: %w", err)
-	}
-	msg := message.NewMessage(ulid.ULID(id.Bytes).String(), data)
+	msg := message.NewMessage(e.ID.String(), e.Data)
 	msg.Metadata = message.Metadata{
-		metaType: typ, metaStream: stream, metaVersion: strconv.FormatInt(version, 10),
-		metaSchemaVersion: strconv.Itoa(int(schemaVersion)), metaTxID: strconv.FormatInt(txID, 10),
-		metaSeq: strconv.FormatInt(seq, 10), metaRecordedAt: recordedAt.UTC().Format(time.RFC3339Nano),
-		metaActor: m.Actor, metaCorrelationID: m.CorrelationID, metaCausationID: m.CausationID,
+		metaType: e.Type, metaStream: e.Stream, metaVersion: strconv.FormatInt(e.Version, 10),
+		metaSchemaVersion: strconv.Itoa(e.SchemaVersion), metaTxID: strconv.FormatUint(e.Position.TxID, 10),
+		metaSeq: strconv.FormatInt(e.Position.Seq, 10), metaRecordedAt: e.RecordedAt.Format(time.RFC3339Nano),
+		metaActor: e.Metadata.Actor, metaCorrelationID: e.Metadata.CorrelationID, metaCausationID: e.Metadata.CausationID,
 	}
-	s.waiter.Saw(eventstore.Position{TxID: uint64(txID), Seq: seq})
-	return wsql.Row{Offset: seq, UUID: id.Bytes[:], Payload: data, Metadata: meta, Msg: msg, ExtraData: map[string]any{"tx_id": txID}}, nil
+	s.waiter.Saw(e.Position)
+	return wsql.Row{Offset: e.Position.Seq, UUID: e.ID[:], Payload: e.Data, Msg: msg, ExtraData: map[string]any{"tx_id": int64(e.Position.TxID)}}, nil
 }
 
 func (logSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
