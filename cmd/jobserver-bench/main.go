@@ -1,0 +1,150 @@
+// Command jobserver-bench measures the event store and the projections against the raw speed of the same
+// Postgres server, in one run on a fresh database that it drops at the end:
+//
+//   - raw ceiling: single-row INSERTs into a plain table shaped like events, 1, 4 and 16 writers;
+//   - append: pgstore.Store.Append, one event per call with an exact expected version, same writer counts;
+//   - read: ReadAll in global order against a raw keyset read of the same rows;
+//   - rebuild: projections.Runner.Replay of a one-row-per-event projector;
+//   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader.
+//
+// It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
+//
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// config is what one run measures and how long.
+type config struct {
+	adminURL     string        // a server URL allowed to create and drop databases
+	events       int           // events seeded for the read and rebuild measurements
+	duration     time.Duration // length of each append and raw insert measurement
+	lagDuration  time.Duration // length of the projection lag measurement
+	writerCounts []int
+	lagRate      int // events per second appended during the lag measurement
+	lagAppenders int
+}
+
+func parseFlags(args []string) (config, error) {
+	cfg := config{writerCounts: []int{1, 4, 16}, lagRate: 1000, lagAppenders: 8}
+	fs := flag.NewFlagSet("jobserver-bench", flag.ContinueOnError)
+	fs.IntVar(&cfg.events, "events", 1_000_000, "events seeded for the read and rebuild measurements")
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
+	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
+	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: jobserver-bench [flags]\n\nThe server comes from BENCH_DATABASE_URL (default "+defaultAdminURL+").")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *quick {
+		applyQuickSizes(fs, &cfg)
+	}
+	if cfg.events < 1 || cfg.duration <= 0 || cfg.lagDuration <= 0 {
+		return cfg, errors.New("-events, -duration and -lag-duration must be positive")
+	}
+	cfg.adminURL = os.Getenv("BENCH_DATABASE_URL")
+	if cfg.adminURL == "" {
+		cfg.adminURL = defaultAdminURL
+	}
+	return cfg, nil
+}
+
+// applyQuickSizes shrinks every size the user did not set on the command line.
+func applyQuickSizes(fs *flag.FlagSet, cfg *config) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["events"] {
+		cfg.events = 20_000
+	}
+	if !set["duration"] {
+		cfg.duration = time.Second
+	}
+	if !set["lag-duration"] {
+		cfg.lagDuration = 2 * time.Second
+	}
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jobserver-bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = run(ctx, cfg, os.Stdout)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "jobserver-bench: interrupted; the bench database was dropped")
+		os.Exit(130)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "jobserver-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run does every measurement on one fresh database and prints the report to out. The phases run in an
+// order that keeps them from disturbing each other: the big seed first (then VACUUM, so no autovacuum or
+// hint-bit writes land inside a later measurement), the reads and the rebuild on exactly the seeded events,
+// then the write measurements on tables that already hold them, and the live lag last.
+func run(ctx context.Context, cfg config, out io.Writer) (err error) {
+	db, err := createBenchDatabase(ctx, cfg.adminURL)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.drop()) }()
+	env, err := openBenchEnv(ctx, db, maxWriters(cfg))
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	info, err := describeMachine(ctx, env.pool)
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := seed(ctx, env, cfg.events); err != nil {
+		return err
+	}
+	if err := measureReads(ctx, env, cfg.events, &rep); err != nil {
+		return err
+	}
+	if err := measureRebuild(ctx, env, cfg.events, &rep); err != nil {
+		return err
+	}
+	if err := measureWrites(ctx, env, cfg, &rep); err != nil {
+		return err
+	}
+	if err := measureLag(ctx, env, cfg, &rep); err != nil {
+		return err
+	}
+	rep.print(out, info, cfg)
+	return nil
+}
+
+func maxWriters(cfg config) int {
+	n := cfg.lagAppenders
+	for _, w := range cfg.writerCounts {
+		n = max(n, w)
+	}
+	return n
+}
