@@ -133,6 +133,9 @@ func TestAdminGrantsAndRevokesAGlobalRoleAsTheCommandLine(t *testing.T) {
 	if revoked.Type != "GlobalRoleRevoked" || revoked.Metadata.Actor != "cli" {
 		t.Errorf("recorded %s by %q", revoked.Type, revoked.Metadata.Actor)
 	}
+	if !strings.HasPrefix(granted.Metadata.CorrelationID, "cli-") || revoked.Metadata.CorrelationID == granted.Metadata.CorrelationID {
+		t.Errorf("correlation ids %q and %q: want one per run of the command line", granted.Metadata.CorrelationID, revoked.Metadata.CorrelationID)
+	}
 }
 
 func TestAdminCannotGrantToSomeoneWhoHasNotLoggedIn(t *testing.T) {

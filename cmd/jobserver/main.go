@@ -12,6 +12,10 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
 )
 
 // command is one subcommand of jobserver.
@@ -68,7 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// Events an operator's command appends carry one id per run of the command line.
+	runID := "cli-" + domain.NewID(time.Now())
+	ctx, stop := signal.NotifyContext(commands.WithCausationID(commands.WithCorrelationID(context.Background(), runID), runID), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := cmd.run(ctx, cfg, args[1:], output{stdout: stdout, stderr: stderr}); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/http/web"
 )
 
@@ -31,7 +32,7 @@ type Options struct {
 // New returns the service's handler.
 func New(o Options) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, logRequests(o.Logger), recoverPanics(o.Logger, o.Renderer))
+	r.Use(middleware.RequestID, tagRequest, middleware.RealIP, logRequests(o.Logger), recoverPanics(o.Logger, o.Renderer))
 
 	r.Get("/healthz", health(o.Pool))
 	r.Handle("/metrics", promhttp.Handler())
@@ -84,6 +85,17 @@ func health(pool *pgxpool.Pool) http.HandlerFunc {
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
+}
+
+// tagRequest gives the response the request's id, for a user to quote, and tags the events the request's
+// commands append with it: the request both starts the chain (correlation) and causes the events.
+func tagRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := middleware.GetReqID(r.Context())
+		w.Header().Set("X-Request-Id", id)
+		ctx := commands.WithCausationID(commands.WithCorrelationID(r.Context(), id), id)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // logRequests writes one structured line per request.

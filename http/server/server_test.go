@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
@@ -27,6 +28,9 @@ func newServer(t *testing.T, logs *bytes.Buffer) http.Handler {
 		Pages: func(r chi.Router) {
 			r.Get("/boom", func(http.ResponseWriter, *http.Request) { panic("secret internal detail") })
 			r.Get("/api/boom", func(http.ResponseWriter, *http.Request) { panic("secret internal detail") })
+			r.Get("/tags", func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(commands.CorrelationID(r.Context()) + " " + commands.CausationID(r.Context())))
+			})
 		},
 	})
 }
@@ -106,5 +110,14 @@ func TestMetricsAreExposed(t *testing.T) {
 	rec := get(t, newServer(t, &bytes.Buffer{}), "/metrics")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Fatalf("metrics = %d", rec.Code)
+	}
+}
+
+func TestARequestsCommandsAreTaggedWithItsRequestID(t *testing.T) {
+	t.Parallel()
+	rec := get(t, newServer(t, &bytes.Buffer{}), "/tags")
+	id := rec.Header().Get("X-Request-Id")
+	if id == "" || rec.Body.String() != id+" "+id {
+		t.Fatalf("X-Request-Id %q, tags %q", id, rec.Body)
 	}
 }

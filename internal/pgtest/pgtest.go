@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -149,20 +150,16 @@ func urlFor(t testing.TB, name string) string {
 	return u
 }
 
+// replaceDatabase points a connection string, in URL or keyword form, at another database.
 func replaceDatabase(dsn, name string) (string, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Path = "/" + name
+		return u.String(), nil
+	}
+	if _, err := pgx.ParseConfig(dsn); err != nil {
 		return "", err
 	}
-	host := cfg.Host
-	if len(host) > 0 && host[0] == '/' {
-		return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", host, cfg.Port, cfg.User, name), nil
-	}
-	pass := ""
-	if cfg.Password != "" {
-		pass = ":" + cfg.Password
-	}
-	return fmt.Sprintf("postgres://%s%s@%s:%d/%s?sslmode=disable", cfg.User, pass, host, cfg.Port, name), nil
+	return dsn + " dbname=" + name, nil // the last dbname of a keyword string wins
 }
 
 func randomSuffix() string {
