@@ -363,12 +363,20 @@ func (r *Runner) checkpoint(ctx context.Context, schema, name string) (eventstor
 // ErrNotYetProjected is returned by WaitFor when the read models did not reach a position in time.
 var ErrNotYetProjected = errors.New("the read models have not caught up yet")
 
-// WaitFor returns once every projector has applied the event at pos (read-your-writes for a page shown
-// after a command), or ErrNotYetProjected when ctx ends first. Bound ctx with a short timeout.
-func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
-	names := make([]string, len(r.projectors))
-	for i, p := range r.projectors {
-		names[i] = p.Name()
+// WaitFor returns once the named projectors (every projector when none is named) have applied the event at
+// pos (read-your-writes for a page shown after a command), or ErrNotYetProjected when ctx ends first.
+// Bound ctx with a short timeout.
+func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position, projectors ...string) error {
+	names := projectors
+	if len(names) == 0 {
+		for _, p := range r.projectors {
+			names = append(names, p.Name())
+		}
+	}
+	for _, name := range names {
+		if !slices.ContainsFunc(r.projectors, func(p Projector) bool { return p.Name() == name }) {
+			return fmt.Errorf("wait for projections: no projector named %q", name)
+		}
 	}
 	for {
 		_, woken := r.store.Notifier().State()

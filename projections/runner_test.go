@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -368,3 +369,35 @@ func TestWaitForGivesUpWhenTheReadModelsDoNotCatchUp(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNotYetProjected", err)
 	}
 }
+
+func TestWaitForWaitsOnlyForTheNamedProjectors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	last := f.seed(t, 0, 1)
+	f.waitVisible(t, last)
+	if err := f.runner(things{}).Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A runner that also knows a projector nobody has run: it never reaches pos.
+	r := projections.NewRunner(f.pool, f.store, registry, slog.New(slog.NewTextHandler(io.Discard, nil)), things{}, neverRun{})
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.WaitFor(waitCtx, last, "things"); err != nil {
+		t.Fatalf("waiting for the applied projector: %v", err)
+	}
+	shortCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := r.WaitFor(shortCtx, last); !errors.Is(err, projections.ErrNotYetProjected) {
+		t.Fatalf("waiting for every projector: err = %v, want ErrNotYetProjected", err)
+	}
+	if err := r.WaitFor(ctx, last, "nope"); err == nil || !strings.Contains(err.Error(), `no projector named "nope"`) {
+		t.Fatalf("waiting for an unknown projector: err = %v", err)
+	}
+}
+
+// neverRun is a projector that is never prepared or run.
+type neverRun struct{ things }
+
+func (neverRun) Name() string     { return "never_run" }
+func (neverRun) Tables() []string { return []string{"never_run"} }

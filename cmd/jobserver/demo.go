@@ -38,7 +38,7 @@ const (
 
 // projectionWaiter is what loadDemoData waits on so the first page shows the demo.
 type projectionWaiter interface {
-	WaitFor(ctx context.Context, pos eventstore.Position) error
+	WaitFor(ctx context.Context, pos eventstore.Position, projectors ...string) error
 }
 
 // loadDemoData gives an empty development server something to click through: the demo people, an

@@ -32,7 +32,7 @@ type GitHubLogin interface {
 
 // Projected is what a page handler waits on after a command, so the next page shows the change.
 type Projected interface {
-	WaitFor(ctx context.Context, pos eventstore.Position) error
+	WaitFor(ctx context.Context, pos eventstore.Position, projectors ...string) error
 }
 
 // Deps are what the pages need.
