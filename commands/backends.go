@@ -208,17 +208,8 @@ func (h *AddBackendMemberHandler) Handle(ctx context.Context, cmd AddBackendMemb
 	if err := requireUser(ctx, h.log, cmd.UserID); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		var b domain.Backend
-		version, err := h.log.Load(ctx, domain.BackendStream(cmd.BackendID), &b)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := b.AddMember(cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend) ([]domain.Event, error) {
+		return b.AddMember(cmd.UserID)
 	})
 }
 
@@ -245,16 +236,7 @@ func (h *RemoveBackendMemberHandler) Handle(ctx context.Context, cmd RemoveBacke
 	if err := h.access.require(ctx, cmd.Actor, domain.BackendManage, "", "Only admins can remove backend members."); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		var b domain.Backend
-		version, err := h.log.Load(ctx, domain.BackendStream(cmd.BackendID), &b)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := b.RemoveMember(cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend) ([]domain.Event, error) {
+		return b.RemoveMember(cmd.UserID)
 	})
 }

@@ -85,6 +85,28 @@ func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secr
 	return l.store.Append(ctx, appends, secrets...)
 }
 
+// decide is the body of most commands: load the aggregate of stream, let decide choose the events the
+// command causes, and append them with the version that was read; a lost race starts again from fresh
+// state. When decide chooses no events (the state already is what was asked), nothing is appended and the
+// result is zero.
+func decide[A any, P interface {
+	*A
+	Folder
+}](ctx context.Context, log *EventLog, actor Actor, stream string, decide func(P) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	return Retry(ctx, func() (eventstore.AppendResult, error) {
+		agg := P(new(A))
+		version, err := log.Load(ctx, stream, agg)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		events, err := decide(agg)
+		if err != nil || len(events) == 0 {
+			return eventstore.AppendResult{}, err
+		}
+		return log.Append(ctx, actor, []Write{{Stream: stream, Expected: eventstore.Exactly(version), Events: events}})
+	})
+}
+
 // ErrNothingChanged is returned when a command decided no events: the state already was what was asked.
 var ErrNothingChanged = errors.New("nothing changed")
 

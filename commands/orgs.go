@@ -94,17 +94,8 @@ func (h *AddOrgMemberHandler) Handle(ctx context.Context, cmd AddOrgMember) (eve
 	if err := requireUser(ctx, h.log, cmd.UserID); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		var o domain.Org
-		version, err := h.log.Load(ctx, domain.OrgStream(cmd.OrgID), &o)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := o.AddMember(cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.OrgStream(cmd.OrgID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.OrgStream(cmd.OrgID), func(o *domain.Org) ([]domain.Event, error) {
+		return o.AddMember(cmd.UserID)
 	})
 }
 
@@ -131,17 +122,8 @@ func (h *RemoveOrgMemberHandler) Handle(ctx context.Context, cmd RemoveOrgMember
 	if err := h.access.require(ctx, cmd.Actor, domain.OrgCreate, "", "Only admins can remove organisation members."); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		var o domain.Org
-		version, err := h.log.Load(ctx, domain.OrgStream(cmd.OrgID), &o)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := o.RemoveMember(cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.OrgStream(cmd.OrgID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.OrgStream(cmd.OrgID), func(o *domain.Org) ([]domain.Event, error) {
+		return o.RemoveMember(cmd.UserID)
 	})
 }
 

@@ -115,16 +115,8 @@ func (h *AddProjectToOrgHandler) Handle(ctx context.Context, cmd AddProjectToOrg
 	if err := requireOrg(ctx, h.log, cmd.OrgID); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		p, version, err := loadProject(ctx, h.log, cmd.ProjectID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := p.AddToOrg(cmd.OrgID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), func(p *domain.Project) ([]domain.Event, error) {
+		return p.AddToOrg(cmd.OrgID)
 	})
 }
 
@@ -157,16 +149,8 @@ func (h *AddProjectMemberHandler) Handle(ctx context.Context, cmd AddProjectMemb
 	if err := requireUser(ctx, h.log, cmd.UserID); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		p, version, err := loadProject(ctx, h.log, cmd.ProjectID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := p.AddMember(cmd.UserID, cmd.Roles)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), func(p *domain.Project) ([]domain.Event, error) {
+		return p.AddMember(cmd.UserID, cmd.Roles)
 	})
 }
 
@@ -196,16 +180,8 @@ func (h *ChangeProjectMemberRolesHandler) Handle(ctx context.Context, cmd Change
 	if err := h.access.requireThat(ctx, cmd.Actor, cmd.ProjectID, "Only a Project Coordinator or an admin can change the roles of members.", domain.PermissionSet.MayEditMembers); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		p, version, err := loadProject(ctx, h.log, cmd.ProjectID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := p.ChangeMemberRoles(cmd.UserID, cmd.Roles)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), func(p *domain.Project) ([]domain.Event, error) {
+		return p.ChangeMemberRoles(cmd.UserID, cmd.Roles)
 	})
 }
 
@@ -232,16 +208,8 @@ func (h *RemoveProjectMemberHandler) Handle(ctx context.Context, cmd RemoveProje
 	if err := h.access.requireThat(ctx, cmd.Actor, cmd.ProjectID, "Only a Project Coordinator or an admin can remove members.", domain.PermissionSet.MayEditMembers); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		p, version, err := loadProject(ctx, h.log, cmd.ProjectID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := p.RemoveMember(cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.ProjectStream(cmd.ProjectID), func(p *domain.Project) ([]domain.Event, error) {
+		return p.RemoveMember(cmd.UserID)
 	})
 }
 

@@ -118,16 +118,8 @@ func (h *ChangeNotificationEmailHandler) Handle(ctx context.Context, cmd ChangeN
 	if !cmd.Actor.CLI && (cmd.Actor.UserID == "" || cmd.Actor.UserID != cmd.UserID) {
 		return eventstore.AppendResult{}, domain.Forbidden("You can only change your own e-mail address.")
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		u, version, err := loadUser(ctx, h.log, cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := u.ChangeNotificationEmail(cmd.Email)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
+		return u.ChangeNotificationEmail(cmd.Email)
 	})
 }
 
@@ -154,16 +146,8 @@ func (h *GrantGlobalRoleHandler) Handle(ctx context.Context, cmd GrantGlobalRole
 	if err := h.access.require(ctx, cmd.Actor, domain.UserManage, "", "Only admins can grant roles."); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		u, version, err := loadUser(ctx, h.log, cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := u.GrantGlobalRole(cmd.Role)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
+		return u.GrantGlobalRole(cmd.Role)
 	})
 }
 
@@ -190,16 +174,8 @@ func (h *RevokeGlobalRoleHandler) Handle(ctx context.Context, cmd RevokeGlobalRo
 	if err := h.access.require(ctx, cmd.Actor, domain.UserManage, "", "Only admins can revoke roles."); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		u, version, err := loadUser(ctx, h.log, cmd.UserID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		events, err := u.RevokeGlobalRole(cmd.Role)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return appendTo(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), version, events)
+	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
+		return u.RevokeGlobalRole(cmd.Role)
 	})
 }
 
@@ -223,12 +199,4 @@ func loadUser(ctx context.Context, log *EventLog, userID string) (*domain.User, 
 func requireUser(ctx context.Context, log *EventLog, userID string) error {
 	_, _, err := loadUser(ctx, log, userID)
 	return err
-}
-
-// appendTo appends events to one stream guarded by the version read; no events is no change (zero result).
-func appendTo(ctx context.Context, log *EventLog, actor Actor, stream string, version int64, events []domain.Event) (eventstore.AppendResult, error) {
-	if len(events) == 0 {
-		return eventstore.AppendResult{}, nil
-	}
-	return log.Append(ctx, actor, []Write{{Stream: stream, Expected: eventstore.Exactly(version), Events: events}})
 }
