@@ -79,6 +79,7 @@ func (d txDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 type batchDB struct {
 	tx    pgx.Tx
 	batch *pgx.Batch
+	sent  bool // some queued statements have gone to the server
 }
 
 func newBatchDB(tx pgx.Tx) *batchDB { return &batchDB{tx: tx, batch: &pgx.Batch{}} }
@@ -108,6 +109,7 @@ func (d *batchDB) flush(ctx context.Context) error {
 	}
 	b := d.batch
 	d.batch = &pgx.Batch{}
+	d.sent = true
 	return d.tx.SendBatch(ctx, b).Close()
 }
 

@@ -294,35 +294,17 @@ func (r *Runner) liveHandler(p Projector) message.NoPublishHandlerFunc {
 func (r *Runner) applyLive(ctx context.Context, tx pgx.Tx, p Projector, e eventstore.Event) error {
 	db := newBatchDB(tx)
 	db.batch.Queue("SAVEPOINT live_apply")
-	sent := false // whether the savepoint reached the server, so there is something to roll back to
-	err := r.apply(ctx, p, flushWatch{db, &sent}, e)
+	err := r.apply(ctx, p, db, e)
 	if err == nil {
 		db.batch.Queue("RELEASE SAVEPOINT live_apply")
-		sent = true
 		err = db.flush(ctx)
 	}
-	if err != nil && sent {
+	if err != nil && db.sent {
 		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT live_apply"); rbErr != nil {
 			return errors.Join(err, rbErr)
 		}
 	}
 	return err
-}
-
-// flushWatch notes when a projector's read sends the queued statements (and with them the savepoint).
-type flushWatch struct {
-	*batchDB
-	sent *bool
-}
-
-func (f flushWatch) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	*f.sent = true
-	return f.batchDB.Query(ctx, sql, args...)
-}
-
-func (f flushWatch) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	*f.sent = true
-	return f.batchDB.QueryRow(ctx, sql, args...)
 }
 
 // failureLog is the poison queue: an event a projector still cannot apply after retries is recorded, in

@@ -23,12 +23,14 @@ import (
 type thingCreated struct{ ID, Name string }
 type thingRenamed struct{ ID, Name string }
 type thingBroken struct{ ID string }
+type thingCorrupted struct{ ID string }
 
-func (thingCreated) EventType() string { return "ThingCreated" }
-func (thingRenamed) EventType() string { return "ThingRenamed" }
-func (thingBroken) EventType() string  { return "ThingBroken" }
+func (thingCreated) EventType() string   { return "ThingCreated" }
+func (thingRenamed) EventType() string   { return "ThingRenamed" }
+func (thingBroken) EventType() string    { return "ThingBroken" }
+func (thingCorrupted) EventType() string { return "ThingCorrupted" }
 
-var registry = domain.NewRegistry(domain.Type[thingCreated](), domain.Type[thingRenamed](), domain.Type[thingBroken]())
+var registry = domain.NewRegistry(domain.Type[thingCreated](), domain.Type[thingRenamed](), domain.Type[thingBroken](), domain.Type[thingCorrupted]())
 
 // things counts renames, so an event applied twice shows up as a wrong count.
 type things struct {
@@ -37,10 +39,12 @@ type things struct {
 	beforeApply func(ctx context.Context, e projections.Event) error
 }
 
-func (things) Name() string      { return "things" }
-func (p things) Version() int    { return p.version }
-func (things) Tables() []string  { return []string{"things"} }
-func (things) Handles() []string { return []string{"ThingCreated", "ThingRenamed", "ThingBroken"} }
+func (things) Name() string     { return "things" }
+func (p things) Version() int   { return p.version }
+func (things) Tables() []string { return []string{"things"} }
+func (things) Handles() []string {
+	return []string{"ThingCreated", "ThingRenamed", "ThingBroken", "ThingCorrupted"}
+}
 func (things) Schema() string {
 	return `CREATE TABLE things (id text PRIMARY KEY, name text NOT NULL, renames int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL)`
 }
@@ -58,6 +62,9 @@ func (p things) Apply(ctx context.Context, db projections.DB, e projections.Even
 		return db.Exec(ctx, `UPDATE things SET name = $2, renames = renames + 1 WHERE id = $1`, ev.ID, ev.Name)
 	case thingBroken:
 		return errors.New("this projector cannot apply ThingBroken")
+	case thingCorrupted:
+		// A statement the database refuses: it aborts the transaction up to the savepoint.
+		return db.Exec(ctx, `INSERT INTO things (id, name, created_at) VALUES ($1, NULL, now())`, ev.ID)
 	}
 	return nil
 }
@@ -401,3 +408,31 @@ type neverRun struct{ things }
 
 func (neverRun) Name() string     { return "never_run" }
 func (neverRun) Tables() []string { return []string{"never_run"} }
+
+func TestAStatementTheDatabaseRefusesOnTheLivePathIsSetAsideAndTheBatchGoesOn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.runner(things{})
+	if err := r.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runLive(t, r)
+	f.append(t, "thing-x", thingCorrupted{"thing-x"})
+	last := f.seed(t, 0, 2)
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.WaitFor(waitCtx, last); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rows(t); len(got) != 2 || got["thing-0001"] != "name 1/2" {
+		t.Fatalf("rows after the refused statement: %v", got)
+	}
+	var reason string
+	if err := f.pool.QueryRow(ctx, `SELECT reason FROM event_failures WHERE event_type = 'ThingCorrupted'`).Scan(&reason); err != nil {
+		t.Fatalf("the refused event was not recorded: %v", err)
+	}
+	if !strings.Contains(reason, "null value") {
+		t.Errorf("recorded reason %q", reason)
+	}
+}

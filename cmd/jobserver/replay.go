@@ -10,6 +10,26 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 )
 
+// openForProjections parses the --projection flag of replay and verify, opens the backend and returns the
+// projectors to work on; the caller closes the backend.
+func openForProjections(ctx context.Context, cfg config, command string, args []string) (*backend, []projections.Projector, error) {
+	fs := flags(command)
+	name := fs.String("projection", "", command+" only this projection")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, errUsage
+	}
+	b, err := openBackend(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	chosen, err := chooseProjectors(b.runner, *name)
+	if err != nil {
+		b.close()
+		return nil, nil, err
+	}
+	return b, chosen, nil
+}
+
 // chooseProjectors returns every projector, or the one named.
 func chooseProjectors(runner *projections.Runner, name string) ([]projections.Projector, error) {
 	all := runner.Projectors()
@@ -45,20 +65,11 @@ func progressFor(ctx context.Context, out output, runner *projections.Runner, ve
 }
 
 func replay(ctx context.Context, cfg config, args []string, out output) error {
-	fs := flags("replay")
-	name := fs.String("projection", "", "rebuild only this projection")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	b, err := openBackend(ctx, cfg)
+	b, chosen, err := openForProjections(ctx, cfg, "replay", args)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	chosen, err := chooseProjectors(b.runner, *name)
-	if err != nil {
-		return err
-	}
 	for _, p := range chosen {
 		bar, progress, err := progressFor(ctx, out, b.runner, "rebuilding", p)
 		if err != nil {
@@ -74,20 +85,11 @@ func replay(ctx context.Context, cfg config, args []string, out output) error {
 }
 
 func verify(ctx context.Context, cfg config, args []string, out output) error {
-	fs := flags("verify")
-	name := fs.String("projection", "", "verify only this projection")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	b, err := openBackend(ctx, cfg)
+	b, chosen, err := openForProjections(ctx, cfg, "verify", args)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	chosen, err := chooseProjectors(b.runner, *name)
-	if err != nil {
-		return err
-	}
 	differing := 0
 	for _, p := range chosen {
 		bar, progress, err := progressFor(ctx, out, b.runner, "verifying", p)
