@@ -51,8 +51,7 @@ func admin(ctx context.Context, cfg config, args []string, out output) error {
 
 // adminFlags is the flag set of one task; synopsis is the task's usage line after "jobserver admin".
 func adminFlags(task, synopsis string, out output) *flag.FlagSet {
-	fs := flag.NewFlagSet("jobserver admin "+task, flag.ContinueOnError)
-	fs.SetOutput(out.stderr)
+	fs := flags("admin "+task, out)
 	fs.Usage = func() {
 		fmt.Fprintf(out.stderr, "Usage: jobserver admin %s\n", synopsis)
 		fs.PrintDefaults()

@@ -116,8 +116,8 @@ func usage(w io.Writer) {
 }
 
 // flags returns a flag set for a subcommand that prints its usage on bad flags.
-func flags(name string) *flag.FlagSet {
+func flags(name string, out output) *flag.FlagSet {
 	fs := flag.NewFlagSet("jobserver "+name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(out.stderr)
 	return fs
 }

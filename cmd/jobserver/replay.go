@@ -12,8 +12,8 @@ import (
 
 // openForProjections parses the --projection flag of replay and verify, opens the backend and returns the
 // projectors to work on; the caller closes the backend.
-func openForProjections(ctx context.Context, cfg config, command string, args []string) (*backend, []projections.Projector, error) {
-	fs := flags(command)
+func openForProjections(ctx context.Context, cfg config, command string, args []string, out output) (*backend, []projections.Projector, error) {
+	fs := flags(command, out)
 	name := fs.String("projection", "", command+" only this projection")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errUsage
@@ -65,7 +65,7 @@ func progressFor(ctx context.Context, out output, runner *projections.Runner, ve
 }
 
 func replay(ctx context.Context, cfg config, args []string, out output) error {
-	b, chosen, err := openForProjections(ctx, cfg, "replay", args)
+	b, chosen, err := openForProjections(ctx, cfg, "replay", args, out)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func replay(ctx context.Context, cfg config, args []string, out output) error {
 }
 
 func verify(ctx context.Context, cfg config, args []string, out output) error {
-	b, chosen, err := openForProjections(ctx, cfg, "verify", args)
+	b, chosen, err := openForProjections(ctx, cfg, "verify", args, out)
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 )
 
-func serve(ctx context.Context, cfg config, args []string, _ output) error {
-	if err := flags("serve").Parse(args); err != nil {
+func serve(ctx context.Context, cfg config, args []string, out output) error {
+	if err := flags("serve", out).Parse(args); err != nil {
 		return errUsage
 	}
 	// Before touching the database: a server nobody can log in to should not start at all.

@@ -48,7 +48,7 @@ func (b *backend) close() {
 }
 
 func migrate(ctx context.Context, cfg config, args []string, out output) error {
-	if err := flags("migrate").Parse(args); err != nil {
+	if err := flags("migrate", out).Parse(args); err != nil {
 		return errUsage
 	}
 	if err := database.EnsureExists(ctx, cfg.DatabaseURL); err != nil {
