@@ -86,14 +86,37 @@ var latinFold = map[rune]string{
 	'ć': "c", 'ř': "r", 'ğ': "g", 'ı': "i", 'ş': "s",
 }
 
-// NormalizeName trims a name and collapses runs of white space into one space.
-func NormalizeName(name string) string { return strings.Join(strings.Fields(name), " ") }
+// NormalizeName trims a name and collapses runs of white space on one line into one space. A line break
+// inside the name is kept, so that ValidateName refuses it: a name is one line.
+func NormalizeName(name string) string {
+	if trimmed := strings.TrimSpace(name); strings.IndexFunc(trimmed, isLineBreak) >= 0 {
+		return trimmed // refused by ValidateName; no point tidying it
+	}
+	return strings.Join(strings.Fields(name), " ")
+}
+
+// isLineBreak reports whether r ends a line: the ASCII line feed, carriage return, vertical tab and form
+// feed, NEL, and Unicode's line and paragraph separators.
+func isLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+		return true
+	}
+	return false
+}
+
+// isRefusedInName reports whether r may not appear in a name: control characters, line breaks, and the
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) that make a name read
+// differently from what it is ("Trojan Source").
+func isRefusedInName(r rune) bool {
+	return unicode.IsControl(r) || isLineBreak(r) || unicode.Is(unicode.Bidi_Control, r)
+}
 
 // NameKey is the form in which names are compared for uniqueness: normalized and lowercased.
 func NameKey(name string) string { return strings.ToLower(NormalizeName(name)) }
 
 // ValidateName checks a name that has been through NormalizeName: present, at most MaxNameLen characters,
-// no control characters.
+// no control characters, line breaks or bidirectional controls.
 func ValidateName(field, name string) error {
 	switch {
 	case name == "":
@@ -102,8 +125,8 @@ func ValidateName(field, name string) error {
 		return Invalid(field, "The name is not valid text.")
 	case utf8.RuneCountInString(name) > MaxNameLen:
 		return Invalid(field, "A name has at most 200 characters.")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return Invalid(field, "A name cannot contain control characters.")
+	case strings.IndexFunc(name, isRefusedInName) >= 0:
+		return Invalid(field, "A name is one line of text, without control characters.")
 	}
 	return nil
 }

@@ -118,6 +118,25 @@ func TestValidateName(t *testing.T) {
 		{"", false},
 		{"tab\there", false},
 		{"bad \xff utf8", false},
+		{"nul\x00byte", false},
+		{"two\nlines", false},
+		{"two\r\nlines", false},
+		{"line\u2028separator", false},
+		{"paragraph\u2029separator", false},
+		{"next\u0085line", false},
+		{"invoice\u202Egpj.exe", false}, // right-to-left override
+		{"a\u202Ab", false},
+		{"a\u202Bb", false},
+		{"a\u202Cb", false},
+		{"a\u202Db", false},
+		{"a\u2066b", false},
+		{"a\u2067b", false},
+		{"a\u2068b", false},
+		{"a\u2069b", false},
+		{"a\u200Eb", false},
+		{"a\u200Fb", false},
+		{"a\u061Cb", false},
+		{"دراسة الصحة", true}, // right-to-left text itself is fine
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +149,19 @@ func TestValidateName(t *testing.T) {
 	}
 	if got := domain.NameKey("  My   Study "); got != "my study" {
 		t.Fatalf("NameKey = %q", got)
+	}
+}
+
+func TestANameIsOneLine(t *testing.T) {
+	t.Parallel()
+	// White space around a name, a line break included, is tidied away; a line break inside is refused.
+	if got := domain.NormalizeName(" \r\n My \t Study \n"); got != "My Study" {
+		t.Errorf("NormalizeName = %q, want %q", got, "My Study")
+	}
+	for _, name := range []string{"My\nStudy", "My \r\n Study", "My\u2028Study"} {
+		if _, err := domain.CreateOrg("o1", name, "my-study"); fieldOf(err, "name") == "" {
+			t.Errorf("CreateOrg(%q): err = %v, want Invalid on name", name, err)
+		}
 	}
 }
 
