@@ -1,30 +1,76 @@
 package commands
 
-import "context"
+import (
+	"context"
 
-// Actor is who asks for a command: a signed-in user, or the command line run by an operator.
+	"github.com/mediciasafely/jobserver/domain"
+)
+
+// Actor is who asks for a command: a signed-in user, the operator's command line, or nobody (an anonymous
+// visitor). Commands embed it, so the decorators read it from every command alike.
 type Actor struct {
-	// UserID is the acting user's id; empty for the command line.
-	UserID string
-	// CLI marks the operator's command line, which acts with every permission (it already holds the database).
-	CLI bool
+	userID string
+	cli    bool
 }
 
-// CLIActor is the operator's command line.
-var CLIActor = Actor{CLI: true}
+// CLIActor is the operator's command line, which acts with every permission (it already holds the
+// database).
+var CLIActor = Actor{cli: true}
+
+// Anonymous is a visitor who has not logged in; they may do nothing.
+var Anonymous = Actor{}
 
 // UserActor is a signed-in user.
-func UserActor(userID string) Actor { return Actor{UserID: userID} }
+func UserActor(userID string) Actor { return Actor{userID: userID} }
 
-// String is how the actor is recorded in event metadata.
+// ActorID is the acting user's id; "" for the command line and for anonymous visitors.
+func (a Actor) ActorID() string { return a.userID }
+
+// By returns the actor; through embedding, every command answers who asked for it.
+func (a Actor) By() Actor { return a }
+
+// String is how the actor is recorded in event metadata and logs.
 func (a Actor) String() string {
-	if a.CLI {
+	if a.cli {
 		return "cli"
 	}
-	if a.UserID == "" {
+	if a.userID == "" {
 		return "anonymous"
 	}
-	return "user:" + a.UserID
+	return "user:" + a.userID
+}
+
+// memberships is an aggregate whose members hold project roles (a project); what an actor may do on it is
+// read from that same state.
+type memberships interface {
+	MemberRoles(userID string) ([]domain.Role, bool)
+}
+
+// On is the actor as a decision sees them: what they may do, read together with the state being decided
+// on. Their global roles come from their own stream, read now; their project roles, when state is a
+// project, from that very state, which the append then guards with its expected version.
+func (a Actor) On(ctx context.Context, log *EventLog, state any) (domain.Actor, error) {
+	if a.cli {
+		return domain.Actor{Can: domain.AllPermissionsSet(), Operator: true}, nil
+	}
+	if a.userID == "" {
+		return domain.Actor{Can: domain.PermissionSet{}}, nil
+	}
+	var u domain.User
+	if _, err := log.Load(ctx, domain.UserStream(a.userID), &u); err != nil {
+		return domain.Actor{}, err
+	}
+	var projectRoles []domain.Role
+	if m, ok := state.(memberships); ok {
+		projectRoles, _ = m.MemberRoles(a.userID)
+	}
+	return domain.Actor{UserID: a.userID, Can: domain.PermissionsOf(u.GlobalRoles(), projectRoles)}, nil
+}
+
+// Decider returns the actor as a decision sees them, outside any project: with the permissions of their
+// global roles, read now. Commands that create things call it inside their attempt, so a retry reads again.
+func (a Actor) Decider(ctx context.Context, log *EventLog) (domain.Actor, error) {
+	return a.On(ctx, log, nil)
 }
 
 type contextKey int

@@ -1,5 +1,7 @@
-// Package commands holds one handler per use case: load the aggregate's stream, check permission, call the
-// domain, append with the expected version.
+// Package commands is the command kit every slice builds its use cases with: the event log (load, decide,
+// append with the expected version, retry from fresh state), the actor and their permissions read with the
+// state a decision is made on, the reservation of unique names, and the decorators that log and measure
+// every command. The use cases themselves live in a package per slice (commands/identity, …).
 package commands
 
 import (
@@ -7,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
@@ -17,6 +21,19 @@ type Folder interface {
 	Apply(domain.Event)
 }
 
+// Aggregate is a pointer to an aggregate type A that folds events, the shape Decide loads.
+type Aggregate[A any] interface {
+	*A
+	Folder
+}
+
+// Cloner is an aggregate whose folded state can be copied. The event log keeps such states and, on the
+// next load of the stream, folds only the events that came after: a stream that grows without bound is not
+// folded from its first event on every command.
+type Cloner[P any] interface {
+	Clone() P
+}
+
 // Write is the events a command appends to one stream, guarded by the version it read.
 type Write struct {
 	Stream   string
@@ -24,16 +41,42 @@ type Write struct {
 	Events   []domain.Event
 }
 
+// Result tells what a command changed.
+type Result struct {
+	// Position is where the command's last event landed; zero when nothing changed. A page waits for the
+	// read models it shows to reach it.
+	Position eventstore.Position
+	// Events is how many events the command appended.
+	Events int
+}
+
+// Changed reports whether the command appended anything; a command asking for the state that already
+// holds changes nothing.
+func (r Result) Changed() bool { return r.Events > 0 }
+
+// CommandResult returns r; a command's own result type embeds Result and so reports it to the decorators.
+func (r Result) CommandResult() Result { return r }
+
+// cachedStates is how many folded aggregate states the event log keeps.
+const cachedStates = 4096
+
+type cachedState struct {
+	version int64
+	state   any
+}
+
 // EventLog loads aggregates from and appends domain events to the event store.
 type EventLog struct {
 	store    eventstore.Store
 	registry *domain.Registry
 	now      func() time.Time
+	states   *lru.Cache[string, cachedState]
 }
 
 // NewEventLog wires the store and the event registry; now is the clock (time.Now outside tests).
 func NewEventLog(store eventstore.Store, registry *domain.Registry, now func() time.Time) *EventLog {
-	return &EventLog{store: store, registry: registry, now: now}
+	states, _ := lru.New[string, cachedState](cachedStates) // only a size below one fails
+	return &EventLog{store: store, registry: registry, now: now, states: states}
 }
 
 // Now is the log's clock.
@@ -48,21 +91,55 @@ func (l *EventLog) Load(ctx context.Context, stream string, agg Folder) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", stream, err)
 	}
+	return l.fold(stream, events, agg, 0)
+}
+
+// fold applies events to agg and returns the version of the last one (version when there are none).
+func (l *EventLog) fold(stream string, events []eventstore.Event, agg Folder, version int64) (int64, error) {
 	for _, stored := range events {
 		e, err := l.registry.Decode(stored.Type, stored.SchemaVersion, stored.Data)
 		if err != nil {
 			return 0, fmt.Errorf("load %s: %w", stream, err)
 		}
 		agg.Apply(e)
+		version = stored.Version
 	}
-	return int64(len(events)), nil
+	return version, nil
+}
+
+// LoadAggregate loads the aggregate of stream and its version. An aggregate that can be cloned starts from
+// the state this log last loaded or wrote for the stream and folds only the newer events; the store, not
+// the cache, is the authority on what those are, so several servers on one log stay correct.
+func LoadAggregate[A any, P Aggregate[A]](ctx context.Context, l *EventLog, stream string) (P, int64, error) {
+	agg := P(new(A))
+	if _, cloneable := any(agg).(Cloner[P]); !cloneable {
+		version, err := l.Load(ctx, stream, agg)
+		return agg, version, err
+	}
+	var version int64
+	if c, ok := l.states.Get(stream); ok {
+		if held, ok := c.state.(P); ok {
+			agg, version = any(held).(Cloner[P]).Clone(), c.version
+		}
+	}
+	events, err := eventstore.ReadStreamAfter(ctx, l.store, stream, version)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	if version, err = l.fold(stream, events, agg, version); err != nil {
+		return nil, 0, err
+	}
+	l.states.Add(stream, cachedState{version: version, state: any(agg).(Cloner[P]).Clone()})
+	return agg, version, nil
 }
 
 // Append encodes the events of every write, stamps them with ids and metadata, and appends them (with any
-// secrets) in one transaction.
-func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secrets ...eventstore.SecretWrite) (eventstore.AppendResult, error) {
+// secrets) in one transaction. Writes without events are left out; with no events at all nothing is
+// appended and the result is zero.
+func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secrets ...eventstore.SecretWrite) (Result, error) {
 	meta := eventstore.Metadata{Actor: actor.String(), CorrelationID: CorrelationID(ctx), CausationID: CausationID(ctx)}
 	appends := make([]eventstore.Append, 0, len(writes))
+	count := 0
 	for _, w := range writes {
 		if len(w.Events) == 0 {
 			continue
@@ -71,48 +148,66 @@ func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secr
 		for _, e := range w.Events {
 			name, version, data, err := l.registry.Encode(e)
 			if err != nil {
-				return eventstore.AppendResult{}, err
+				return Result{}, err
 			}
 			a.Events = append(a.Events, eventstore.NewEvent{
 				ID: domain.NewULID(l.now()), Type: name, SchemaVersion: version, Data: data, Metadata: meta,
 			})
 		}
+		count += len(a.Events)
 		appends = append(appends, a)
 	}
 	if len(appends) == 0 {
-		return eventstore.AppendResult{}, ErrNothingChanged
+		return Result{}, nil
 	}
-	return l.store.Append(ctx, appends, secrets...)
+	res, err := l.store.Append(ctx, appends, secrets...)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Position: res.Last, Events: count}, nil
 }
 
-// decide is the body of most commands: load the aggregate of stream, let decide choose the events the
-// command causes, and append them with the version that was read; a lost race starts again from fresh
-// state. When decide chooses no events (the state already is what was asked), nothing is appended and the
-// result is zero.
-func decide[A any, P interface {
-	*A
-	Folder
-}](ctx context.Context, log *EventLog, actor Actor, stream string, decide func(P) ([]domain.Event, error)) (eventstore.AppendResult, error) {
-	return Retry(ctx, func() (eventstore.AppendResult, error) {
-		agg := P(new(A))
-		version, err := log.Load(ctx, stream, agg)
+// Decide is the body of most commands: load the aggregate of stream, read what the actor may do on that
+// same state, let decide choose the events, and append them with the version that was read. A lost race
+// starts again from fresh state, permission included. When decide chooses no events (the state already is
+// what was asked), nothing is appended and the result is zero.
+func Decide[A any, P Aggregate[A]](ctx context.Context, log *EventLog, actor Actor, stream string, decide func(P, domain.Actor) ([]domain.Event, error)) (Result, error) {
+	return Retry(ctx, func() (Result, error) {
+		agg, version, err := LoadAggregate[A, P](ctx, log, stream)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return Result{}, err
 		}
-		events, err := decide(agg)
-		if err != nil || len(events) == 0 {
-			return eventstore.AppendResult{}, err
+		by, err := actor.On(ctx, log, agg)
+		if err != nil {
+			return Result{}, err
+		}
+		events, err := decide(agg, by)
+		if err != nil {
+			return Result{}, err
 		}
 		return log.Append(ctx, actor, []Write{{Stream: stream, Expected: eventstore.Exactly(version), Events: events}})
 	})
 }
 
-// ErrNothingChanged is returned when a command decided no events: the state already was what was asked.
-var ErrNothingChanged = errors.New("nothing changed")
+// Reserve loads the reservation of a unique name or slug (its own stream) and lets decide choose what to
+// append there; the write is guarded by the version read, so two commands reserving one name cannot both
+// succeed.
+func (l *EventLog) Reserve(ctx context.Context, stream string, decide func(*domain.Reservation) ([]domain.Event, error)) (Write, error) {
+	var r domain.Reservation
+	version, err := l.Load(ctx, stream, &r)
+	if err != nil {
+		return Write{}, err
+	}
+	events, err := decide(&r)
+	if err != nil {
+		return Write{}, err
+	}
+	return Write{Stream: stream, Expected: eventstore.Exactly(version), Events: events}, nil
+}
 
 // Retry runs a load-decide-append attempt again, from fresh state, when another writer won the race for a
 // stream. After a few lost races it gives up with a conflict the user can read.
-func Retry(ctx context.Context, attempt func() (eventstore.AppendResult, error)) (eventstore.AppendResult, error) {
+func Retry[R any](ctx context.Context, attempt func() (R, error)) (R, error) {
 	const attempts = 5
 	for i := 0; ; i++ {
 		res, err := attempt()

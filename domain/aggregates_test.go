@@ -1,8 +1,10 @@
 package domain_test
 
 import (
+	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/domain"
@@ -16,6 +18,9 @@ func fold[A folder](agg A, events ...domain.Event) A {
 	}
 	return agg
 }
+
+// operator decides as the operator's command line: with every permission.
+var operator = domain.Actor{Can: domain.AllPermissionsSet(), Operator: true}
 
 var ada = domain.GitHubProfile{ID: 42, Login: "ada", Name: "Ada Lovelace", Email: "ada@example.org", AvatarURL: "https://avatars.example.org/42"}
 
@@ -96,10 +101,10 @@ func TestALaterLoginUpdatesTheProfileOnlyWhenItChanged(t *testing.T) {
 func TestNotificationEmailOverridesTheGitHubAddress(t *testing.T) {
 	t.Parallel()
 	u := registeredAda(t)
-	if _, err := u.ChangeNotificationEmail("nope"); fieldOf(err, "email") == "" {
+	if _, err := u.ChangeNotificationEmail(domain.Actor{UserID: "u1"}, "nope"); fieldOf(err, "email") == "" {
 		t.Fatalf("bad address: err = %v, want Invalid on email", err)
 	}
-	events, err := u.ChangeNotificationEmail(" ada@work.example.org ")
+	events, err := u.ChangeNotificationEmail(domain.Actor{UserID: "u1"}, " ada@work.example.org ")
 	if err != nil || len(events) != 1 {
 		t.Fatalf("events %v, err %v", events, err)
 	}
@@ -107,7 +112,7 @@ func TestNotificationEmailOverridesTheGitHubAddress(t *testing.T) {
 	if u.NotificationEmail() != "ada@work.example.org" || u.Email() != "ada@example.org" {
 		t.Fatalf("notification %q, github %q", u.NotificationEmail(), u.Email())
 	}
-	if events, err := u.ChangeNotificationEmail("ada@work.example.org"); err != nil || len(events) != 0 {
+	if events, err := u.ChangeNotificationEmail(domain.Actor{UserID: "u1"}, "ada@work.example.org"); err != nil || len(events) != 0 {
 		t.Fatalf("same address again: events %v, err %v; want none", events, err)
 	}
 }
@@ -118,18 +123,28 @@ func TestGlobalRolesAreGrantedOnceAndRevoked(t *testing.T) {
 		t.Run(string(r), func(t *testing.T) {
 			t.Parallel()
 			u := registeredAda(t)
-			events, err := u.GrantGlobalRole(r)
+			roster := &domain.AdminRoster{}
+			events, listed, err := u.GrantGlobalRole(operator, roster, r)
 			if err != nil || len(events) != 1 {
 				t.Fatalf("grant: events %v, err %v", events, err)
 			}
+			if (r == domain.CoreDeveloper) != (len(listed) == 1) {
+				t.Fatalf("grant of %s put %v on the admin roster", r, listed)
+			}
 			fold(u, events...)
+			fold(roster, listed...)
 			if !u.HasGlobalRole(r) || !slices.Equal(u.GlobalRoles(), []domain.Role{r}) {
 				t.Fatalf("roles = %v", u.GlobalRoles())
 			}
-			if events, err := u.GrantGlobalRole(r); err != nil || len(events) != 0 {
-				t.Fatalf("granting a held role again: events %v, err %v; want none", events, err)
+			if events, listed, err := u.GrantGlobalRole(operator, roster, r); err != nil || len(events)+len(listed) != 0 {
+				t.Fatalf("granting a held role again: events %v %v, err %v; want none", events, listed, err)
 			}
-			events, err = u.RevokeGlobalRole(r)
+			if r == domain.CoreDeveloper {
+				_, _, err := u.RevokeGlobalRole(operator, roster, r)
+				wantRefusal(t, err, "last Core Developer")
+				fold(roster, domain.AdminRosterJoined{UserID: "u2"}) // a second admin
+			}
+			events, _, err = u.RevokeGlobalRole(operator, roster, r)
 			if err != nil || len(events) != 1 {
 				t.Fatalf("revoke: events %v, err %v", events, err)
 			}
@@ -137,20 +152,61 @@ func TestGlobalRolesAreGrantedOnceAndRevoked(t *testing.T) {
 			if u.HasGlobalRole(r) {
 				t.Fatal("role still held")
 			}
-			if events, err := u.RevokeGlobalRole(r); err != nil || len(events) != 0 {
+			if events, _, err := u.RevokeGlobalRole(operator, roster, r); err != nil || len(events) != 0 {
 				t.Fatalf("revoking a role not held: events %v, err %v; want none", events, err)
 			}
 		})
 	}
 	u := registeredAda(t)
-	if _, err := u.GrantGlobalRole("wizard"); fieldOf(err, "role") == "" {
-		t.Fatalf("unknown role: err = %v, want Invalid on role", err)
+	if _, _, err := u.GrantGlobalRole(operator, &domain.AdminRoster{}, "wizard"); fieldOf(err, "roles") == "" {
+		t.Fatalf("unknown role: err = %v, want Invalid on roles", err)
+	}
+}
+
+func TestSettingGlobalRolesGrantsAndRevokesInOneDecision(t *testing.T) {
+	t.Parallel()
+	u := registeredAda(t)
+	roster := &domain.AdminRoster{}
+	events, _, err := u.SetGlobalRoles(operator, roster, []domain.Role{domain.OutputChecker, domain.TechnicalReviewer})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("events %v, err %v", events, err)
+	}
+	fold(u, events...)
+	events, _, err = u.SetGlobalRoles(operator, roster, []domain.Role{domain.TechnicalReviewer, domain.GovernanceReviewer})
+	want := []domain.Event{
+		domain.GlobalRoleGranted{UserID: "u1", Role: domain.GovernanceReviewer},
+		domain.GlobalRoleRevoked{UserID: "u1", Role: domain.OutputChecker},
+	}
+	if err != nil || !reflect.DeepEqual(events, want) {
+		t.Fatalf("events %v, err %v; want %v", events, err, want)
+	}
+	if _, _, err := u.SetGlobalRoles(domain.Actor{UserID: "u9", Can: domain.PermissionSet{}}, roster, nil); domain.KindOf(err) != domain.KindForbidden {
+		t.Fatalf("a user without user_manage: err = %v, want Forbidden", err)
+	}
+}
+
+func TestOnlyTheUserChangesTheirOwnNotificationAddress(t *testing.T) {
+	t.Parallel()
+	u := registeredAda(t)
+	_, err := u.ChangeNotificationEmail(domain.Actor{UserID: "u2", Can: domain.AllPermissionsSet()}, "x@example.org")
+	wantRefusal(t, err, "your own e-mail address")
+	if _, err := u.ChangeNotificationEmail(operator, "x@example.org"); err != nil {
+		t.Fatalf("the command line: %v", err)
+	}
+}
+
+// wantRefusal fails unless err is a refusal whose message contains words.
+func wantRefusal(t *testing.T, err error, words string) {
+	t.Helper()
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Kind != domain.KindForbidden || !strings.Contains(de.Message, words) {
+		t.Fatalf("err = %v, want a refusal saying %q", err, words)
 	}
 }
 
 func newProject(t *testing.T) *domain.Project {
 	t.Helper()
-	e, err := domain.CreateProject("p1", "My Study", "", "")
+	e, err := domain.CreateProject(operator, "p1", "My Study", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,66 +228,66 @@ func TestProjectMemberRules(t *testing.T) {
 		{
 			name: "a new member gets project roles, sorted",
 			decide: func(p *domain.Project) ([]domain.Event, error) {
-				return p.AddMember("u2", []domain.Role{"project_developer", "project_collaborator"})
+				return p.AddMember(operator, "u2", []domain.Role{"project_developer", "project_collaborator"})
 			},
 			want: []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: []domain.Role{domain.ProjectCollaborator, domain.ProjectDeveloper}}},
 		},
 		{
 			name:   "a member without roles is allowed",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember("u2", nil) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember(operator, "u2", nil) },
 			want:   []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: []domain.Role{}}},
 		},
 		{
 			name: "a global-only role cannot be given on a project",
 			decide: func(p *domain.Project) ([]domain.Event, error) {
-				return p.AddMember("u2", []domain.Role{domain.OutputChecker})
+				return p.AddMember(operator, "u2", []domain.Role{domain.OutputChecker})
 			},
 			kind: domain.KindInvalid, field: "roles",
 		},
 		{
 			name:   "adding a member again with the same roles changes nothing",
 			setup:  []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember("u2", dev) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember(operator, "u2", dev) },
 		},
 		{
 			name:   "adding a member again with other roles is a conflict",
 			setup:  []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember("u2", coord) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember(operator, "u2", coord) },
 			kind:   domain.KindConflict, field: "user_id",
 		},
 		{
 			name:   "the roles of an existing member change",
 			setup:  []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles("u2", coord) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles(operator, "u2", coord) },
 			want:   []domain.Event{domain.ProjectMemberRolesChanged{ProjectID: "p1", UserID: "u2", Roles: coord}},
 		},
 		{
 			name:   "changing to the roles held changes nothing",
 			setup:  []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles("u2", dev) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles(operator, "u2", dev) },
 		},
 		{
 			name:   "the roles of a non-member cannot change",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles("u2", dev) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.ChangeMemberRoles(operator, "u2", dev) },
 			kind:   domain.KindNotFound,
 		},
 		{
 			name:  "a member cannot get a global-only role on the project",
 			setup: []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
 			decide: func(p *domain.Project) ([]domain.Event, error) {
-				return p.ChangeMemberRoles("u2", []domain.Role{domain.CoreDeveloper})
+				return p.ChangeMemberRoles(operator, "u2", []domain.Role{domain.CoreDeveloper})
 			},
 			kind: domain.KindInvalid, field: "roles",
 		},
 		{
 			name:   "a member is removed",
 			setup:  []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.RemoveMember("u2") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.RemoveMember(operator, "u2") },
 			want:   []domain.Event{domain.ProjectMemberRemoved{ProjectID: "p1", UserID: "u2"}},
 		},
 		{
 			name:   "a non-member cannot be removed",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.RemoveMember("u2") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.RemoveMember(operator, "u2") },
 			kind:   domain.KindNotFound,
 		},
 		{
@@ -240,37 +296,37 @@ func TestProjectMemberRules(t *testing.T) {
 				domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: dev},
 				domain.ProjectMemberRemoved{ProjectID: "p1", UserID: "u2"},
 			},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember("u2", coord) },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddMember(operator, "u2", coord) },
 			want:   []domain.Event{domain.ProjectMemberAdded{ProjectID: "p1", UserID: "u2", Roles: coord}},
 		},
 		{
 			name:   "a project goes into an organisation",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg("o1") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg(operator, "o1") },
 			want:   []domain.Event{domain.ProjectAddedToOrg{ProjectID: "p1", OrgID: "o1"}},
 		},
 		{
 			name:   "a project already in the organisation stays",
 			setup:  []domain.Event{domain.ProjectAddedToOrg{ProjectID: "p1", OrgID: "o1"}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg("o1") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg(operator, "o1") },
 		},
 		{
 			name:   "a project belongs to at most one organisation",
 			setup:  []domain.Event{domain.ProjectAddedToOrg{ProjectID: "p1", OrgID: "o1"}},
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg("o2") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.AddToOrg(operator, "o2") },
 			kind:   domain.KindConflict, field: "org_id",
 		},
 		{
 			name:   "a project is renamed",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename("  Our   Study ") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename(operator, "  Our   Study ") },
 			want:   []domain.Event{domain.ProjectRenamed{ProjectID: "p1", Name: "Our Study"}},
 		},
 		{
 			name:   "renaming to the same name changes nothing",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename("My Study") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename(operator, "My Study") },
 		},
 		{
 			name:   "a project needs a name",
-			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename(" ") },
+			decide: func(p *domain.Project) ([]domain.Event, error) { return p.Rename(operator, " ") },
 			kind:   domain.KindInvalid, field: "name",
 		},
 	}
@@ -318,36 +374,36 @@ func TestProjectFoldsMembersAndOrg(t *testing.T) {
 
 func TestBackendAndOrgMembership(t *testing.T) {
 	t.Parallel()
-	created, err := domain.CreateBackend("b1", "", "RC Demo 2")
+	created, err := domain.CreateBackend(operator, "b1", "", "RC Demo 2")
 	if err != nil || created.Slug != "rc-demo-2" {
 		t.Fatalf("%+v, %v", created, err)
 	}
-	if _, err := domain.CreateBackend("b1", "Bad Slug", "x"); fieldOf(err, "slug") == "" {
+	if _, err := domain.CreateBackend(operator, "b1", "Bad Slug", "x"); fieldOf(err, "slug") == "" {
 		t.Fatalf("bad slug: err = %v", err)
 	}
-	if _, err := domain.CreateBackend("b1", "status", "Status"); err != nil {
+	if _, err := domain.CreateBackend(operator, "b1", "status", "Status"); err != nil {
 		t.Fatalf("backend slugs are not checked against reserved words: %v", err)
 	}
 	b := fold(&domain.Backend{}, created)
-	events, err := b.AddMember("u1")
+	events, err := b.AddMember(operator, "u1")
 	if err != nil || len(events) != 1 {
 		t.Fatalf("add: %v, %v", events, err)
 	}
 	fold(b, events...)
-	if events, err := b.AddMember("u1"); err != nil || len(events) != 0 {
+	if events, err := b.AddMember(operator, "u1"); err != nil || len(events) != 0 {
 		t.Fatalf("adding a member again: %v, %v; want nothing", events, err)
 	}
-	if _, err := b.RemoveMember("u2"); domain.KindOf(err) != domain.KindNotFound {
+	if _, err := b.RemoveMember(operator, "u2"); domain.KindOf(err) != domain.KindNotFound {
 		t.Fatalf("removing a non-member: %v", err)
 	}
-	if events, err := b.RotateRunnerToken(); err != nil || !reflect.DeepEqual(events, []domain.Event{domain.RunnerTokenRotated{BackendID: "b1"}}) {
+	if events, err := b.RotateRunnerToken(operator); err != nil || !reflect.DeepEqual(events, []domain.Event{domain.RunnerTokenRotated{BackendID: "b1"}}) {
 		t.Fatalf("rotate: %v, %v", events, err)
 	}
-	if _, err := (&domain.Backend{}).RotateRunnerToken(); domain.KindOf(err) != domain.KindNotFound {
+	if _, err := (&domain.Backend{}).RotateRunnerToken(operator); domain.KindOf(err) != domain.KindNotFound {
 		t.Fatalf("rotating a missing backend: %v", err)
 	}
 
-	oc, err := domain.CreateOrg("o1", "MediciaAIOrg2", "")
+	oc, err := domain.CreateOrg(operator, "o1", "MediciaAIOrg2", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,14 +411,14 @@ func TestBackendAndOrgMembership(t *testing.T) {
 	if !o.IsMember("u1") {
 		t.Fatal("u1 is not a member")
 	}
-	events, err = o.RemoveMember("u1")
+	events, err = o.RemoveMember(operator, "u1")
 	if err != nil || len(events) != 1 {
 		t.Fatalf("remove: %v, %v", events, err)
 	}
 	if fold(o, events...).IsMember("u1") {
 		t.Fatal("u1 is still a member")
 	}
-	if _, err := (&domain.Org{}).AddMember("u1"); domain.KindOf(err) != domain.KindNotFound {
+	if _, err := (&domain.Org{}).AddMember(operator, "u1"); domain.KindOf(err) != domain.KindNotFound {
 		t.Fatalf("adding to a missing org: %v", err)
 	}
 }

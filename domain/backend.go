@@ -39,7 +39,10 @@ type BackendMemberRemoved struct {
 func (BackendMemberRemoved) EventType() string { return "BackendMemberRemoved" }
 
 // CreateBackend decides a new backend. The slug is derived from the name when empty.
-func CreateBackend(backendID, slug, name string) (BackendCreated, error) {
+func CreateBackend(by Actor, backendID, slug, name string) (BackendCreated, error) {
+	if err := by.Require(BackendManage); err != nil {
+		return BackendCreated{}, err
+	}
 	name = NormalizeName(name)
 	slug = strings.TrimSpace(slug)
 	if slug == "" {
@@ -104,7 +107,10 @@ func (b *Backend) mustExist() error {
 }
 
 // RotateRunnerToken decides replacing the runner token.
-func (b *Backend) RotateRunnerToken() ([]Event, error) {
+func (b *Backend) RotateRunnerToken(by Actor) ([]Event, error) {
+	if err := by.Require(BackendManage); err != nil {
+		return nil, err
+	}
 	if err := b.mustExist(); err != nil {
 		return nil, err
 	}
@@ -112,28 +118,39 @@ func (b *Backend) RotateRunnerToken() ([]Event, error) {
 }
 
 // AddMember decides adding a user; a member already there needs no event.
-func (b *Backend) AddMember(userID string) ([]Event, error) {
+func (b *Backend) AddMember(by Actor, userID string) ([]Event, error) {
 	if err := b.mustExist(); err != nil {
 		return nil, err
 	}
-	if userID == "" {
-		return nil, Invalid("user_id", "Please choose a user.")
-	}
-	if b.members[userID] {
-		return nil, nil
-	}
-	return []Event{BackendMemberAdded{BackendID: b.id, UserID: userID}}, nil
+	return decideMembership(by, BackendManage, b.members, userID, true, BackendMemberAdded{BackendID: b.id, UserID: userID},
+		"This user is not a member of the backend.")
 }
 
 // RemoveMember decides removing a member; a user who is not a member is NotFound.
-func (b *Backend) RemoveMember(userID string) ([]Event, error) {
+func (b *Backend) RemoveMember(by Actor, userID string) ([]Event, error) {
 	if err := b.mustExist(); err != nil {
 		return nil, err
 	}
-	if !b.members[userID] {
-		return nil, NotFound("This user is not a member of the backend.")
+	return decideMembership(by, BackendManage, b.members, userID, false, BackendMemberRemoved{BackendID: b.id, UserID: userID},
+		"This user is not a member of the backend.")
+}
+
+// decideMembership is the rule shared by the plain member lists of organisations and backends: the actor
+// needs perm; adding a member already there, like removing one who is not, needs no event, except that
+// removing a stranger is NotFound (notMember says so).
+func decideMembership(by Actor, perm Permission, members map[string]bool, userID string, add bool, event Event, notMember string) ([]Event, error) {
+	if err := by.Require(perm); err != nil {
+		return nil, err
 	}
-	return []Event{BackendMemberRemoved{BackendID: b.id, UserID: userID}}, nil
+	switch {
+	case add && userID == "":
+		return nil, Invalid("user_id", "Please choose a user.")
+	case add && members[userID]:
+		return nil, nil
+	case !add && !members[userID]:
+		return nil, NotFound(notMember)
+	}
+	return []Event{event}, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

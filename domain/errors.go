@@ -46,9 +46,15 @@ func Invalid(field, message string) *Error {
 	return &Error{Kind: KindInvalid, Slug: "invalid-input", Message: message, Fields: map[string]string{field: message}}
 }
 
-// Forbidden reports that the actor lacks a permission.
-func Forbidden(message string) *Error {
-	return &Error{Kind: KindForbidden, Slug: "forbidden", Message: message}
+// Forbidden reports that the actor lacks a permission, in the permission's one message (see Refusal).
+func Forbidden(p Permission) *Error {
+	return &Error{Kind: KindForbidden, Slug: "forbidden", Message: Refusal(p)}
+}
+
+// Refused reports an action the rules do not allow this actor, for a reason that is not a missing
+// permission: someone else's address, the last admin, the last coordinator. The message says why.
+func Refused(message string) *Error {
+	return &Error{Kind: KindForbidden, Slug: "refused", Message: message}
 }
 
 // NotFound reports a missing thing.

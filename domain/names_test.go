@@ -76,30 +76,30 @@ func TestReservedWordsCannotBeOrgSlugs(t *testing.T) {
 			if !domain.IsReservedSlug(word) {
 				t.Fatalf("%q is not in ReservedSlugs", word)
 			}
-			if _, err := domain.CreateOrg("o1", "Some Org", word); fieldOf(err, "slug") == "" {
+			if _, err := domain.CreateOrg(operator, "o1", "Some Org", word); fieldOf(err, "slug") == "" {
 				t.Fatalf("CreateOrg with slug %q: err = %v, want Invalid on slug", word, err)
 			}
 		})
 	}
-	if _, err := domain.CreateOrg("o1", "Status", ""); fieldOf(err, "slug") == "" {
+	if _, err := domain.CreateOrg(operator, "o1", "Status", ""); fieldOf(err, "slug") == "" {
 		t.Fatalf("an org named Status derives the reserved slug status: err = %v, want Invalid on slug", err)
 	}
 }
 
 func TestCreateOrgDerivesTheSlugFromTheName(t *testing.T) {
 	t.Parallel()
-	e, err := domain.CreateOrg("o1", "  Medicia  AI Org 2 ", "")
+	e, err := domain.CreateOrg(operator, "o1", "  Medicia  AI Org 2 ", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Slug != "medicia-ai-org-2" || e.Name != "Medicia AI Org 2" {
 		t.Fatalf("got %+v", e)
 	}
-	e, err = domain.CreateOrg("o1", "Medicia", "mediciaaiorg2")
+	e, err = domain.CreateOrg(operator, "o1", "Medicia", "mediciaaiorg2")
 	if err != nil || e.Slug != "mediciaaiorg2" {
 		t.Fatalf("a given slug is kept: %+v, %v", e, err)
 	}
-	_, err = domain.CreateOrg("o1", "", "")
+	_, err = domain.CreateOrg(operator, "o1", "", "")
 	if fieldOf(err, "name") == "" || fieldOf(err, "slug") == "" {
 		t.Fatalf("no name: err = %v, want Invalid on name and slug", err)
 	}
@@ -159,7 +159,7 @@ func TestANameIsOneLine(t *testing.T) {
 		t.Errorf("NormalizeName = %q, want %q", got, "My Study")
 	}
 	for _, name := range []string{"My\nStudy", "My \r\n Study", "My\u2028Study"} {
-		if _, err := domain.CreateOrg("o1", name, "my-study"); fieldOf(err, "name") == "" {
+		if _, err := domain.CreateOrg(operator, "o1", name, "my-study"); fieldOf(err, "name") == "" {
 			t.Errorf("CreateOrg(%q): err = %v, want Invalid on name", name, err)
 		}
 	}

@@ -29,7 +29,10 @@ func (OrgMemberRemoved) EventType() string { return "OrgMemberRemoved" }
 
 // CreateOrg decides a new organisation. The slug is derived from the name when empty; either way it must be
 // a valid slug and not one of ReservedSlugs.
-func CreateOrg(orgID, name, slug string) (OrgCreated, error) {
+func CreateOrg(by Actor, orgID, name, slug string) (OrgCreated, error) {
+	if err := by.Require(OrgCreate); err != nil {
+		return OrgCreated{}, err
+	}
 	name = NormalizeName(name)
 	slug = strings.TrimSpace(slug)
 	if slug == "" {
@@ -94,26 +97,19 @@ func (o *Org) mustExist() error {
 }
 
 // AddMember decides adding a user; a member already there needs no event.
-func (o *Org) AddMember(userID string) ([]Event, error) {
+func (o *Org) AddMember(by Actor, userID string) ([]Event, error) {
 	if err := o.mustExist(); err != nil {
 		return nil, err
 	}
-	if userID == "" {
-		return nil, Invalid("user_id", "Please choose a user.")
-	}
-	if o.members[userID] {
-		return nil, nil
-	}
-	return []Event{OrgMemberAdded{OrgID: o.id, UserID: userID}}, nil
+	return decideMembership(by, OrgCreate, o.members, userID, true, OrgMemberAdded{OrgID: o.id, UserID: userID},
+		"This user is not a member of the organisation.")
 }
 
 // RemoveMember decides removing a member; a user who is not a member is NotFound.
-func (o *Org) RemoveMember(userID string) ([]Event, error) {
+func (o *Org) RemoveMember(by Actor, userID string) ([]Event, error) {
 	if err := o.mustExist(); err != nil {
 		return nil, err
 	}
-	if !o.members[userID] {
-		return nil, NotFound("This user is not a member of the organisation.")
-	}
-	return []Event{OrgMemberRemoved{OrgID: o.id, UserID: userID}}, nil
+	return decideMembership(by, OrgCreate, o.members, userID, false, OrgMemberRemoved{OrgID: o.id, UserID: userID},
+		"This user is not a member of the organisation.")
 }

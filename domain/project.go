@@ -59,7 +59,10 @@ func (ProjectMemberRemoved) EventType() string { return "ProjectMemberRemoved" }
 
 // CreateProject decides a new project. The name is normalized (see NormalizeName); the slug is derived from
 // the name when empty and, like an organisation's, may not be one of ReservedSlugs. orgID may be "".
-func CreateProject(projectID, name, slug, orgID string) (ProjectCreated, error) {
+func CreateProject(by Actor, projectID, name, slug, orgID string) (ProjectCreated, error) {
+	if err := by.Require(ProjectCreate); err != nil {
+		return ProjectCreated{}, err
+	}
 	name = NormalizeName(name)
 	slug = strings.TrimSpace(slug)
 	if slug == "" {
@@ -141,7 +144,10 @@ func (p *Project) mustExist() error {
 
 // AddToOrg decides putting the project in an organisation. The organisation it is already in needs no event;
 // another one is a Conflict, since a project belongs to at most one organisation.
-func (p *Project) AddToOrg(orgID string) ([]Event, error) {
+func (p *Project) AddToOrg(by Actor, orgID string) ([]Event, error) {
+	if err := by.Require(ProjectCreate); err != nil {
+		return nil, err
+	}
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
@@ -157,7 +163,10 @@ func (p *Project) AddToOrg(orgID string) ([]Event, error) {
 }
 
 // Rename decides a new name; the same name again needs no event. The caller reserves the name.
-func (p *Project) Rename(name string) ([]Event, error) {
+func (p *Project) Rename(by Actor, name string) ([]Event, error) {
+	if err := by.Require(ProjectSettingsEdit); err != nil {
+		return nil, err
+	}
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
@@ -173,7 +182,10 @@ func (p *Project) Rename(name string) ([]Event, error) {
 
 // AddMember decides a new member with project roles (only the three Project roles). Adding a member again
 // with the roles they hold needs no event; with other roles it is a Conflict (change their roles instead).
-func (p *Project) AddMember(userID string, roles []Role) ([]Event, error) {
+func (p *Project) AddMember(by Actor, userID string, roles []Role) ([]Event, error) {
+	if err := by.Require(ProjectMembershipAdd); err != nil {
+		return nil, err
+	}
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
@@ -194,7 +206,13 @@ func (p *Project) AddMember(userID string, roles []Role) ([]Event, error) {
 }
 
 // ChangeMemberRoles decides new project roles for an existing member; the same roles need no event.
-func (p *Project) ChangeMemberRoles(userID string, roles []Role) ([]Event, error) {
+//
+// A project's last Project Coordinator may not give up that role themselves (an admin still may take it
+// away), so a project is never left without a coordinator by accident.
+func (p *Project) ChangeMemberRoles(by Actor, userID string, roles []Role) ([]Event, error) {
+	if err := by.Require(ProjectMembershipEdit); err != nil {
+		return nil, err
+	}
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
@@ -209,16 +227,50 @@ func (p *Project) ChangeMemberRoles(userID string, roles []Role) ([]Event, error
 	if slices.Equal(held, roles) {
 		return nil, nil
 	}
+	if !slices.Contains(roles, ProjectCoordinator) && p.leavesNoCoordinator(by, userID) {
+		return nil, Refused("You are this project's only Project Coordinator: give the role to someone else before you give it up.")
+	}
 	return []Event{ProjectMemberRolesChanged{ProjectID: p.id, UserID: userID, Roles: roles}}, nil
 }
 
 // RemoveMember decides ending a membership; a user who is not a member is NotFound.
-func (p *Project) RemoveMember(userID string) ([]Event, error) {
+// The project's last Project Coordinator may not remove themselves (an admin still may remove them).
+func (p *Project) RemoveMember(by Actor, userID string) ([]Event, error) {
+	if err := by.Require(ProjectMembershipEdit); err != nil {
+		return nil, err
+	}
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
 	if _, ok := p.members[userID]; !ok {
 		return nil, NotFound("This user is not a member of the project.")
 	}
+	if p.leavesNoCoordinator(by, userID) {
+		return nil, Refused("You are this project's only Project Coordinator: make someone else a coordinator before you leave.")
+	}
 	return []Event{ProjectMemberRemoved{ProjectID: p.id, UserID: userID}}, nil
+}
+
+// leavesNoCoordinator reports whether the actor is the project's only Project Coordinator, acting on their
+// own membership, without an admin's right to add and remove members anyway.
+func (p *Project) leavesNoCoordinator(by Actor, userID string) bool {
+	if !by.Is(userID) || by.Can.Has(ProjectMembershipAdd) || !slices.Contains(p.members[userID], ProjectCoordinator) {
+		return false
+	}
+	for id, roles := range p.members {
+		if id != userID && slices.Contains(roles, ProjectCoordinator) {
+			return false
+		}
+	}
+	return true
+}
+
+// Clone is a copy that later events do not change, for caching folded state.
+func (p *Project) Clone() *Project {
+	c := *p
+	c.members = make(map[string][]Role, len(p.members))
+	for id, roles := range p.members {
+		c.members[id] = slices.Clone(roles)
+	}
+	return &c
 }

@@ -11,6 +11,8 @@ var Events = NewRegistry(
 	Type[GlobalRoleGranted](),
 	Type[GlobalRoleRevoked](),
 	Type[GitHubAccountLinked](),
+	Type[AdminRosterJoined](),
+	Type[AdminRosterLeft](),
 
 	// Unique slugs and names.
 	Type[SlugReserved](),

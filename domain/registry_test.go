@@ -24,6 +24,8 @@ var eventSamples = []domain.Event{
 	domain.NotificationEmailChanged{UserID: "01J0USER000000000000000001", Email: "mona@work.example.org"},
 	domain.GlobalRoleGranted{UserID: "01J0USER000000000000000001", Role: domain.CoreDeveloper},
 	domain.GlobalRoleRevoked{UserID: "01J0USER000000000000000001", Role: domain.OutputChecker},
+	domain.AdminRosterJoined{UserID: "01J0USER000000000000000001"},
+	domain.AdminRosterLeft{UserID: "01J0USER000000000000000001"},
 	domain.GitHubAccountLinked{GitHubID: 583231, UserID: "01J0USER000000000000000001"},
 	domain.SlugReserved{Kind: domain.ReservedForOrg, Slug: "mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
 	domain.NameReserved{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},

@@ -188,6 +188,29 @@ func PermissionsOf(global []Role, project []Role) PermissionSet {
 			set[p] = true
 		}
 	}
+	for held, implied := range impliedPermissions {
+		if set[held] {
+			set[implied] = true
+		}
+	}
+	return set
+}
+
+// impliedPermissions: an admin who may add members to any project may also change and remove them, and
+// one who may create projects may also rename them. roles.md gives project_membership_edit and
+// project_settings_edit to the Coordinator only; the guide's settings page offers both to "a Coordinator
+// or an admin". This is the one place that choice is made.
+var impliedPermissions = map[Permission]Permission{
+	ProjectMembershipAdd: ProjectMembershipEdit,
+	ProjectCreate:        ProjectSettingsEdit,
+}
+
+// AllPermissionsSet is every permission: what the operator's command line may do.
+func AllPermissionsSet() PermissionSet {
+	set := PermissionSet{}
+	for _, p := range allPermissions {
+		set[p] = true
+	}
 	return set
 }
 
@@ -206,16 +229,3 @@ func AllPermissions() []Permission { return slices.Clone(allPermissions) }
 func (p Permission) Valid() bool { return slices.Contains(allPermissions, p) }
 
 func quote(s string) string { return "\u201c" + s + "\u201d" }
-
-// MayEditMembers reports whether the holder may change the roles of, or remove, a project's existing
-// members: a Project Coordinator, or an admin who may add members. roles.md gives project_membership_edit
-// to the Coordinator only; the guide's settings page offers the same to "a Coordinator or an admin".
-func (s PermissionSet) MayEditMembers() bool {
-	return s.Has(ProjectMembershipEdit) || s.Has(ProjectMembershipAdd)
-}
-
-// MayEditSettings reports whether the holder may rename the project: a Project Coordinator, or an admin
-// who may create projects.
-func (s PermissionSet) MayEditSettings() bool {
-	return s.Has(ProjectSettingsEdit) || s.Has(ProjectCreate)
-}

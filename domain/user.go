@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -197,7 +198,11 @@ func (u *User) UpdateProfile(p GitHubProfile) ([]Event, error) {
 }
 
 // ChangeNotificationEmail decides a new notification address; the same address again needs no event.
-func (u *User) ChangeNotificationEmail(email string) ([]Event, error) {
+// Only the user themself may change it (and the operator's command line).
+func (u *User) ChangeNotificationEmail(by Actor, email string) ([]Event, error) {
+	if !by.Is(u.id) && !by.Operator {
+		return nil, Refused("You can only change your own e-mail address.")
+	}
 	if err := u.mustExist(); err != nil {
 		return nil, err
 	}
@@ -211,31 +216,55 @@ func (u *User) ChangeNotificationEmail(email string) ([]Event, error) {
 	return []Event{NotificationEmailChanged{UserID: u.id, Email: email}}, nil
 }
 
-// GrantGlobalRole decides a global grant; any of the ten roles may be granted globally, and a role already
-// held needs no event.
-func (u *User) GrantGlobalRole(r Role) ([]Event, error) {
+// SetGlobalRoles decides making the user's global roles exactly roles (needs user_manage): an event for
+// each role granted and each revoked, appended together. Core Developer grants are also listed on the admin
+// roster, which refuses taking the role from the last admin there is, so nobody locks everyone out of the
+// staff area. It returns the user's events and the roster's.
+func (u *User) SetGlobalRoles(by Actor, roster *AdminRoster, roles []Role) (userEvents, rosterEvents []Event, err error) {
+	if err := by.Require(UserManage); err != nil {
+		return nil, nil, err
+	}
 	if err := u.mustExist(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !r.Valid() {
-		return nil, Invalid("role", "Unknown role "+quote(string(r))+".")
+	want := map[Role]bool{}
+	for _, r := range roles {
+		if !r.Valid() {
+			return nil, nil, Invalid("roles", "Unknown role "+quote(string(r))+".")
+		}
+		want[r] = true
 	}
-	if u.roles[r] {
-		return nil, nil
+	for _, r := range allRoles {
+		switch {
+		case want[r] && !u.roles[r]:
+			userEvents = append(userEvents, GlobalRoleGranted{UserID: u.id, Role: r})
+		case !want[r] && u.roles[r]:
+			userEvents = append(userEvents, GlobalRoleRevoked{UserID: u.id, Role: r})
+		}
 	}
-	return []Event{GlobalRoleGranted{UserID: u.id, Role: r}}, nil
+	switch {
+	case want[CoreDeveloper] && !roster.Lists(u.id):
+		rosterEvents = []Event{AdminRosterJoined{UserID: u.id}}
+	case !want[CoreDeveloper] && u.roles[CoreDeveloper]:
+		if roster.OnlyAdmin(u.id) {
+			return nil, nil, Refused(u.name + " is the last Core Developer: grant the role to someone else before taking it away.")
+		}
+		if roster.Lists(u.id) {
+			rosterEvents = []Event{AdminRosterLeft{UserID: u.id}}
+		}
+	}
+	return userEvents, rosterEvents, nil
 }
 
-// RevokeGlobalRole decides taking a global role away; a role not held needs no event.
-func (u *User) RevokeGlobalRole(r Role) ([]Event, error) {
-	if err := u.mustExist(); err != nil {
-		return nil, err
-	}
+// GrantGlobalRole decides one more global role: SetGlobalRoles with r added.
+func (u *User) GrantGlobalRole(by Actor, roster *AdminRoster, r Role) (userEvents, rosterEvents []Event, err error) {
+	return u.SetGlobalRoles(by, roster, append(u.GlobalRoles(), r))
+}
+
+// RevokeGlobalRole decides one global role fewer: SetGlobalRoles with r taken away.
+func (u *User) RevokeGlobalRole(by Actor, roster *AdminRoster, r Role) (userEvents, rosterEvents []Event, err error) {
 	if !r.Valid() {
-		return nil, Invalid("role", "Unknown role "+quote(string(r))+".")
+		return nil, nil, Invalid("roles", "Unknown role "+quote(string(r))+".")
 	}
-	if !u.roles[r] {
-		return nil, nil
-	}
-	return []Event{GlobalRoleRevoked{UserID: u.id, Role: r}}, nil
+	return u.SetGlobalRoles(by, roster, slices.DeleteFunc(u.GlobalRoles(), func(held Role) bool { return held == r }))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
@@ -22,53 +23,53 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	log := commands.NewEventLog(f.store, domain.Events, time.Now)
-	id := commands.NewIdentity(log)
+	id := identity.New(commands.Kit{Log: log})
 	cli := commands.CLIActor
 	var last eventstore.Position
-	track := func(res eventstore.AppendResult, err error) {
+	track := func(res commands.Result, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last.Less(res.Last) {
-			last = res.Last
+		if last.Less(res.Position) {
+			last = res.Position
 		}
 	}
 
-	alice, err := id.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{GitHubID: 101, Login: "alice", Name: "Alice Smith", Email: "alice@example.org", AvatarURL: "https://avatars.example/a"})
+	alice, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: 101, Login: "alice", Name: "Alice Smith", Email: "alice@example.org", AvatarURL: "https://avatars.example/a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(alice.Result, nil)
-	bob, err := id.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{GitHubID: 102, Login: "bob", Email: "bob@example.org"})
+	bob, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: 102, Login: "bob", Email: "bob@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(bob.Result, nil)
-	track(id.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: alice.UserID, Role: domain.CoreDeveloper}))
-	track(id.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: commands.UserActor(bob.UserID), UserID: bob.UserID, Email: "bob@lab.example"}))
+	track(id.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: alice.UserID, Role: domain.CoreDeveloper}))
+	track(id.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(bob.UserID), UserID: bob.UserID, Email: "bob@lab.example"}))
 
-	backend, err := id.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})
+	backend, err := id.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(backend.Result, nil)
-	track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: bob.UserID}))
-	org, err := id.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"})
+	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: bob.UserID}))
+	org, err := id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(org.Result, nil)
-	track(id.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: bob.UserID}))
-	project, err := id.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "MyStudy"})
+	track(id.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: bob.UserID}))
+	project, err := id.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "MyStudy"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(project.Result, nil)
-	track(id.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: project.ID, OrgID: org.ID}))
-	track(id.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: bob.UserID,
+	track(id.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project.ID, OrgID: org.ID}))
+	track(id.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: bob.UserID,
 		Roles: []domain.Role{domain.ProjectDeveloper, domain.ProjectCoordinator}}))
-	track(id.RenameProject.Handle(ctx, commands.RenameProject{Actor: commands.UserActor(bob.UserID), ProjectID: project.ID, Name: "My Study"}))
+	track(id.RenameProject.Handle(ctx, identity.RenameProject{Actor: commands.UserActor(bob.UserID), ProjectID: project.ID, Name: "My Study"}))
 
 	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.All()...)
 	f.waitVisible(t, last)
@@ -112,7 +113,7 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 		t.Errorf("members = %+v", members)
 	}
 	perms, _ := q.Permissions(ctx, bob.UserID, project.ID)
-	if !perms.Has(domain.WorkspaceCreate) || !perms.MayEditMembers() || perms.Has(domain.ProjectMembershipAdd) {
+	if !perms.Has(domain.WorkspaceCreate) || !perms.Has(domain.ProjectMembershipEdit) || perms.Has(domain.ProjectMembershipAdd) {
 		t.Errorf("bob's permissions on his project = %v", perms.List())
 	}
 	if perms, _ := q.Permissions(ctx, bob.UserID, ""); perms.Has(domain.WorkspaceCreate) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
@@ -19,27 +20,27 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	id := commands.NewIdentity(commands.NewEventLog(f.store, domain.Events, time.Now))
+	id := identity.New(commands.Kit{Log: commands.NewEventLog(f.store, domain.Events, time.Now)})
 	cli := commands.CLIActor
 	var last eventstore.Position
-	track := func(res eventstore.AppendResult, err error) {
+	track := func(res commands.Result, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last.Less(res.Last) {
-			last = res.Last
+		if last.Less(res.Position) {
+			last = res.Position
 		}
 	}
 	signIn := func(githubID int64, login string) string {
 		t.Helper()
-		s, err := id.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
+		s, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
 		track(s.Result, err)
 		return s.UserID
 	}
 	newBackend := func(slug string) string {
 		t.Helper()
-		b, err := id.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: slug, Name: slug + " backend"})
+		b, err := id.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: slug, Name: slug + " backend"})
 		track(b.Result, err)
 		return b.BackendID
 	}
@@ -47,10 +48,10 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	tpp, emis, other := newBackend("tpp"), newBackend("emis"), newBackend("other")
 	before := time.Now().Add(-time.Minute)
 	for _, b := range []string{tpp, emis} {
-		track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: b, UserID: ada}))
+		track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: b, UserID: ada}))
 	}
-	track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
-	track(id.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
+	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
+	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
 
 	f.waitVisible(t, last)
 	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.All()...)

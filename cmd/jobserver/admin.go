@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
@@ -116,21 +118,21 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 		return fmt.Errorf("find user %s: %w", *login, err)
 	}
 
-	identity := newIdentity(b.store)
+	cmds := newIdentity(b.store)
 	who := fmt.Sprintf("%s (%s)", u.Login, u.DisplayName())
-	var res eventstore.AppendResult
+	var res commands.Result
 	if grant {
-		res, err = identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
+		res, err = cmds.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
 	} else {
-		res, err = identity.RevokeGlobalRole.Handle(ctx, commands.RevokeGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
+		res, err = cmds.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: commands.CLIActor, UserID: u.ID, Role: role})
 	}
 	if err != nil {
 		return readable(err)
 	}
 	switch {
-	case res.Last.IsZero() && grant:
+	case !res.Changed() && grant:
 		fmt.Fprintf(out.stdout, "%s already has the role %s; nothing changed.\n", who, role.DisplayName())
-	case res.Last.IsZero():
+	case !res.Changed():
 		fmt.Fprintf(out.stdout, "%s does not have the role %s; nothing changed.\n", who, role.DisplayName())
 	case grant:
 		fmt.Fprintf(out.stdout, "Granted %s to %s.\n", role.DisplayName(), who)
@@ -154,7 +156,7 @@ func adminCreateBackend(ctx context.Context, cfg config, args []string, out outp
 		return err
 	}
 	defer b.close()
-	created, err := newIdentity(b.store).CreateBackend.Handle(ctx, commands.CreateBackend{
+	created, err := newIdentity(b.store).CreateBackend.Handle(ctx, identity.CreateBackend{
 		Actor: commands.CLIActor, Slug: *slug, Name: *name,
 	})
 	if err != nil {
@@ -166,8 +168,8 @@ func adminCreateBackend(ctx context.Context, cfg config, args []string, out outp
 	return nil
 }
 
-func newIdentity(store eventstore.Store) *commands.Identity {
-	return commands.NewIdentity(commands.NewEventLog(store, domain.Events, time.Now))
+func newIdentity(store eventstore.Store) *identity.Commands {
+	return identity.New(commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: slog.Default()})
 }
 
 // readable reduces a refusal of the domain to its message, which is written for people (the field

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
@@ -54,7 +54,7 @@ func (o *operator) jobserver(args ...string) (status int, stdout, stderr string)
 func (o *operator) signIn(login, name string) string {
 	o.t.Helper()
 	ctx := context.Background()
-	signed, err := newIdentity(o.store).SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{
+	signed, err := newIdentity(o.store).SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{
 		GitHubID: int64(len(login)*1000 + len(name)), Login: login, Name: name,
 	})
 	if err != nil {
@@ -162,7 +162,7 @@ func TestAdminCreatesABackendAndPrintsItsTokenLast(t *testing.T) {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 	token := lines[len(lines)-1]
-	backendID, ok, err := commands.BackendForToken(context.Background(), o.store, token)
+	backendID, ok, err := identity.BackendForToken(context.Background(), o.store, token)
 	if err != nil || !ok {
 		t.Fatalf("the last line %q is not the backend's runner token (ok %v, %v)", token, ok, err)
 	}

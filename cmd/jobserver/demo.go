@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 // demoPerson is one of the demo's people, with a made-up GitHub account.
@@ -36,16 +38,11 @@ const (
 	demoProjectName = "MyStudy"
 )
 
-// projectionWaiter is what loadDemoData waits on so the first page shows the demo.
-type projectionWaiter interface {
-	WaitFor(ctx context.Context, pos eventstore.Position, projectors ...string) error
-}
-
 // loadDemoData gives an empty development server something to click through: the demo people, an
 // organisation with all of them, a backend for the researchers and a project in the organisation. It goes
 // through the commands like anyone else, as the command line, so the demo is events like any other; a
 // log that already has events is left alone.
-func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Store, identity *commands.Identity, projected projectionWaiter) error {
+func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Store, cmds *identity.Commands, projected projections.Waiter) error {
 	// A stream reads at once; the global log shows an event only once every older transaction on the
 	// server has ended, so it alone could look empty right after the demo was loaded.
 	seeded, err := store.ReadStream(ctx, domain.GitHubUserStream(demoPeople[0].gitHubID))
@@ -61,7 +58,7 @@ func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Sto
 		return nil
 	}
 
-	d := demoLoader{identity: identity}
+	d := demoLoader{cmds: cmds}
 	if err := d.load(ctx); err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
@@ -77,17 +74,17 @@ func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Sto
 
 // demoLoader runs the commands of the demo and remembers where the last event landed.
 type demoLoader struct {
-	identity *commands.Identity
-	last     eventstore.Position
+	cmds *identity.Commands
+	last eventstore.Position
 }
 
 // step records where an append landed, or says which step failed.
-func (d *demoLoader) step(what string, res eventstore.AppendResult, err error) error {
+func (d *demoLoader) step(what string, res commands.Result, err error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if !res.Last.IsZero() {
-		d.last = res.Last
+	if res.Changed() {
+		d.last = res.Position
 	}
 	return nil
 }
@@ -97,7 +94,7 @@ func (d *demoLoader) load(ctx context.Context) error {
 	ids := make(map[string]string, len(demoPeople)) // user id by login
 	for _, p := range demoPeople {
 		// Registration is the person's own first login, as it would be through GitHub.
-		signed, err := d.identity.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{
+		signed, err := d.cmds.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{
 			GitHubID: p.gitHubID, Login: p.login, Name: p.name, Email: p.login + "@example.org",
 		})
 		if err = d.step("register "+p.login, signed.Result, err); err != nil {
@@ -105,31 +102,31 @@ func (d *demoLoader) load(ctx context.Context) error {
 		}
 		ids[p.login] = signed.UserID
 		for _, role := range p.globalRoles {
-			res, err := d.identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: signed.UserID, Role: role})
+			res, err := d.cmds.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: signed.UserID, Role: role})
 			if err = d.step("grant "+role.DisplayName()+" to "+p.login, res, err); err != nil {
 				return err
 			}
 		}
 	}
 
-	org, err := d.identity.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: demoOrgName})
+	org, err := d.cmds.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: demoOrgName})
 	if err = d.step("create the organisation", org.Result, err); err != nil {
 		return err
 	}
 	// The runner token is dropped: the demo has no runner, and printing it would put a secret in the log.
 	// Rotating the token gives a new one when a runner is to connect.
-	backend, err := d.identity.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: demoBackendSlug, Name: demoBackendName})
+	backend, err := d.cmds.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: demoBackendSlug, Name: demoBackendName})
 	if err = d.step("create the backend", backend.Result, err); err != nil {
 		return err
 	}
-	project, err := d.identity.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: demoProjectName, OrgID: org.ID})
+	project, err := d.cmds.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: demoProjectName, OrgID: org.ID})
 	if err = d.step("create the project", project.Result, err); err != nil {
 		return err
 	}
 
 	for _, p := range demoPeople {
 		userID := ids[p.login]
-		res, err := d.identity.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: userID})
+		res, err := d.cmds.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: userID})
 		if err = d.step("add "+p.login+" to the organisation", res, err); err != nil {
 			return err
 		}
@@ -137,11 +134,11 @@ func (d *demoLoader) load(ctx context.Context) error {
 			continue
 		}
 		// The project's researchers run their jobs on the demo backend.
-		res, err = d.identity.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: userID})
+		res, err = d.cmds.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: userID})
 		if err = d.step("add "+p.login+" to the backend", res, err); err != nil {
 			return err
 		}
-		res, err = d.identity.AddProjectMember.Handle(ctx, commands.AddProjectMember{
+		res, err = d.cmds.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 			Actor: cli, ProjectID: project.ID, UserID: userID, Roles: p.projectRoles,
 		})
 		if err = d.step("add "+p.login+" to the project", res, err); err != nil {

@@ -1,4 +1,4 @@
-package commands
+package identity
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 )
@@ -63,9 +64,9 @@ func BackendForToken(ctx context.Context, store eventstore.Store, token string) 
 
 // CreateBackend creates a backend (needs backend_manage). Slug is derived from Name when empty.
 type CreateBackend struct {
-	Actor Actor
-	Slug  string
-	Name  string
+	commands.Actor
+	Slug string
+	Name string
 }
 
 // NewBackend is a created backend with its runner token, which is shown once and never again.
@@ -73,170 +74,102 @@ type NewBackend struct {
 	BackendID string
 	Slug      string
 	Token     string
-	Result    eventstore.AppendResult
+	commands.Result
 }
 
-// CreateBackendHandler handles CreateBackend.
-type CreateBackendHandler struct {
-	log    *EventLog
-	access *Access
-}
-
-// NewCreateBackendHandler builds the handler.
-func NewCreateBackendHandler(log *EventLog) *CreateBackendHandler {
-	return &CreateBackendHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle creates the backend, reserves its slug (a Conflict on "slug" when taken) and stores the hash of a new
-// runner token, all in one append.
-func (h *CreateBackendHandler) Handle(ctx context.Context, cmd CreateBackend) (NewBackend, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.BackendManage, "", "Only admins can create backends."); err != nil {
-		return NewBackend{}, err
-	}
-	var out NewBackend
-	_, err := Retry(ctx, func() (eventstore.AppendResult, error) {
+// createBackend creates the backend, reserves its slug (a Conflict on "slug" when taken) and stores the
+// hash of a new runner token, all in one append.
+func (h handlers) createBackend(ctx context.Context, cmd CreateBackend) (NewBackend, error) {
+	return commands.Retry(ctx, func() (NewBackend, error) {
+		by, err := cmd.Decider(ctx, h.log)
+		if err != nil {
+			return NewBackend{}, err
+		}
 		id := domain.NewID(h.log.Now())
-		created, err := domain.CreateBackend(id, cmd.Slug, cmd.Name)
+		created, err := domain.CreateBackend(by, id, cmd.Slug, cmd.Name)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return NewBackend{}, err
 		}
-		var slug domain.Reservation
-		slugStream := domain.BackendSlugStream(created.Slug)
-		slugVersion, err := h.log.Load(ctx, slugStream, &slug)
+		slug, err := h.log.Reserve(ctx, domain.BackendSlugStream(created.Slug), func(r *domain.Reservation) ([]domain.Event, error) {
+			return r.ReserveSlug("slug", domain.ReservedForBackend, created.Slug, id)
+		})
 		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		reserved, err := slug.ReserveSlug("slug", domain.ReservedForBackend, created.Slug, id)
-		if err != nil {
-			return eventstore.AppendResult{}, err
+			return NewBackend{}, err
 		}
 		token, hash := newRunnerToken()
-		res, err := h.log.Append(ctx, cmd.Actor, []Write{
-			{Stream: domain.BackendStream(id), Expected: eventstore.NoStream, Events: []domain.Event{created}},
-			{Stream: slugStream, Expected: eventstore.Exactly(slugVersion), Events: reserved},
+		res, err := h.log.Append(ctx, cmd.Actor, []commands.Write{
+			{Stream: domain.BackendStream(id), Expected: eventstore.NoStream, Events: []domain.Event{created}}, slug,
 		}, runnerTokenSecrets(id, hash, "")...)
-		out = NewBackend{BackendID: id, Slug: created.Slug, Token: token, Result: res}
-		return res, err
+		return NewBackend{BackendID: id, Slug: created.Slug, Token: token, Result: res}, err
 	})
-	if err != nil {
-		return NewBackend{}, err
-	}
-	return out, nil
 }
 
 // RotateRunnerToken replaces a backend's runner token (needs backend_manage).
 type RotateRunnerToken struct {
-	Actor     Actor
+	commands.Actor
 	BackendID string
 }
 
 // NewRunnerToken is a backend's new runner token, shown once and never again.
 type NewRunnerToken struct {
-	Token  string
-	Result eventstore.AppendResult
+	Token string
+	commands.Result
 }
 
-// RotateRunnerTokenHandler handles RotateRunnerToken.
-type RotateRunnerTokenHandler struct {
-	log    *EventLog
-	access *Access
-}
-
-// NewRotateRunnerTokenHandler builds the handler.
-func NewRotateRunnerTokenHandler(log *EventLog) *RotateRunnerTokenHandler {
-	return &RotateRunnerTokenHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle issues a new token; the old one stops working in the same transaction.
-func (h *RotateRunnerTokenHandler) Handle(ctx context.Context, cmd RotateRunnerToken) (NewRunnerToken, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.BackendManage, "", "Only admins can rotate runner tokens."); err != nil {
-		return NewRunnerToken{}, err
-	}
-	var out NewRunnerToken
-	_, err := Retry(ctx, func() (eventstore.AppendResult, error) {
+// rotateRunnerToken issues a new token; the old one stops working in the same transaction.
+func (h handlers) rotateRunnerToken(ctx context.Context, cmd RotateRunnerToken) (NewRunnerToken, error) {
+	return commands.Retry(ctx, func() (NewRunnerToken, error) {
 		var b domain.Backend
 		version, err := h.log.Load(ctx, domain.BackendStream(cmd.BackendID), &b)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return NewRunnerToken{}, err
 		}
-		events, err := b.RotateRunnerToken()
+		by, err := cmd.Decider(ctx, h.log)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return NewRunnerToken{}, err
+		}
+		events, err := b.RotateRunnerToken(by)
+		if err != nil {
+			return NewRunnerToken{}, err
 		}
 		// Read the old hash after the stream: a rotation that commits in between changes the stream's version
 		// too, so this append then fails and is retried with the newer hash.
 		oldHash, _, err := h.log.Store().Secret(ctx, backendRunnerTokenKey(cmd.BackendID))
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return NewRunnerToken{}, err
 		}
 		token, hash := newRunnerToken()
-		res, err := h.log.Append(ctx, cmd.Actor, []Write{
+		res, err := h.log.Append(ctx, cmd.Actor, []commands.Write{
 			{Stream: domain.BackendStream(cmd.BackendID), Expected: eventstore.Exactly(version), Events: events},
 		}, runnerTokenSecrets(cmd.BackendID, hash, string(oldHash))...)
-		out = NewRunnerToken{Token: token, Result: res}
-		return res, err
+		return NewRunnerToken{Token: token, Result: res}, err
 	})
-	if err != nil {
-		return NewRunnerToken{}, err
-	}
-	return out, nil
 }
 
 // AddBackendMember lets a user see a backend and run jobs on it (needs backend_manage).
 type AddBackendMember struct {
-	Actor     Actor
+	commands.Actor
 	BackendID string
 	UserID    string
 }
 
-// AddBackendMemberHandler handles AddBackendMember.
-type AddBackendMemberHandler struct {
-	log    *EventLog
-	access *Access
-}
-
-// NewAddBackendMemberHandler builds the handler.
-func NewAddBackendMemberHandler(log *EventLog) *AddBackendMemberHandler {
-	return &AddBackendMemberHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle adds the member; a member already there changes nothing (zero result, no error).
-func (h *AddBackendMemberHandler) Handle(ctx context.Context, cmd AddBackendMember) (eventstore.AppendResult, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.BackendManage, "", "Only admins can add backend members."); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if err := requireUser(ctx, h.log, cmd.UserID); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend) ([]domain.Event, error) {
-		return b.AddMember(cmd.UserID)
+// addBackendMember adds the member; a member already there changes nothing.
+func (h handlers) addBackendMember(ctx context.Context, cmd AddBackendMember) (commands.Result, error) {
+	return commands.Decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend, by domain.Actor) ([]domain.Event, error) {
+		return ifUserExists(ctx, h.log, cmd.UserID)(b.AddMember(by, cmd.UserID))
 	})
 }
 
 // RemoveBackendMember takes a user's backend membership away (needs backend_manage).
 type RemoveBackendMember struct {
-	Actor     Actor
+	commands.Actor
 	BackendID string
 	UserID    string
 }
 
-// RemoveBackendMemberHandler handles RemoveBackendMember.
-type RemoveBackendMemberHandler struct {
-	log    *EventLog
-	access *Access
-}
-
-// NewRemoveBackendMemberHandler builds the handler.
-func NewRemoveBackendMemberHandler(log *EventLog) *RemoveBackendMemberHandler {
-	return &RemoveBackendMemberHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle removes the member; a user who is not a member is NotFound.
-func (h *RemoveBackendMemberHandler) Handle(ctx context.Context, cmd RemoveBackendMember) (eventstore.AppendResult, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.BackendManage, "", "Only admins can remove backend members."); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend) ([]domain.Event, error) {
-		return b.RemoveMember(cmd.UserID)
+// removeBackendMember removes the member; a user who is not a member is NotFound.
+func (h handlers) removeBackendMember(ctx context.Context, cmd RemoveBackendMember) (commands.Result, error) {
+	return commands.Decide(ctx, h.log, cmd.Actor, domain.BackendStream(cmd.BackendID), func(b *domain.Backend, by domain.Actor) ([]domain.Event, error) {
+		return b.RemoveMember(by, cmd.UserID)
 	})
 }

@@ -1,4 +1,4 @@
-package commands_test
+package identity_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 )
 
 // server is the identity handlers on an in-memory event store.
 type server struct {
-	*commands.Identity
+	*identity.Commands
 	store *eventstore.Memory
 	log   *commands.EventLog
 }
@@ -22,7 +23,7 @@ func newServer(t *testing.T) server {
 	t.Helper()
 	store := eventstore.NewMemory()
 	log := commands.NewEventLog(store, domain.Events, time.Now)
-	return server{Identity: commands.NewIdentity(log), store: store, log: log}
+	return server{Commands: identity.New(commands.Kit{Log: log}), store: store, log: log}
 }
 
 // events returns every stored event in global order.
@@ -48,7 +49,7 @@ func (s server) eventTypes(t *testing.T) []string {
 // signIn logs a GitHub account in and returns the user id.
 func (s server) signIn(t *testing.T, githubID int64, login string) string {
 	t.Helper()
-	out, err := s.SignInWithGitHub.Handle(context.Background(), commands.SignInWithGitHub{
+	out, err := s.SignInWithGitHub.Handle(context.Background(), identity.SignInWithGitHub{
 		GitHubID: githubID, Login: login, Name: "User " + login, Email: login + "@example.org",
 	})
 	if err != nil {
@@ -69,8 +70,8 @@ func ok(t *testing.T) func(any, error) any {
 }
 
 // created is ok for commands that create an organisation or a project; it returns the new id.
-func created(t *testing.T) func(commands.Created, error) string {
-	return func(c commands.Created, err error) string {
+func created(t *testing.T) func(identity.Created, error) string {
+	return func(c identity.Created, err error) string {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)

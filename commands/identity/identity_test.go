@@ -1,4 +1,4 @@
-package commands_test
+package identity_test
 
 import (
 	"bytes"
@@ -11,21 +11,21 @@ import (
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
 )
 
 func TestTheFirstLoginRegistersTheUserAndLaterLoginsRecordOnlyChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newServer(t)
-	login := commands.SignInWithGitHub{GitHubID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.example.org/1"}
+	login := identity.SignInWithGitHub{GitHubID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.example.org/1"}
 
 	first, err := s.SignInWithGitHub.Handle(ctx, login)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !first.Registered || first.UserID == "" || first.Result.Last.IsZero() {
+	if !first.Registered || first.UserID == "" || first.Position.IsZero() {
 		t.Fatalf("first login: %+v", first)
 	}
 	if got := s.eventTypes(t); !slices.Equal(got, []string{"UserRegistered", "GitHubAccountLinked"}) {
@@ -39,7 +39,7 @@ func TestTheFirstLoginRegistersTheUserAndLaterLoginsRecordOnlyChanges(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.UserID != first.UserID || again.Registered || !again.Result.Last.IsZero() {
+	if again.UserID != first.UserID || again.Registered || !again.Position.IsZero() {
 		t.Fatalf("second login without changes: %+v", again)
 	}
 	if n := len(s.events(t)); n != 2 {
@@ -51,7 +51,7 @@ func TestTheFirstLoginRegistersTheUserAndLaterLoginsRecordOnlyChanges(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed.UserID != first.UserID || changed.Registered || changed.Result.Last.IsZero() {
+	if changed.UserID != first.UserID || changed.Registered || changed.Position.IsZero() {
 		t.Fatalf("login with a new name: %+v", changed)
 	}
 	if got := s.eventTypes(t); !slices.Equal(got, []string{"UserRegistered", "GitHubAccountLinked", "UserProfileUpdated"}) {
@@ -69,7 +69,7 @@ func TestTheFirstLoginRegistersTheUserAndLaterLoginsRecordOnlyChanges(t *testing
 func TestALoginWithABadProfileIsRefused(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	_, err := s.SignInWithGitHub.Handle(context.Background(), commands.SignInWithGitHub{Login: "nobody"})
+	_, err := s.SignInWithGitHub.Handle(context.Background(), identity.SignInWithGitHub{Login: "nobody"})
 	wantKind(t, err, domain.KindInvalid, "github_id")
 	if n := len(s.events(t)); n != 0 {
 		t.Fatalf("%d events", n)
@@ -87,7 +87,7 @@ func TestConcurrentFirstLoginsOfOneGitHubAccountRegisterOneUser(t *testing.T) {
 	for i := range logins {
 		wg.Go(func() {
 			<-start
-			out, err := s.SignInWithGitHub.Handle(context.Background(), commands.SignInWithGitHub{GitHubID: 7, Login: "twin"})
+			out, err := s.SignInWithGitHub.Handle(context.Background(), identity.SignInWithGitHub{GitHubID: 7, Login: "twin"})
 			ids[i], errs[i] = out.UserID, err
 		})
 	}
@@ -122,7 +122,7 @@ func TestConcurrentOrgsWithOneSlugCreateExactlyOne(t *testing.T) {
 	for i := range creators {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.CreateOrg.Handle(context.Background(), commands.CreateOrg{Actor: commands.CLIActor, Name: "Acme", Slug: "acme"})
+			_, errs[i] = s.CreateOrg.Handle(context.Background(), identity.CreateOrg{Actor: commands.CLIActor, Name: "Acme", Slug: "acme"})
 		})
 	}
 	close(start)
@@ -158,7 +158,7 @@ func TestConcurrentProjectsWithOneNameCreateExactlyOne(t *testing.T) {
 			if i%2 == 1 {
 				name = "MY STUDY"
 			}
-			_, errs[i] = s.CreateProject.Handle(context.Background(), commands.CreateProject{
+			_, errs[i] = s.CreateProject.Handle(context.Background(), identity.CreateProject{
 				Actor: commands.CLIActor, Name: name, Slug: "study-" + string(rune('a'+i)),
 			})
 		})
@@ -183,15 +183,15 @@ func TestReservedWordsCannotBeOrgSlugs(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
 	for _, word := range domain.ReservedSlugs {
-		_, err := s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: commands.CLIActor, Name: "Some Org", Slug: word})
+		_, err := s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: commands.CLIActor, Name: "Some Org", Slug: word})
 		wantKind(t, err, domain.KindInvalid, "slug")
 	}
-	_, err := s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: commands.CLIActor, Name: "Settings"})
+	_, err := s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: commands.CLIActor, Name: "Settings"})
 	wantKind(t, err, domain.KindInvalid, "slug")
 	if n := len(s.events(t)); n != 0 {
 		t.Fatalf("%d events", n)
 	}
-	org, err := s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: commands.CLIActor, Name: "MediciaAIOrg2"})
+	org, err := s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: commands.CLIActor, Name: "MediciaAIOrg2"})
 	if err != nil || org.Slug != "mediciaaiorg2" {
 		t.Fatalf("%+v, %v", org, err)
 	}
@@ -201,7 +201,7 @@ func TestTheRunnerTokenIsShownOnceAndStoredHashed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newServer(t)
-	b, err := s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: "rcdemo2", Name: "RC Demo 2"})
+	b, err := s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: "rcdemo2", Name: "RC Demo 2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +216,11 @@ func TestTheRunnerTokenIsShownOnceAndStoredHashed(t *testing.T) {
 	if v, found, _ := s.store.Secret(ctx, "backend-runner-token/"+b.BackendID); !found || string(v) != hash {
 		t.Fatalf("backend-runner-token/<id> = %q, %v; want the hash", v, found)
 	}
-	if id, found, err := commands.BackendForToken(ctx, s.store, b.Token); err != nil || !found || id != b.BackendID {
+	if id, found, err := identity.BackendForToken(ctx, s.store, b.Token); err != nil || !found || id != b.BackendID {
 		t.Fatalf("BackendForToken = %q, %v, %v", id, found, err)
 	}
 	for _, bad := range []string{"", "not-a-token", hash, strings.ToUpper(b.Token)} {
-		if _, found, _ := commands.BackendForToken(ctx, s.store, bad); found {
+		if _, found, _ := identity.BackendForToken(ctx, s.store, bad); found {
 			t.Fatalf("BackendForToken(%q) found a backend", bad)
 		}
 	}
@@ -231,23 +231,23 @@ func TestRotatingTheRunnerTokenInvalidatesTheOldOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newServer(t)
-	b, err := s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: "rcdemo2", Name: "RC Demo 2"})
+	b, err := s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: "rcdemo2", Name: "RC Demo 2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokens := []string{b.Token}
 	for range 2 {
-		rotated, err := s.RotateRunnerToken.Handle(ctx, commands.RotateRunnerToken{Actor: commands.CLIActor, BackendID: b.BackendID})
+		rotated, err := s.RotateRunnerToken.Handle(ctx, identity.RotateRunnerToken{Actor: commands.CLIActor, BackendID: b.BackendID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rotated.Result.Last.IsZero() || slices.Contains(tokens, rotated.Token) {
+		if rotated.Position.IsZero() || slices.Contains(tokens, rotated.Token) {
 			t.Fatalf("rotation: %+v", rotated)
 		}
 		tokens = append(tokens, rotated.Token)
 	}
 	for i, token := range tokens {
-		id, found, err := commands.BackendForToken(ctx, s.store, token)
+		id, found, err := identity.BackendForToken(ctx, s.store, token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestRotatingTheRunnerTokenInvalidatesTheOldOne(t *testing.T) {
 	}
 	assertNoEventContains(t, s, tokens...)
 
-	_, err = s.RotateRunnerToken.Handle(ctx, commands.RotateRunnerToken{Actor: commands.CLIActor, BackendID: "nope"})
+	_, err = s.RotateRunnerToken.Handle(ctx, identity.RotateRunnerToken{Actor: commands.CLIActor, BackendID: "nope"})
 	wantKind(t, err, domain.KindNotFound, "")
 }
 
@@ -281,10 +281,10 @@ func TestBackendSlugsAreUnique(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newServer(t)
-	ok(t)(s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: "tpp", Name: "TPP"}))
-	_, err := s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: "tpp", Name: "Another"})
+	ok(t)(s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: "tpp", Name: "TPP"}))
+	_, err := s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: "tpp", Name: "Another"})
 	wantKind(t, err, domain.KindConflict, "slug")
-	_, err = s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: "Not A Slug", Name: "X"})
+	_, err = s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: "Not A Slug", Name: "X"})
 	wantKind(t, err, domain.KindInvalid, "slug")
 }
 
@@ -295,23 +295,23 @@ func TestTheCommandLineBootstrapsTheFirstAdmin(t *testing.T) {
 	admin := s.signIn(t, 1, "admin")
 	admin1 := commands.UserActor(admin)
 
-	_, err := s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: admin1, Slug: "tpp", Name: "TPP"})
+	_, err := s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: admin1, Slug: "tpp", Name: "TPP"})
 	wantKind(t, err, domain.KindForbidden, "")
 
 	role, err := domain.ParseRole("Core Developer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	granted := ok(t)(s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: admin, Role: role})).(eventstore.AppendResult)
-	if granted.Last.IsZero() {
+	granted := ok(t)(s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: admin, Role: role})).(commands.Result)
+	if granted.Position.IsZero() {
 		t.Fatal("the grant appended nothing")
 	}
 	events := s.events(t)
-	last := events[len(events)-1]
-	if last.Type != "GlobalRoleGranted" || last.Metadata.Actor != "cli" {
-		t.Fatalf("last event %s by %q", last.Type, last.Metadata.Actor)
+	grant, listed := events[len(events)-2], events[len(events)-1]
+	if grant.Type != "GlobalRoleGranted" || grant.Metadata.Actor != "cli" || listed.Type != "AdminRosterJoined" {
+		t.Fatalf("last events %s by %q, %s", grant.Type, grant.Metadata.Actor, listed.Type)
 	}
-	ok(t)(s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: admin1, Slug: "tpp", Name: "TPP"}))
+	ok(t)(s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: admin1, Slug: "tpp", Name: "TPP"}))
 }
 
 func TestGrantingARoleAlreadyHeldChangesNothing(t *testing.T) {
@@ -320,24 +320,24 @@ func TestGrantingARoleAlreadyHeldChangesNothing(t *testing.T) {
 	s := newServer(t)
 	user := s.signIn(t, 1, "ada")
 	for _, r := range domain.AllRoles() {
-		ok(t)(s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: r}))
+		ok(t)(s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: r}))
 	}
 	before := len(s.events(t))
 	for _, r := range domain.AllRoles() {
-		res, err := s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: r})
-		if err != nil || !res.Last.IsZero() {
+		res, err := s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: r})
+		if err != nil || !res.Position.IsZero() {
 			t.Fatalf("granting %s again: %+v, %v", r, res, err)
 		}
 	}
 	if after := len(s.events(t)); after != before {
 		t.Fatalf("%d events appended by no-op grants", after-before)
 	}
-	roles, err := s.Access.GlobalRoles(ctx, commands.UserActor(user))
-	if err != nil || !slices.Equal(roles, domain.AllRoles()) {
-		t.Fatalf("roles %v, %v; want all ten", roles, err)
+	var u domain.User
+	if _, err := s.log.Load(ctx, domain.UserStream(user), &u); err != nil || !slices.Equal(u.GlobalRoles(), domain.AllRoles()) {
+		t.Fatalf("roles %v, %v; want all ten", u.GlobalRoles(), err)
 	}
-	_, err = s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: "wizard"})
-	wantKind(t, err, domain.KindInvalid, "role")
+	_, err := s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: user, Role: "wizard"})
+	wantKind(t, err, domain.KindInvalid, "roles")
 }
 
 func TestReferencedUsersMustExist(t *testing.T) {
@@ -345,29 +345,29 @@ func TestReferencedUsersMustExist(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
 	cli := commands.CLIActor
-	b := ok(t)(s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: "tpp", Name: "TPP"})).(commands.NewBackend)
-	org := created(t)(s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "Acme"}))
-	project := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "My Study"}))
+	b := ok(t)(s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: "tpp", Name: "TPP"})).(identity.NewBackend)
+	org := created(t)(s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "Acme"}))
+	project := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "My Study"}))
 	ghost := "01J0NOSUCHUSER000000000000"
 	for name, run := range map[string]func() error{
 		"GrantGlobalRole": func() error {
-			_, err := s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: ghost, Role: domain.CoreDeveloper})
+			_, err := s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: ghost, Role: domain.CoreDeveloper})
 			return err
 		},
 		"AddBackendMember": func() error {
-			_, err := s.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: ghost})
+			_, err := s.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: ghost})
 			return err
 		},
 		"AddOrgMember": func() error {
-			_, err := s.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: org, UserID: ghost})
+			_, err := s.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: org, UserID: ghost})
 			return err
 		},
 		"AddProjectMember": func() error {
-			_, err := s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project, UserID: ghost})
+			_, err := s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project, UserID: ghost})
 			return err
 		},
 		"ChangeNotificationEmail": func() error {
-			_, err := s.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: cli, UserID: ghost, Email: "a@example.org"})
+			_, err := s.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: cli, UserID: ghost, Email: "a@example.org"})
 			return err
 		},
 	} {
@@ -383,20 +383,20 @@ func TestOnlyTheThreeProjectRolesCanBeGivenOnAProject(t *testing.T) {
 	s := newServer(t)
 	cli := commands.CLIActor
 	user := s.signIn(t, 1, "ada")
-	project := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "My Study"}))
+	project := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "My Study"}))
 	for _, r := range domain.AllRoles() {
-		_, err := s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: []domain.Role{r}})
+		_, err := s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: []domain.Role{r}})
 		if r.ProjectScoped() {
 			if err != nil {
 				t.Fatalf("%s: %v", r, err)
 			}
-			ok(t)(s.RemoveProjectMember.Handle(ctx, commands.RemoveProjectMember{Actor: cli, ProjectID: project, UserID: user}))
+			ok(t)(s.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: cli, ProjectID: project, UserID: user}))
 			continue
 		}
 		wantKind(t, err, domain.KindInvalid, "roles")
 	}
-	ok(t)(s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project, UserID: user}))
-	_, err := s.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{
+	ok(t)(s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project, UserID: user}))
+	_, err := s.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{
 		Actor: cli, ProjectID: project, UserID: user, Roles: []domain.Role{domain.ProjectDeveloper, domain.OutputPublisher},
 	})
 	wantKind(t, err, domain.KindInvalid, "roles")
@@ -408,11 +408,11 @@ func TestAProjectRoleAppliesToThatProjectOnlyAndAGlobalGrantToAll(t *testing.T) 
 	s := newServer(t)
 	cli := commands.CLIActor
 	local, global := s.signIn(t, 1, "local"), s.signIn(t, 2, "global")
-	a := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Study A"}))
-	b := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Study B"}))
-	ok(t)(s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: a, UserID: local, Roles: []domain.Role{domain.ProjectDeveloper}}))
-	ok(t)(s.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: global, Role: domain.ProjectDeveloper}))
-	future := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Study C"}))
+	a := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Study A"}))
+	b := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Study B"}))
+	ok(t)(s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: a, UserID: local, Roles: []domain.Role{domain.ProjectDeveloper}}))
+	ok(t)(s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: global, Role: domain.ProjectDeveloper}))
+	future := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Study C"}))
 
 	tests := []struct {
 		user, project string
@@ -422,13 +422,32 @@ func TestAProjectRoleAppliesToThatProjectOnlyAndAGlobalGrantToAll(t *testing.T) 
 		{global, a, true}, {global, b, true}, {global, future, true}, {global, "", true},
 		{"", a, false},
 	}
+	// can is what a decision on the project's state sees the actor may do.
+	can := func(actor commands.Actor, perm domain.Permission, projectID string) bool {
+		var state any
+		if projectID != "" {
+			p, _, err := commands.LoadAggregate[domain.Project](ctx, s.log, domain.ProjectStream(projectID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			state = p
+		}
+		by, err := actor.On(ctx, s.log, state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return by.Can.Has(perm)
+	}
 	for _, tt := range tests {
-		can, err := s.Access.Can(ctx, commands.Actor{UserID: tt.user}, domain.JobRun, tt.project)
-		if err != nil || can != tt.want {
-			t.Errorf("user %q on project %q: can run jobs = %v, %v; want %v", tt.user, tt.project, can, err, tt.want)
+		actor := commands.Anonymous
+		if tt.user != "" {
+			actor = commands.UserActor(tt.user)
+		}
+		if got := can(actor, domain.JobRun, tt.project); got != tt.want {
+			t.Errorf("user %q on project %q: can run jobs = %v; want %v", tt.user, tt.project, got, tt.want)
 		}
 	}
-	if can, _ := s.Access.Can(ctx, cli, domain.SnapshotPublish, a); !can {
+	if !can(cli, domain.SnapshotPublish, a) {
 		t.Error("the command line can do everything")
 	}
 }
@@ -439,13 +458,13 @@ func TestUsersChangeOnlyTheirOwnNotificationEmail(t *testing.T) {
 	s := newServer(t)
 	ada := s.signIn(t, 1, "ada")
 	bob := s.signIn(t, 2, "bob")
-	_, err := s.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "not an address"})
+	_, err := s.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "not an address"})
 	wantKind(t, err, domain.KindInvalid, "email")
-	_, err = s.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: commands.UserActor(bob), UserID: ada, Email: "evil@example.org"})
+	_, err = s.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(bob), UserID: ada, Email: "evil@example.org"})
 	wantKind(t, err, domain.KindForbidden, "")
-	ok(t)(s.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "ada@work.example.org"}))
-	res, err := s.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "ada@work.example.org"})
-	if err != nil || !res.Last.IsZero() {
+	ok(t)(s.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "ada@work.example.org"}))
+	res, err := s.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(ada), UserID: ada, Email: "ada@work.example.org"})
+	if err != nil || !res.Position.IsZero() {
 		t.Fatalf("the same address again: %+v, %v", res, err)
 	}
 	var u domain.User
@@ -462,32 +481,32 @@ func TestProjectNamesAreUniqueAndARenameKeepsTheSlug(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
 	cli := commands.CLIActor
-	mine, err := s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "My Study"})
+	mine, err := s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "My Study"})
 	if err != nil || mine.Slug != "my-study" {
 		t.Fatalf("%+v, %v", mine, err)
 	}
-	other := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Other Study"}))
+	other := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Other Study"}))
 
-	_, err = s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "MY STUDY", Slug: "another"})
+	_, err = s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "MY STUDY", Slug: "another"})
 	wantKind(t, err, domain.KindConflict, "name")
-	_, err = s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Fresh", Slug: "my-study"})
+	_, err = s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Fresh", Slug: "my-study"})
 	wantKind(t, err, domain.KindConflict, "slug")
-	_, err = s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "my study"})
+	_, err = s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "my study"})
 	wantKind(t, err, domain.KindConflict, "name")
 	wantKind(t, err, domain.KindConflict, "slug")
-	_, err = s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Status"})
+	_, err = s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Status"})
 	wantKind(t, err, domain.KindInvalid, "slug")
 
-	_, err = s.RenameProject.Handle(ctx, commands.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "other study"})
+	_, err = s.RenameProject.Handle(ctx, identity.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "other study"})
 	wantKind(t, err, domain.KindConflict, "name")
 	// A change of case keeps the reservation.
-	ok(t)(s.RenameProject.Handle(ctx, commands.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "My STUDY"}))
-	ok(t)(s.RenameProject.Handle(ctx, commands.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "Our Study"}))
-	res, err := s.RenameProject.Handle(ctx, commands.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "Our Study"})
-	if err != nil || !res.Last.IsZero() {
+	ok(t)(s.RenameProject.Handle(ctx, identity.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "My STUDY"}))
+	ok(t)(s.RenameProject.Handle(ctx, identity.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "Our Study"}))
+	res, err := s.RenameProject.Handle(ctx, identity.RenameProject{Actor: cli, ProjectID: mine.ID, Name: "Our Study"})
+	if err != nil || !res.Position.IsZero() {
 		t.Fatalf("renaming to the same name: %+v, %v", res, err)
 	}
-	_, err = s.RenameProject.Handle(ctx, commands.RenameProject{Actor: cli, ProjectID: other, Name: "our study"})
+	_, err = s.RenameProject.Handle(ctx, identity.RenameProject{Actor: cli, ProjectID: other, Name: "our study"})
 	wantKind(t, err, domain.KindConflict, "name")
 
 	var p domain.Project
@@ -498,7 +517,7 @@ func TestProjectNamesAreUniqueAndARenameKeepsTheSlug(t *testing.T) {
 		t.Fatalf("name %q, slug %q", p.Name(), p.Slug())
 	}
 	// The old name is free again; the old slug is not.
-	ok(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "My Study", Slug: "my-study-2"}))
+	ok(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "My Study", Slug: "my-study-2"}))
 }
 
 func TestAProjectIsAddedToOneExistingOrganisation(t *testing.T) {
@@ -506,25 +525,25 @@ func TestAProjectIsAddedToOneExistingOrganisation(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
 	cli := commands.CLIActor
-	acme := created(t)(s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "Acme"}))
-	globex := created(t)(s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "Globex"}))
-	project := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "From An Application"}))
+	acme := created(t)(s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "Acme"}))
+	globex := created(t)(s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "Globex"}))
+	project := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "From An Application"}))
 
-	_, err := s.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: "nope"})
+	_, err := s.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: "nope"})
 	wantKind(t, err, domain.KindNotFound, "")
-	_, err = s.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: "nope", OrgID: acme})
+	_, err = s.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: "nope", OrgID: acme})
 	wantKind(t, err, domain.KindNotFound, "")
-	ok(t)(s.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: acme}))
-	res, err := s.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: acme})
-	if err != nil || !res.Last.IsZero() {
+	ok(t)(s.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: acme}))
+	res, err := s.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: acme})
+	if err != nil || !res.Position.IsZero() {
 		t.Fatalf("adding to the same org again: %+v, %v", res, err)
 	}
-	_, err = s.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: globex})
+	_, err = s.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project, OrgID: globex})
 	wantKind(t, err, domain.KindConflict, "org_id")
 
-	_, err = s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Orphan", OrgID: "nope"})
+	_, err = s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Orphan", OrgID: "nope"})
 	wantKind(t, err, domain.KindNotFound, "")
-	inOrg := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Born In Acme", OrgID: acme}))
+	inOrg := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Born In Acme", OrgID: acme}))
 	var p domain.Project
 	if _, err := s.log.Load(ctx, domain.ProjectStream(inOrg), &p); err != nil || p.OrgID() != acme {
 		t.Fatalf("org %q, %v", p.OrgID(), err)
@@ -537,23 +556,23 @@ func TestMembershipsOfBackendsAndOrganisations(t *testing.T) {
 	s := newServer(t)
 	cli := commands.CLIActor
 	user := s.signIn(t, 1, "ada")
-	b := ok(t)(s.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: "tpp", Name: "TPP"})).(commands.NewBackend)
-	org := created(t)(s.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "Acme"}))
+	b := ok(t)(s.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: "tpp", Name: "TPP"})).(identity.NewBackend)
+	org := created(t)(s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "Acme"}))
 
-	ok(t)(s.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user}))
-	res := ok(t)(s.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user})).(eventstore.AppendResult)
-	if !res.Last.IsZero() {
+	ok(t)(s.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user}))
+	res := ok(t)(s.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user})).(commands.Result)
+	if !res.Position.IsZero() {
 		t.Fatal("adding a backend member twice appended an event")
 	}
-	ok(t)(s.RemoveBackendMember.Handle(ctx, commands.RemoveBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user}))
-	_, err := s.RemoveBackendMember.Handle(ctx, commands.RemoveBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user})
+	ok(t)(s.RemoveBackendMember.Handle(ctx, identity.RemoveBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user}))
+	_, err := s.RemoveBackendMember.Handle(ctx, identity.RemoveBackendMember{Actor: cli, BackendID: b.BackendID, UserID: user})
 	wantKind(t, err, domain.KindNotFound, "")
-	_, err = s.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: "nope", UserID: user})
+	_, err = s.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: "nope", UserID: user})
 	wantKind(t, err, domain.KindNotFound, "")
 
-	ok(t)(s.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: org, UserID: user}))
-	ok(t)(s.RemoveOrgMember.Handle(ctx, commands.RemoveOrgMember{Actor: cli, OrgID: org, UserID: user}))
-	_, err = s.RemoveOrgMember.Handle(ctx, commands.RemoveOrgMember{Actor: cli, OrgID: org, UserID: user})
+	ok(t)(s.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: org, UserID: user}))
+	ok(t)(s.RemoveOrgMember.Handle(ctx, identity.RemoveOrgMember{Actor: cli, OrgID: org, UserID: user}))
+	_, err = s.RemoveOrgMember.Handle(ctx, identity.RemoveOrgMember{Actor: cli, OrgID: org, UserID: user})
 	wantKind(t, err, domain.KindNotFound, "")
 
 	if got := s.eventTypes(t); !slices.Equal(got[len(got)-4:], []string{"BackendMemberAdded", "BackendMemberRemoved", "OrgMemberAdded", "OrgMemberRemoved"}) {
@@ -568,19 +587,19 @@ func TestProjectMembersAreAddedOnceAndMustExistToChange(t *testing.T) {
 	cli := commands.CLIActor
 	user := s.signIn(t, 1, "ada")
 	stranger := s.signIn(t, 2, "bob")
-	project := created(t)(s.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "My Study"}))
+	project := created(t)(s.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "My Study"}))
 	dev := []domain.Role{domain.ProjectDeveloper}
-	ok(t)(s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: dev}))
-	_, err := s.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: []domain.Role{domain.ProjectCoordinator}})
+	ok(t)(s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: dev}))
+	_, err := s.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project, UserID: user, Roles: []domain.Role{domain.ProjectCoordinator}})
 	wantKind(t, err, domain.KindConflict, "user_id")
-	_, err = s.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{Actor: cli, ProjectID: project, UserID: stranger, Roles: dev})
+	_, err = s.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{Actor: cli, ProjectID: project, UserID: stranger, Roles: dev})
 	wantKind(t, err, domain.KindNotFound, "")
-	_, err = s.RemoveProjectMember.Handle(ctx, commands.RemoveProjectMember{Actor: cli, ProjectID: project, UserID: stranger})
+	_, err = s.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: cli, ProjectID: project, UserID: stranger})
 	wantKind(t, err, domain.KindNotFound, "")
-	_, err = s.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{Actor: cli, ProjectID: "nope", UserID: user, Roles: dev})
+	_, err = s.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{Actor: cli, ProjectID: "nope", UserID: user, Roles: dev})
 	wantKind(t, err, domain.KindNotFound, "")
-	res, err := s.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{Actor: cli, ProjectID: project, UserID: user, Roles: dev})
-	if err != nil || !res.Last.IsZero() {
+	res, err := s.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{Actor: cli, ProjectID: project, UserID: user, Roles: dev})
+	if err != nil || !res.Position.IsZero() {
 		t.Fatalf("changing to the roles held: %+v, %v", res, err)
 	}
 }

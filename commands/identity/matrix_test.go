@@ -1,4 +1,4 @@
-package commands_test
+package identity_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 )
 
@@ -76,30 +77,30 @@ func newWorld(t *testing.T, who roleSetup) world {
 	w.target = w.signIn(t, 2, "target")
 	w.newcomer = w.signIn(t, 3, "newcomer")
 
-	w.backendID = ok(t)(w.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})).(commands.NewBackend).BackendID
-	ok(t)(w.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: cli, BackendID: w.backendID, UserID: w.target}))
-	w.orgID = created(t)(w.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"}))
-	ok(t)(w.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: cli, OrgID: w.orgID, UserID: w.target}))
-	w.projectID = created(t)(w.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "MyStudy"}))
-	w.otherProjectID = created(t)(w.CreateProject.Handle(ctx, commands.CreateProject{Actor: cli, Name: "Other Study", OrgID: w.orgID}))
-	ok(t)(w.AddProjectMember.Handle(ctx, commands.AddProjectMember{
+	w.backendID = ok(t)(w.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})).(identity.NewBackend).BackendID
+	ok(t)(w.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: w.backendID, UserID: w.target}))
+	w.orgID = created(t)(w.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"}))
+	ok(t)(w.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: w.orgID, UserID: w.target}))
+	w.projectID = created(t)(w.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "MyStudy"}))
+	w.otherProjectID = created(t)(w.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Other Study", OrgID: w.orgID}))
+	ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 		Actor: cli, ProjectID: w.projectID, UserID: w.target, Roles: []domain.Role{domain.ProjectDeveloper},
 	}))
-	ok(t)(w.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: w.target, Role: domain.OutputChecker}))
+	ok(t)(w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: w.target, Role: domain.OutputChecker}))
 
 	switch {
 	case who.cli:
 		w.actor, w.self = cli, w.target
 		return w
 	case who.anon:
-		w.actor = commands.Actor{}
+		w.actor = commands.Anonymous
 		return w
 	case who.global != "":
-		ok(t)(w.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: cli, UserID: actorID, Role: who.global}))
+		ok(t)(w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: actorID, Role: who.global}))
 	case who.project != "":
-		ok(t)(w.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: w.projectID, UserID: actorID, Roles: []domain.Role{who.project}}))
+		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.projectID, UserID: actorID, Roles: []domain.Role{who.project}}))
 	case who.other != "":
-		ok(t)(w.AddProjectMember.Handle(ctx, commands.AddProjectMember{Actor: cli, ProjectID: w.otherProjectID, UserID: actorID, Roles: []domain.Role{who.other}}))
+		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.otherProjectID, UserID: actorID, Roles: []domain.Role{who.other}}))
 	}
 	w.actor, w.self = commands.UserActor(actorID), actorID
 	return w
@@ -133,7 +134,7 @@ func uses() []use {
 		{
 			name: "ChangeNotificationEmail of their own address",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: w.actor, UserID: w.self, Email: "me@work.example.org"})
+				_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.self, Email: "me@work.example.org"})
 				return err
 			},
 			allowed: everyoneSignedIn(),
@@ -141,7 +142,7 @@ func uses() []use {
 		{
 			name: "ChangeNotificationEmail of someone else",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeNotificationEmail.Handle(ctx, commands.ChangeNotificationEmail{Actor: w.actor, UserID: w.newcomer, Email: "them@work.example.org"})
+				_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.newcomer, Email: "them@work.example.org"})
 				return err
 			},
 			allowed: []string{"cli"},
@@ -149,7 +150,7 @@ func uses() []use {
 		{
 			name: "GrantGlobalRole",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: w.actor, UserID: w.newcomer, Role: domain.OutputChecker})
+				_, err := w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: w.actor, UserID: w.newcomer, Role: domain.OutputChecker})
 				return err
 			},
 			allowed: admins,
@@ -157,7 +158,7 @@ func uses() []use {
 		{
 			name: "RevokeGlobalRole",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RevokeGlobalRole.Handle(ctx, commands.RevokeGlobalRole{Actor: w.actor, UserID: w.target, Role: domain.OutputChecker})
+				_, err := w.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: w.actor, UserID: w.target, Role: domain.OutputChecker})
 				return err
 			},
 			allowed: admins,
@@ -165,7 +166,7 @@ func uses() []use {
 		{
 			name: "CreateBackend",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: w.actor, Slug: "tpp", Name: "TPP"})
+				_, err := w.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: w.actor, Slug: "tpp", Name: "TPP"})
 				return err
 			},
 			allowed: admins,
@@ -173,7 +174,7 @@ func uses() []use {
 		{
 			name: "RotateRunnerToken",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RotateRunnerToken.Handle(ctx, commands.RotateRunnerToken{Actor: w.actor, BackendID: w.backendID})
+				_, err := w.RotateRunnerToken.Handle(ctx, identity.RotateRunnerToken{Actor: w.actor, BackendID: w.backendID})
 				return err
 			},
 			allowed: admins,
@@ -181,7 +182,7 @@ func uses() []use {
 		{
 			name: "AddBackendMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.newcomer})
+				_, err := w.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.newcomer})
 				return err
 			},
 			allowed: admins,
@@ -189,7 +190,7 @@ func uses() []use {
 		{
 			name: "RemoveBackendMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveBackendMember.Handle(ctx, commands.RemoveBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.target})
+				_, err := w.RemoveBackendMember.Handle(ctx, identity.RemoveBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.target})
 				return err
 			},
 			allowed: admins,
@@ -197,7 +198,7 @@ func uses() []use {
 		{
 			name: "CreateOrg",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: w.actor, Name: "Another Org"})
+				_, err := w.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: w.actor, Name: "Another Org"})
 				return err
 			},
 			allowed: admins,
@@ -205,7 +206,7 @@ func uses() []use {
 		{
 			name: "AddOrgMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.newcomer})
+				_, err := w.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.newcomer})
 				return err
 			},
 			allowed: admins,
@@ -213,7 +214,7 @@ func uses() []use {
 		{
 			name: "RemoveOrgMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveOrgMember.Handle(ctx, commands.RemoveOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.target})
+				_, err := w.RemoveOrgMember.Handle(ctx, identity.RemoveOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.target})
 				return err
 			},
 			allowed: admins,
@@ -221,7 +222,7 @@ func uses() []use {
 		{
 			name: "CreateProject",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateProject.Handle(ctx, commands.CreateProject{Actor: w.actor, Name: "New Study", OrgID: w.orgID})
+				_, err := w.CreateProject.Handle(ctx, identity.CreateProject{Actor: w.actor, Name: "New Study", OrgID: w.orgID})
 				return err
 			},
 			allowed: admins,
@@ -229,7 +230,7 @@ func uses() []use {
 		{
 			name: "AddProjectToOrg",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.AddProjectToOrg.Handle(ctx, commands.AddProjectToOrg{Actor: w.actor, ProjectID: w.projectID, OrgID: w.orgID})
+				_, err := w.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: w.actor, ProjectID: w.projectID, OrgID: w.orgID})
 				return err
 			},
 			allowed: admins,
@@ -237,7 +238,7 @@ func uses() []use {
 		{
 			name: "AddProjectMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.AddProjectMember.Handle(ctx, commands.AddProjectMember{
+				_, err := w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 					Actor: w.actor, ProjectID: w.projectID, UserID: w.newcomer, Roles: []domain.Role{domain.ProjectCollaborator},
 				})
 				return err
@@ -247,7 +248,7 @@ func uses() []use {
 		{
 			name: "ChangeProjectMemberRoles",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{
+				_, err := w.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{
 					Actor: w.actor, ProjectID: w.projectID, UserID: w.target, Roles: []domain.Role{domain.ProjectCollaborator},
 				})
 				return err
@@ -257,7 +258,7 @@ func uses() []use {
 		{
 			name: "RemoveProjectMember",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveProjectMember.Handle(ctx, commands.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target})
+				_, err := w.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target})
 				return err
 			},
 			allowed: coordinators,
@@ -265,7 +266,7 @@ func uses() []use {
 		{
 			name: "RenameProject",
 			run: func(ctx context.Context, w world) error {
-				_, err := w.RenameProject.Handle(ctx, commands.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"})
+				_, err := w.RenameProject.Handle(ctx, identity.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"})
 				return err
 			},
 			allowed: coordinators,
@@ -337,18 +338,18 @@ func TestCoordinatorCanChangeRolesButNotAddMembers(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, roleSetup{key: "project:project_coordinator", project: domain.ProjectCoordinator})
 
-	_, err := w.AddProjectMember.Handle(ctx, commands.AddProjectMember{
+	_, err := w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 		Actor: w.actor, ProjectID: w.projectID, UserID: w.newcomer, Roles: []domain.Role{domain.ProjectDeveloper},
 	})
 	wantKind(t, err, domain.KindForbidden, "")
 
-	ok(t)(w.ChangeProjectMemberRoles.Handle(ctx, commands.ChangeProjectMemberRoles{
+	ok(t)(w.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{
 		Actor: w.actor, ProjectID: w.projectID, UserID: w.target, Roles: []domain.Role{domain.ProjectCollaborator, domain.ProjectDeveloper},
 	}))
-	ok(t)(w.RenameProject.Handle(ctx, commands.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"}))
-	ok(t)(w.RemoveProjectMember.Handle(ctx, commands.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target}))
+	ok(t)(w.RenameProject.Handle(ctx, identity.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"}))
+	ok(t)(w.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target}))
 
-	_, err = w.RenameProject.Handle(ctx, commands.RenameProject{Actor: w.actor, ProjectID: w.otherProjectID, Name: "Hijacked"})
+	_, err = w.RenameProject.Handle(ctx, identity.RenameProject{Actor: w.actor, ProjectID: w.otherProjectID, Name: "Hijacked"})
 	wantKind(t, err, domain.KindForbidden, "")
 
 	types := strings.Join(w.eventTypes(t), " ")

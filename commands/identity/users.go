@@ -1,8 +1,9 @@
-package commands
+package identity
 
 import (
 	"context"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 )
@@ -21,166 +22,141 @@ type SignedIn struct {
 	UserID string
 	// Registered is true on the user's first login.
 	Registered bool
-	// Result is where the events landed; zero when the login changed nothing.
-	Result eventstore.AppendResult
+	commands.Result
 }
 
-// SignInWithGitHubHandler registers a user on their first login and records changes of their GitHub profile
-// on later ones.
-type SignInWithGitHubHandler struct {
-	log *EventLog
-}
-
-// NewSignInWithGitHubHandler builds the handler.
-func NewSignInWithGitHubHandler(log *EventLog) *SignInWithGitHubHandler {
-	return &SignInWithGitHubHandler{log: log}
-}
-
-// Handle signs the GitHub account in. The first login appends UserRegistered and the account's reservation
-// in one append; if another login of the same account won that race, this one signs in as the user it
-// registered. A later login appends UserProfileUpdated only when the profile changed.
-func (h *SignInWithGitHubHandler) Handle(ctx context.Context, cmd SignInWithGitHub) (SignedIn, error) {
+// signInWithGitHub signs the GitHub account in. The first login appends UserRegistered and the account's
+// reservation in one append; if another login of the same account won that race, this one signs in as the
+// user it registered. A later login appends UserProfileUpdated only when the profile changed.
+func (h handlers) signInWithGitHub(ctx context.Context, cmd SignInWithGitHub) (SignedIn, error) {
 	profile := domain.GitHubProfile{
 		ID: cmd.GitHubID, Login: cmd.Login, Name: cmd.Name, Email: cmd.Email, AvatarURL: cmd.AvatarURL,
 	}
-	var out SignedIn
-	_, err := Retry(ctx, func() (eventstore.AppendResult, error) {
-		out = SignedIn{}
+	return commands.Retry(ctx, func() (SignedIn, error) {
 		var link domain.Reservation
 		linkStream := domain.GitHubUserStream(cmd.GitHubID)
 		linkVersion, err := h.log.Load(ctx, linkStream, &link)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return SignedIn{}, err
 		}
 		if link.Held() {
-			var u domain.User
-			version, err := h.log.Load(ctx, domain.UserStream(link.Owner()), &u)
+			u, version, err := loadUser(ctx, h.log, link.Owner())
 			if err != nil {
-				return eventstore.AppendResult{}, err
+				return SignedIn{}, err
 			}
 			events, err := u.UpdateProfile(profile)
 			if err != nil {
-				return eventstore.AppendResult{}, err
+				return SignedIn{}, err
 			}
-			out.UserID = u.ID()
-			if len(events) == 0 {
-				return eventstore.AppendResult{}, nil
-			}
-			res, err := h.log.Append(ctx, UserActor(u.ID()), []Write{
+			res, err := h.log.Append(ctx, commands.UserActor(u.ID()), []commands.Write{
 				{Stream: domain.UserStream(u.ID()), Expected: eventstore.Exactly(version), Events: events},
 			})
-			out.Result = res
-			return res, err
+			return SignedIn{UserID: u.ID(), Result: res}, err
 		}
 
 		userID := domain.NewID(h.log.Now())
 		registered, err := domain.RegisterUser(userID, profile)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return SignedIn{}, err
 		}
 		linked, err := link.LinkGitHubAccount(cmd.GitHubID, userID)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return SignedIn{}, err
 		}
-		res, err := h.log.Append(ctx, UserActor(userID), []Write{
+		res, err := h.log.Append(ctx, commands.UserActor(userID), []commands.Write{
 			{Stream: domain.UserStream(userID), Expected: eventstore.NoStream, Events: []domain.Event{registered}},
 			{Stream: linkStream, Expected: eventstore.Exactly(linkVersion), Events: linked},
 		})
-		out = SignedIn{UserID: userID, Registered: true, Result: res}
-		return res, err
+		return SignedIn{UserID: userID, Registered: true, Result: res}, err
 	})
-	if err != nil {
-		return SignedIn{}, err
-	}
-	return out, nil
 }
 
 // ChangeNotificationEmail sets the address a user's notifications go to. Only the user themself may (and the
 // command line).
 type ChangeNotificationEmail struct {
-	Actor  Actor
+	commands.Actor
 	UserID string
 	Email  string
 }
 
-// ChangeNotificationEmailHandler handles ChangeNotificationEmail.
-type ChangeNotificationEmailHandler struct {
-	log *EventLog
+// changeNotificationEmail records the new address; the address already set changes nothing.
+func (h handlers) changeNotificationEmail(ctx context.Context, cmd ChangeNotificationEmail) (commands.Result, error) {
+	return commands.Decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User, by domain.Actor) ([]domain.Event, error) {
+		return u.ChangeNotificationEmail(by, cmd.Email)
+	})
 }
 
-// NewChangeNotificationEmailHandler builds the handler.
-func NewChangeNotificationEmailHandler(log *EventLog) *ChangeNotificationEmailHandler {
-	return &ChangeNotificationEmailHandler{log: log}
+// SetGlobalRoles makes a user's global roles exactly Roles (needs user_manage), in one append: the staff
+// area's roles form.
+type SetGlobalRoles struct {
+	commands.Actor
+	UserID string
+	Roles  []domain.Role
 }
 
-// Handle records the new address; the address already set changes nothing (zero result, no error).
-func (h *ChangeNotificationEmailHandler) Handle(ctx context.Context, cmd ChangeNotificationEmail) (eventstore.AppendResult, error) {
-	if !cmd.Actor.CLI && (cmd.Actor.UserID == "" || cmd.Actor.UserID != cmd.UserID) {
-		return eventstore.AppendResult{}, domain.Forbidden("You can only change your own e-mail address.")
-	}
-	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
-		return u.ChangeNotificationEmail(cmd.Email)
+func (h handlers) setGlobalRoles(ctx context.Context, cmd SetGlobalRoles) (commands.Result, error) {
+	return h.changeGlobalRoles(ctx, cmd.Actor, cmd.UserID, func(u *domain.User, by domain.Actor, roster *domain.AdminRoster) ([]domain.Event, []domain.Event, error) {
+		return u.SetGlobalRoles(by, roster, cmd.Roles)
 	})
 }
 
 // GrantGlobalRole gives a user one of the ten roles on everything (needs user_manage).
 type GrantGlobalRole struct {
-	Actor  Actor
+	commands.Actor
 	UserID string
 	Role   domain.Role
 }
 
-// GrantGlobalRoleHandler handles GrantGlobalRole.
-type GrantGlobalRoleHandler struct {
-	log    *EventLog
-	access *Access
-}
-
-// NewGrantGlobalRoleHandler builds the handler.
-func NewGrantGlobalRoleHandler(log *EventLog) *GrantGlobalRoleHandler {
-	return &GrantGlobalRoleHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle records the grant; a role the user already holds changes nothing (zero result, no error).
-func (h *GrantGlobalRoleHandler) Handle(ctx context.Context, cmd GrantGlobalRole) (eventstore.AppendResult, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.UserManage, "", "Only admins can grant roles."); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
-		return u.GrantGlobalRole(cmd.Role)
+func (h handlers) grantGlobalRole(ctx context.Context, cmd GrantGlobalRole) (commands.Result, error) {
+	return h.changeGlobalRoles(ctx, cmd.Actor, cmd.UserID, func(u *domain.User, by domain.Actor, roster *domain.AdminRoster) ([]domain.Event, []domain.Event, error) {
+		return u.GrantGlobalRole(by, roster, cmd.Role)
 	})
 }
 
-// RevokeGlobalRole takes a global role away (needs user_manage).
+// RevokeGlobalRole takes a global role away (needs user_manage); the last Core Developer keeps theirs.
 type RevokeGlobalRole struct {
-	Actor  Actor
+	commands.Actor
 	UserID string
 	Role   domain.Role
 }
 
-// RevokeGlobalRoleHandler handles RevokeGlobalRole.
-type RevokeGlobalRoleHandler struct {
-	log    *EventLog
-	access *Access
+func (h handlers) revokeGlobalRole(ctx context.Context, cmd RevokeGlobalRole) (commands.Result, error) {
+	return h.changeGlobalRoles(ctx, cmd.Actor, cmd.UserID, func(u *domain.User, by domain.Actor, roster *domain.AdminRoster) ([]domain.Event, []domain.Event, error) {
+		return u.RevokeGlobalRole(by, roster, cmd.Role)
+	})
 }
 
-// NewRevokeGlobalRoleHandler builds the handler.
-func NewRevokeGlobalRoleHandler(log *EventLog) *RevokeGlobalRoleHandler {
-	return &RevokeGlobalRoleHandler{log: log, access: NewAccess(log)}
-}
-
-// Handle records the revocation; a role the user does not hold changes nothing (zero result, no error).
-func (h *RevokeGlobalRoleHandler) Handle(ctx context.Context, cmd RevokeGlobalRole) (eventstore.AppendResult, error) {
-	if err := h.access.require(ctx, cmd.Actor, domain.UserManage, "", "Only admins can revoke roles."); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return decide(ctx, h.log, cmd.Actor, domain.UserStream(cmd.UserID), func(u *domain.User) ([]domain.Event, error) {
-		return u.RevokeGlobalRole(cmd.Role)
+// changeGlobalRoles loads the user and the admin roster, lets decide choose the events of each, and appends
+// both guarded by the versions read: two admins taking the role from each other at once cannot both win.
+func (h handlers) changeGlobalRoles(ctx context.Context, actor commands.Actor, userID string,
+	decide func(*domain.User, domain.Actor, *domain.AdminRoster) ([]domain.Event, []domain.Event, error)) (commands.Result, error) {
+	return commands.Retry(ctx, func() (commands.Result, error) {
+		by, err := actor.Decider(ctx, h.log)
+		if err != nil {
+			return commands.Result{}, err
+		}
+		u, version, err := loadUser(ctx, h.log, userID)
+		if err != nil {
+			return commands.Result{}, err
+		}
+		var roster domain.AdminRoster
+		rosterVersion, err := h.log.Load(ctx, domain.AdminRosterStream, &roster)
+		if err != nil {
+			return commands.Result{}, err
+		}
+		userEvents, rosterEvents, err := decide(u, by, &roster)
+		if err != nil {
+			return commands.Result{}, err
+		}
+		return h.log.Append(ctx, actor, []commands.Write{
+			{Stream: domain.UserStream(userID), Expected: eventstore.Exactly(version), Events: userEvents},
+			{Stream: domain.AdminRosterStream, Expected: eventstore.Exactly(rosterVersion), Events: rosterEvents},
+		})
 	})
 }
 
 // loadUser loads a user who must exist.
-func loadUser(ctx context.Context, log *EventLog, userID string) (*domain.User, int64, error) {
+func loadUser(ctx context.Context, log *commands.EventLog, userID string) (*domain.User, int64, error) {
 	if userID == "" {
 		return nil, 0, domain.NotFound("No such user.")
 	}
@@ -195,8 +171,16 @@ func loadUser(ctx context.Context, log *EventLog, userID string) (*domain.User, 
 	return &u, version, nil
 }
 
-// requireUser fails with NotFound unless the user exists.
-func requireUser(ctx context.Context, log *EventLog, userID string) error {
-	_, _, err := loadUser(ctx, log, userID)
-	return err
+// ifUserExists passes a decision's events on when the user they add exists, and NotFound when not. It is
+// asked after the decision, so an actor who may not add anyone learns nothing about who exists.
+func ifUserExists(ctx context.Context, log *commands.EventLog, userID string) func([]domain.Event, error) ([]domain.Event, error) {
+	return func(events []domain.Event, err error) ([]domain.Event, error) {
+		if err != nil || len(events) == 0 {
+			return events, err
+		}
+		if _, _, err := loadUser(ctx, log, userID); err != nil {
+			return nil, err
+		}
+		return events, nil
+	}
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
@@ -30,18 +30,13 @@ type GitHubLogin interface {
 	Exchange(ctx context.Context, code string) (domain.GitHubProfile, error)
 }
 
-// Projected is what a page handler waits on after a command, so the next page shows the change.
-type Projected interface {
-	WaitFor(ctx context.Context, pos eventstore.Position, projectors ...string) error
-}
-
 // Deps are what the pages need.
 type Deps struct {
 	Logger    *slog.Logger
 	Pool      *pgxpool.Pool
 	Queries   *projections.Queries
-	Projected Projected
-	Identity  *commands.Identity
+	Projected projections.Waiter
+	Identity  *identity.Commands
 	GitHub    GitHubLogin
 	// BaseURL is the public URL of the server; an https URL makes cookies Secure.
 	BaseURL string
@@ -170,7 +165,7 @@ func actor(r *http.Request) commands.Actor {
 	if u := currentUser(r); u != nil {
 		return commands.UserActor(u.ID)
 	}
-	return commands.Actor{}
+	return commands.Anonymous
 }
 
 // requireLogin sends anonymous visitors to the login page and back here afterwards.
@@ -234,7 +229,7 @@ func (a *App) popFlashes(r *http.Request) []Flash {
 
 // done finishes a successful form: wait until the read models show the change, say what happened, and
 // go to the next page.
-func (a *App) done(w http.ResponseWriter, r *http.Request, res eventstore.AppendResult, message, next string) {
+func (a *App) done(w http.ResponseWriter, r *http.Request, res commands.Result, message, next string) {
 	a.waitProjected(r, res)
 	if message != "" {
 		a.flash(r, "success", message)
@@ -243,13 +238,13 @@ func (a *App) done(w http.ResponseWriter, r *http.Request, res eventstore.Append
 }
 
 // waitProjected waits, a bounded time, until the read models reach an append, so the next page shows it.
-func (a *App) waitProjected(r *http.Request, res eventstore.AppendResult) {
-	if res.Last.IsZero() {
+func (a *App) waitProjected(r *http.Request, res commands.Result) {
+	if !res.Changed() {
 		return // nothing was appended
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	if err := a.Projected.WaitFor(ctx, res.Last); err != nil {
+	if err := a.Projected.WaitFor(ctx, res.Position); err != nil {
 		a.Logger.WarnContext(r.Context(), "read models did not catch up before the redirect", slog.Any("error", err))
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
@@ -99,7 +99,7 @@ func (a *App) finishGitHubLogin(w http.ResponseWriter, r *http.Request) {
 		a.renderer.Error(w, r, http.StatusBadGateway, "GitHub could not confirm who you are. Please try logging in again.")
 		return
 	}
-	signed, err := a.Identity.SignInWithGitHub.Handle(r.Context(), commands.SignInWithGitHub{
+	signed, err := a.Identity.SignInWithGitHub.Handle(r.Context(), identity.SignInWithGitHub{
 		GitHubID: profile.ID, Login: profile.Login, Name: profile.Name, Email: profile.Email, AvatarURL: profile.AvatarURL,
 	})
 	if err != nil {

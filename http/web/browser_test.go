@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 )
@@ -60,7 +61,7 @@ func TestAdminSetsUpAProjectAndACoordinatorChangesARole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.must(e.identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{
+	e.must(e.cmds.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{
 		Actor: commands.CLIActor, UserID: adaUser.ID, Role: domain.CoreDeveloper,
 	}))
 	// The future coordinator and member log in once, each in a browser of their own, so the admin can add them.

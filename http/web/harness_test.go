@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
@@ -36,7 +37,7 @@ type env struct {
 	store    *pgstore.Store
 	runner   *projections.Runner
 	queries  *projections.Queries
-	identity *commands.Identity
+	cmds *identity.Commands
 	server   *httptest.Server
 	logs     *strings.Builder
 }
@@ -67,7 +68,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.store = pgstore.New(e.pool)
 	t.Cleanup(e.store.Close)
-	e.identity = commands.NewIdentity(commands.NewEventLog(e.store, domain.Events, time.Now))
+	e.cmds = identity.New(commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now)})
 	e.queries = projections.NewQueries(e.pool)
 	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger, projections.All()...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,7 +88,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		o.github = o.newGitHub(baseURL)
 	}
 	app, err := web.NewApp(web.Deps{
-		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.identity,
+		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.cmds,
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
 		Development: !o.production,
 	})
@@ -113,20 +114,20 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // sync waits until the read models show what an append wrote.
-func (e *env) sync(res eventstore.AppendResult) {
+func (e *env) sync(res commands.Result) {
 	e.t.Helper()
-	if res.Last.IsZero() {
+	if !res.Changed() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.runner.WaitFor(ctx, res.Last); err != nil {
+	if err := e.runner.WaitFor(ctx, res.Position); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
 // must fails the test on an error and syncs the read models with the append.
-func (e *env) must(res eventstore.AppendResult, err error) {
+func (e *env) must(res commands.Result, err error) {
 	e.t.Helper()
 	if err != nil {
 		e.t.Fatal(err)
@@ -140,7 +141,7 @@ var nextGitHubID atomic.Int64
 func (e *env) user(login string, globalRoles ...domain.Role) string {
 	e.t.Helper()
 	ctx := context.Background()
-	signed, err := e.identity.SignInWithGitHub.Handle(ctx, commands.SignInWithGitHub{
+	signed, err := e.cmds.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{
 		GitHubID: 1000 + nextGitHubID.Add(1), Login: login, Name: strings.ToUpper(login[:1]) + login[1:] + " Tester",
 		Email: login + "@example.org", AvatarURL: "https://avatars.example.org/" + login,
 	})
@@ -149,7 +150,7 @@ func (e *env) user(login string, globalRoles ...domain.Role) string {
 	}
 	e.sync(signed.Result)
 	for _, role := range globalRoles {
-		e.must(e.identity.GrantGlobalRole.Handle(ctx, commands.GrantGlobalRole{Actor: commands.CLIActor, UserID: signed.UserID, Role: role}))
+		e.must(e.cmds.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: signed.UserID, Role: role}))
 	}
 	return signed.UserID
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -52,7 +52,7 @@ func (a *App) settingsAccess(w http.ResponseWriter, r *http.Request, p projectio
 		a.serverError(w, r, err)
 		return nil, false
 	}
-	if !perms.MayEditMembers() && !perms.MayEditSettings() {
+	if !perms.Has(domain.ProjectMembershipEdit) && !perms.Has(domain.ProjectSettingsEdit) {
 		a.forbidden(w, r, noSettingsMessage)
 		return nil, false
 	}
@@ -80,7 +80,7 @@ func (a *App) renderProjectSettings(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	page.Project, page.URL, page.Members = p, projectURL(p)+"/settings", members
-	page.CanRename, page.CanEditMembers = perms.MayEditSettings(), perms.MayEditMembers()
+	page.CanRename, page.CanEditMembers = perms.Has(domain.ProjectSettingsEdit), perms.Has(domain.ProjectMembershipEdit)
 	page.CanAddMembers = perms.Has(domain.ProjectMembershipAdd)
 	a.renderer.Page(w, r, status, "project_settings", View{
 		Title:  "Settings of " + p.Name,
@@ -96,7 +96,7 @@ func (a *App) renameProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PostFormValue("name")
-	res, err := a.Identity.RenameProject.Handle(r.Context(), commands.RenameProject{Actor: actor(r), ProjectID: p.ID, Name: name})
+	res, err := a.Identity.RenameProject.Handle(r.Context(), identity.RenameProject{Actor: actor(r), ProjectID: p.ID, Name: name})
 	if fields, invalid := fieldErrors(err); invalid {
 		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: roleCheckboxes(domain.ProjectRoles(), nil)}})
 		return
@@ -106,7 +106,7 @@ func (a *App) renameProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	message := "Project renamed"
-	if res.Last.IsZero() {
+	if !res.Changed() {
 		message = "The project is already called \u201c" + p.Name + "\u201d; nothing changed."
 	}
 	a.done(w, r, res, message, projectURL(p)+"/settings")
@@ -128,7 +128,7 @@ func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
 	// An unknown login leaves the user id empty: the command still decides first whether the actor may add
 	// members at all, and only then finds that there is no such user.
 	userID := u.ID
-	res, err := a.Identity.AddProjectMember.Handle(r.Context(), commands.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	res, err := a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
 	fields, invalid := fieldErrors(err)
 	if unknown != "" && domain.KindOf(err) == domain.KindNotFound {
 		fields, invalid = map[string]string{"login": unknown}, true
@@ -174,7 +174,7 @@ func (a *App) loadMember(w http.ResponseWriter, r *http.Request, p projections.P
 		a.serverError(w, r, err)
 		return projections.Membership{}, false
 	}
-	if !perms.MayEditMembers() {
+	if !perms.Has(domain.ProjectMembershipEdit) {
 		a.forbidden(w, r, noMembersMessage)
 		return projections.Membership{}, false
 	}
@@ -221,7 +221,7 @@ func (a *App) changeProjectMemberRoles(w http.ResponseWriter, r *http.Request) {
 	}
 	userID := chi.URLParam(r, "userID")
 	roles := postedRoles(r)
-	res, err := a.Identity.ChangeProjectMemberRoles.Handle(r.Context(), commands.ChangeProjectMemberRoles{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	res, err := a.Identity.ChangeProjectMemberRoles.Handle(r.Context(), identity.ChangeProjectMemberRoles{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
 	if fields, invalid := fieldErrors(err); invalid {
 		m, ok := a.loadMember(w, r, p)
 		if ok {
@@ -244,7 +244,7 @@ func (a *App) removeProjectMember(w http.ResponseWriter, r *http.Request) {
 	}
 	userID := chi.URLParam(r, "userID")
 	name := a.displayName(r, userID)
-	res, err := a.Identity.RemoveProjectMember.Handle(r.Context(), commands.RemoveProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID})
+	res, err := a.Identity.RemoveProjectMember.Handle(r.Context(), identity.RemoveProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID})
 	if err != nil {
 		a.fail(w, r, err)
 		return

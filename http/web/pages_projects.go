@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
@@ -69,6 +70,6 @@ func (a *App) projectPage(w http.ResponseWriter, r *http.Request) {
 		Title:  p.Name,
 		Crumbs: projectCrumbs(p),
 		Data: projectPage{Project: p, URL: projectURL(p), Members: members,
-			CanSettings: perms.MayEditMembers() || perms.MayEditSettings()},
+			CanSettings: perms.Has(domain.ProjectMembershipEdit) || perms.Has(domain.ProjectSettingsEdit)},
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 )
 
@@ -47,10 +48,10 @@ func setUpMyStudy(e *env) myStudy {
 func (s myStudy) newOrg(name string, members ...string) string {
 	s.e.t.Helper()
 	ctx := context.Background()
-	created, err := s.e.identity.CreateOrg.Handle(ctx, commands.CreateOrg{Actor: commands.CLIActor, Name: name})
+	created, err := s.e.cmds.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: commands.CLIActor, Name: name})
 	s.e.must(created.Result, err)
 	for _, m := range members {
-		s.e.must(s.e.identity.AddOrgMember.Handle(ctx, commands.AddOrgMember{Actor: commands.CLIActor, OrgID: created.ID, UserID: m}))
+		s.e.must(s.e.cmds.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: commands.CLIActor, OrgID: created.ID, UserID: m}))
 	}
 	return created.ID
 }
@@ -58,14 +59,14 @@ func (s myStudy) newOrg(name string, members ...string) string {
 // newProject creates a project in an organisation ("" for none) and returns its id.
 func (s myStudy) newProject(name, orgID string) string {
 	s.e.t.Helper()
-	created, err := s.e.identity.CreateProject.Handle(context.Background(), commands.CreateProject{Actor: commands.CLIActor, Name: name, OrgID: orgID})
+	created, err := s.e.cmds.CreateProject.Handle(context.Background(), identity.CreateProject{Actor: commands.CLIActor, Name: name, OrgID: orgID})
 	s.e.must(created.Result, err)
 	return created.ID
 }
 
 func (s myStudy) addMember(projectID, userID string, roles ...domain.Role) {
 	s.e.t.Helper()
-	s.e.must(s.e.identity.AddProjectMember.Handle(context.Background(), commands.AddProjectMember{
+	s.e.must(s.e.cmds.AddProjectMember.Handle(context.Background(), identity.AddProjectMember{
 		Actor: commands.CLIActor, ProjectID: projectID, UserID: userID, Roles: roles}))
 }
 
@@ -73,10 +74,10 @@ func (s myStudy) addMember(projectID, userID string, roles ...domain.Role) {
 func (s myStudy) newBackend(slug, name string, members ...string) string {
 	s.e.t.Helper()
 	ctx := context.Background()
-	created, err := s.e.identity.CreateBackend.Handle(ctx, commands.CreateBackend{Actor: commands.CLIActor, Slug: slug, Name: name})
+	created, err := s.e.cmds.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: commands.CLIActor, Slug: slug, Name: name})
 	s.e.must(created.Result, err)
 	for _, m := range members {
-		s.e.must(s.e.identity.AddBackendMember.Handle(ctx, commands.AddBackendMember{Actor: commands.CLIActor, BackendID: created.BackendID, UserID: m}))
+		s.e.must(s.e.cmds.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: commands.CLIActor, BackendID: created.BackendID, UserID: m}))
 	}
 	return created.BackendID
 }

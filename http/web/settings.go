@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
@@ -33,7 +33,7 @@ func (a *App) settingsPage(w http.ResponseWriter, r *http.Request) {
 func (a *App) saveSettings(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	email := r.PostFormValue("email")
-	res, err := a.Identity.ChangeNotificationEmail.Handle(r.Context(), commands.ChangeNotificationEmail{
+	res, err := a.Identity.ChangeNotificationEmail.Handle(r.Context(), identity.ChangeNotificationEmail{
 		Actor: actor(r), UserID: u.ID, Email: email,
 	})
 	if fields, ok := fieldErrors(err); ok {

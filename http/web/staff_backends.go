@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -50,7 +50,7 @@ func (a *App) showStaffBackends(w http.ResponseWriter, r *http.Request, status i
 // in this response only: not in the session, a flash, a URL or a log, so it can never be shown again.
 func (a *App) staffCreateBackend(w http.ResponseWriter, r *http.Request) {
 	f := staffPostedForm(r, "slug", "name")
-	created, err := a.Identity.CreateBackend.Handle(r.Context(), commands.CreateBackend{
+	created, err := a.Identity.CreateBackend.Handle(r.Context(), identity.CreateBackend{
 		Actor: actor(r), Slug: f.Values["slug"], Name: f.Values["name"],
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -103,7 +103,7 @@ func (a *App) staffRotateRunnerToken(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	rotated, err := a.Identity.RotateRunnerToken.Handle(r.Context(), commands.RotateRunnerToken{Actor: actor(r), BackendID: id})
+	rotated, err := a.Identity.RotateRunnerToken.Handle(r.Context(), identity.RotateRunnerToken{Actor: actor(r), BackendID: id})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -128,7 +128,7 @@ func (a *App) staffAddBackendMember(w http.ResponseWriter, r *http.Request) {
 		a.showStaffBackend(w, r, http.StatusUnprocessableEntity, backend.ID, staffBackendPage{AddMember: f.invalid("login", message)})
 		return
 	}
-	res, err := a.Identity.AddBackendMember.Handle(r.Context(), commands.AddBackendMember{
+	res, err := a.Identity.AddBackendMember.Handle(r.Context(), identity.AddBackendMember{
 		Actor: actor(r), BackendID: backend.ID, UserID: user.ID,
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -140,7 +140,7 @@ func (a *App) staffAddBackendMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	message = staffMemberAdded(!res.Last.IsZero(), user.DisplayName(), "backend "+backend.Slug)
+	message = staffMemberAdded(!!res.Changed(), user.DisplayName(), "backend "+backend.Slug)
 	a.done(w, r, res, message, "/staff/backends/"+backend.ID)
 }
 
@@ -150,7 +150,7 @@ func (a *App) staffRemoveBackendMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID := chi.URLParam(r, "userID")
-	res, err := a.Identity.RemoveBackendMember.Handle(r.Context(), commands.RemoveBackendMember{
+	res, err := a.Identity.RemoveBackendMember.Handle(r.Context(), identity.RemoveBackendMember{
 		Actor: actor(r), BackendID: backend.ID, UserID: userID,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 )
@@ -29,7 +30,7 @@ func (p *page) runnerToken() string {
 // backendOfToken is the backend a runner presenting token is let in as, or "".
 func (e *env) backendOfToken(token string) string {
 	e.t.Helper()
-	id, ok, err := commands.BackendForToken(context.Background(), e.store, token)
+	id, ok, err := identity.BackendForToken(context.Background(), e.store, token)
 	if err != nil {
 		e.t.Fatal(err)
 	}

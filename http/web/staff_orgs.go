@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -45,7 +45,7 @@ func (a *App) showStaffOrgs(w http.ResponseWriter, r *http.Request, status int, 
 
 func (a *App) staffCreateOrg(w http.ResponseWriter, r *http.Request) {
 	f := staffPostedForm(r, "name", "slug")
-	created, err := a.Identity.CreateOrg.Handle(r.Context(), commands.CreateOrg{
+	created, err := a.Identity.CreateOrg.Handle(r.Context(), identity.CreateOrg{
 		Actor: actor(r), Name: f.Values["name"], Slug: f.Values["slug"],
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -102,7 +102,7 @@ func (a *App) staffAddOrgMember(w http.ResponseWriter, r *http.Request) {
 		a.showStaffOrg(w, r, http.StatusUnprocessableEntity, org.ID, f.invalid("login", message))
 		return
 	}
-	res, err := a.Identity.AddOrgMember.Handle(r.Context(), commands.AddOrgMember{
+	res, err := a.Identity.AddOrgMember.Handle(r.Context(), identity.AddOrgMember{
 		Actor: actor(r), OrgID: org.ID, UserID: user.ID,
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -114,7 +114,7 @@ func (a *App) staffAddOrgMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.done(w, r, res, staffMemberAdded(!res.Last.IsZero(), user.DisplayName(), org.Name), "/staff/orgs/"+org.ID)
+	a.done(w, r, res, staffMemberAdded(!!res.Changed(), user.DisplayName(), org.Name), "/staff/orgs/"+org.ID)
 }
 
 func (a *App) staffRemoveOrgMember(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +123,7 @@ func (a *App) staffRemoveOrgMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID := chi.URLParam(r, "userID")
-	res, err := a.Identity.RemoveOrgMember.Handle(r.Context(), commands.RemoveOrgMember{
+	res, err := a.Identity.RemoveOrgMember.Handle(r.Context(), identity.RemoveOrgMember{
 		Actor: actor(r), OrgID: org.ID, UserID: userID,
 	})
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -69,7 +69,7 @@ func (a *App) staffOrgOptions(r *http.Request, selected string) ([]Option, error
 
 func (a *App) staffCreateProject(w http.ResponseWriter, r *http.Request) {
 	f := staffPostedForm(r, "name", "slug", "org_id")
-	created, err := a.Identity.CreateProject.Handle(r.Context(), commands.CreateProject{
+	created, err := a.Identity.CreateProject.Handle(r.Context(), identity.CreateProject{
 		Actor: actor(r), Name: f.Values["name"], Slug: f.Values["slug"], OrgID: f.Values["org_id"],
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -133,7 +133,7 @@ func (a *App) staffAddProjectToOrg(w http.ResponseWriter, r *http.Request) {
 			staffProjectPage{AddToOrg: f.invalid("org_id", "Please choose an organisation.")})
 		return
 	}
-	res, err := a.Identity.AddProjectToOrg.Handle(r.Context(), commands.AddProjectToOrg{
+	res, err := a.Identity.AddProjectToOrg.Handle(r.Context(), identity.AddProjectToOrg{
 		Actor: actor(r), ProjectID: project.ID, OrgID: f.Values["org_id"],
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -170,7 +170,7 @@ func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
 			staffProjectPage{AddMember: f.invalid("login", message), TickedRoles: roles})
 		return
 	}
-	res, err := a.Identity.AddProjectMember.Handle(r.Context(), commands.AddProjectMember{
+	res, err := a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{
 		Actor: actor(r), ProjectID: project.ID, UserID: user.ID, Roles: roles,
 	})
 	if errs, ok := fieldErrors(err); ok {
@@ -182,6 +182,6 @@ func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	message = staffMemberAdded(!res.Last.IsZero(), user.DisplayName(), "project "+project.Name)
+	message = staffMemberAdded(!!res.Changed(), user.DisplayName(), "project "+project.Name)
 	a.done(w, r, res, message, "/staff/projects/"+project.ID)
 }

@@ -2,14 +2,12 @@ package web
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
@@ -88,44 +86,22 @@ func (a *App) showStaffUser(w http.ResponseWriter, r *http.Request, status int, 
 	})
 }
 
-// staffSaveUserRoles makes the user's global roles the ones ticked: a grant for each newly ticked role and
-// a revocation for each one no longer ticked.
+// staffSaveUserRoles makes the user's global roles the ones ticked, in one command.
 func (a *App) staffSaveUserRoles(w http.ResponseWriter, r *http.Request) {
 	user, ok := staffLookup(a, w, r, chi.URLParam(r, "id"), a.Queries.User)
 	if !ok {
 		return
 	}
 	_ = r.ParseForm()
-	var want []domain.Role
-	for _, v := range r.PostForm["roles"] {
-		role, err := domain.ParseRole(v)
-		if err != nil {
-			a.showStaffUser(w, r, http.StatusUnprocessableEntity, user.ID, want, "Unknown role "+v+".")
-			return
-		}
-		want = append(want, role)
+	ticked := postedRoles(r)
+	res, err := a.Identity.SetGlobalRoles.Handle(r.Context(), identity.SetGlobalRoles{Actor: actor(r), UserID: user.ID, Roles: ticked})
+	if fields, invalid := fieldErrors(err); invalid {
+		a.showStaffUser(w, r, http.StatusUnprocessableEntity, user.ID, ticked, fields["roles"])
+		return
 	}
-	var last eventstore.AppendResult
-	for _, role := range domain.AllRoles() {
-		has, wanted := slices.Contains(user.GlobalRoles, role), slices.Contains(want, role)
-		var res eventstore.AppendResult
-		var err error
-		switch {
-		case wanted && !has:
-			res, err = a.Identity.GrantGlobalRole.Handle(r.Context(),
-				commands.GrantGlobalRole{Actor: actor(r), UserID: user.ID, Role: role})
-		case has && !wanted:
-			res, err = a.Identity.RevokeGlobalRole.Handle(r.Context(),
-				commands.RevokeGlobalRole{Actor: actor(r), UserID: user.ID, Role: role})
-		}
-		if err != nil {
-			a.waitProjected(r, last) // the changes made before this one stand
-			a.fail(w, r, err)
-			return
-		}
-		if !res.Last.IsZero() {
-			last = res
-		}
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	a.done(w, r, last, "Roles of "+user.DisplayName()+" saved", "/staff/users/"+user.ID)
+	a.done(w, r, res, "Roles of "+user.DisplayName()+" saved", "/staff/users/"+user.ID)
 }
