@@ -8,13 +8,22 @@ import (
 // handler applies one event type.
 type handler func(ctx context.Context, db DB, e Event) error
 
+// Handlers is what a projector does with each event type it handles; On adds one.
+type Handlers map[string]handler
+
+// Define makes a Projector of a table of handlers: its name and version (bump the version when Apply
+// changes meaning), the tables its schema creates, and the DDL.
+func Define(name string, version int, tables []string, schema string, handlers Handlers) Projector {
+	return definition{name: name, version: version, tables: tables, schema: schema, handlers: handlers}
+}
+
 // definition is a Projector written as a table of handlers, one per event type.
 type definition struct {
 	name     string
 	version  int
 	schema   string
 	tables   []string
-	handlers map[string]handler
+	handlers Handlers
 }
 
 func (d definition) Name() string     { return d.name }
@@ -38,8 +47,8 @@ func (d definition) Apply(ctx context.Context, db DB, e Event) error {
 	return nil
 }
 
-// on registers the handler of event type E, receiving the decoded payload.
-func on[E interface{ EventType() string }](handlers map[string]handler, apply func(ctx context.Context, db DB, e Event, payload E) error) {
+// On registers the handler of event type E, receiving the decoded payload.
+func On[E interface{ EventType() string }](handlers Handlers, apply func(ctx context.Context, db DB, e Event, payload E) error) {
 	var zero E
 	handlers[zero.EventType()] = func(ctx context.Context, db DB, e Event) error {
 		return apply(ctx, db, e, e.Payload.(E))

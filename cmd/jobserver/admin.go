@@ -13,7 +13,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 const adminUsage = `Usage: jobserver admin <task> [flags]
@@ -110,8 +110,8 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 	if err := b.runner.Prepare(ctx); err != nil {
 		return fmt.Errorf("prepare read models: %w", err)
 	}
-	u, err := projections.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(*login))
-	if errors.Is(err, projections.ErrNotFound) {
+	u, err := identityviews.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(*login))
+	if domain.KindOf(err) == domain.KindNotFound {
 		return fmt.Errorf("%s has not logged in yet; ask them to log in once, then run this again", *login)
 	}
 	if err != nil {

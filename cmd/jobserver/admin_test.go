@@ -18,6 +18,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // operator runs jobserver commands as an operator would, against a database of the test's own.
@@ -62,12 +63,12 @@ func (o *operator) signIn(login, name string) string {
 	}
 	// A catch-up sees an event once no older transaction on the server is still open, which may take
 	// a moment while other tests write.
-	runner := projections.NewRunner(o.pool, o.store, domain.Events, slog.New(slog.DiscardHandler), projections.All()...)
+	runner := projections.NewRunner(o.pool, o.store, domain.Events, slog.New(slog.DiscardHandler), identityviews.Projectors()...)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if err := runner.Prepare(ctx); err != nil {
 			o.t.Fatal(err)
 		}
-		if _, err := projections.NewQueries(o.pool).User(ctx, signed.UserID); err == nil {
+		if _, err := identityviews.NewQueries(o.pool).User(ctx, signed.UserID); err == nil {
 			return signed.UserID
 		}
 		if time.Now().After(deadline) {
@@ -125,6 +126,15 @@ func TestAdminGrantsAndRevokesAGlobalRoleAsTheCommandLine(t *testing.T) {
 		t.Errorf("grant again: status %d\nstdout: %s\nstderr: %s", status, stdout, stderr)
 	}
 
+	// Ada is the only admin: the command line will not leave the system without one.
+	status, _, stderr = o.jobserver("admin", "revoke-role", "--github-login", "ada", "--role", "core developer")
+	if status != 1 || !strings.Contains(stderr, "last Core Developer") {
+		t.Fatalf("revoke of the last admin: status %d, stderr: %s", status, stderr)
+	}
+	o.signIn("grace", "Grace Hopper")
+	if status, _, stderr := o.jobserver("admin", "grant-role", "--github-login", "grace", "--role", "Core Developer"); status != 0 {
+		t.Fatalf("grant to grace: status %d, stderr: %s", status, stderr)
+	}
 	status, stdout, _ = o.jobserver("admin", "revoke-role", "--github-login", "ada", "--role", "core developer")
 	if status != 0 || stdout != "Revoked Core Developer from ada (Ada Lovelace).\n" {
 		t.Fatalf("revoke: status %d, stdout: %s", status, stdout)
@@ -188,7 +198,7 @@ func TestDemoDataIsLoadedOnceIntoAnEmptyLog(t *testing.T) {
 	t.Cleanup(store.Close)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	runner := projections.NewRunner(pool, store, domain.Events, slog.New(slog.DiscardHandler), projections.All()...)
+	runner := projections.NewRunner(pool, store, domain.Events, slog.New(slog.DiscardHandler), identityviews.Projectors()...)
 	if err := runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +218,7 @@ func TestDemoDataIsLoadedOnceIntoAnEmptyLog(t *testing.T) {
 	}
 
 	// The read models show the demo as soon as it is loaded.
-	q := projections.NewQueries(pool)
+	q := identityviews.NewQueries(pool)
 	admin, err := q.UserByLogin(ctx, "demo-admin")
 	if err != nil || !slices.Contains(admin.GlobalRoles, domain.CoreDeveloper) {
 		t.Fatalf("demo-admin: %+v, %v", admin, err)

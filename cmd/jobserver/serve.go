@@ -14,7 +14,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/github"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 func serve(ctx context.Context, cfg config, args []string, out output) error {
@@ -45,7 +45,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	logger := slog.Default()
 	identity := newIdentity(b.store)
 	app, err := web.NewApp(web.Deps{
-		Logger: logger, Pool: b.pool, Queries: projections.NewQueries(b.pool), Projected: b.runner, Identity: identity,
+		Logger: logger, Pool: b.pool, Queries: identityviews.NewQueries(b.pool), Projected: b.runner, Identity: identity,
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development,
 	})
 	if err != nil {

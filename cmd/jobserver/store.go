@@ -11,6 +11,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // backend is the database side every command works with.
@@ -38,7 +39,7 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 		slog.Info("applied migrations", "count", n)
 	}
 	store := pgstore.New(pool)
-	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), projections.All()...)
+	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), identityviews.Projectors()...)
 	return &backend{pool: pool, store: store, runner: runner}, nil
 }
 

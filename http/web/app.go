@@ -20,6 +20,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // GitHubLogin is the GitHub side of "Log in with GitHub".
@@ -34,7 +35,7 @@ type GitHubLogin interface {
 type Deps struct {
 	Logger    *slog.Logger
 	Pool      *pgxpool.Pool
-	Queries   *projections.Queries
+	Queries   *identityviews.Queries
 	Projected projections.Waiter
 	Identity  *identity.Commands
 	GitHub    GitHubLogin
@@ -141,7 +142,7 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		u, err := a.Queries.User(r.Context(), id)
-		if errors.Is(err, projections.ErrNotFound) {
+		if domain.KindOf(err) == domain.KindNotFound {
 			a.sessions.Remove(r.Context(), sessionUserID)
 			next.ServeHTTP(w, r)
 			return
@@ -155,8 +156,8 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 }
 
 // currentUser is the logged-in user, or nil.
-func currentUser(r *http.Request) *projections.User {
-	u, _ := r.Context().Value(userKey{}).(*projections.User)
+func currentUser(r *http.Request) *identityviews.User {
+	u, _ := r.Context().Value(userKey{}).(*identityviews.User)
 	return u
 }
 

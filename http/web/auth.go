@@ -3,7 +3,6 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,7 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
-	"github.com/mediciasafely/jobserver/projections"
+	"github.com/mediciasafely/jobserver/domain"
 )
 
 const (
@@ -133,7 +132,7 @@ func (a *App) devLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := a.Queries.User(r.Context(), r.PostFormValue("user"))
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		a.renderer.Error(w, r, http.StatusBadRequest, "Choose one of the demo users.")
 		return
 	}

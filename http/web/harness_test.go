@@ -21,25 +21,25 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // env is the whole service started against its own database: the event store, the projectors following
 // it live, the commands, and the HTTP server. Tests drive it through HTTP, as a browser would.
 type env struct {
-	t        *testing.T
-	pool     *pgxpool.Pool
-	store    *pgstore.Store
-	runner   *projections.Runner
-	queries  *projections.Queries
-	cmds *identity.Commands
-	server   *httptest.Server
-	logs     *strings.Builder
+	t       *testing.T
+	pool    *pgxpool.Pool
+	store   *pgstore.Store
+	runner  *projections.Runner
+	queries *identityviews.Queries
+	cmds    *identity.Commands
+	server  *httptest.Server
+	logs    *strings.Builder
 }
 
 type envOptions struct {
@@ -69,8 +69,8 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	e.store = pgstore.New(e.pool)
 	t.Cleanup(e.store.Close)
 	e.cmds = identity.New(commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now)})
-	e.queries = projections.NewQueries(e.pool)
-	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger, projections.All()...)
+	e.queries = identityviews.NewQueries(e.pool)
+	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger, identityviews.Projectors()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)

@@ -2,13 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // Pieces shared by the forms that name people and give them roles: the project settings page and the
@@ -59,13 +58,13 @@ func postedRoles(r *http.Request) []domain.Role {
 
 // userByLogin finds the person a form names by GitHub login. Only people who have logged in once exist
 // here, so an unknown login is a message for the login field (message != "").
-func (a *App) userByLogin(ctx context.Context, login string) (u projections.User, message string, err error) {
+func (a *App) userByLogin(ctx context.Context, login string) (u identityviews.User, message string, err error) {
 	login = strings.TrimPrefix(strings.TrimSpace(login), "@")
 	if login == "" {
 		return u, "Please enter the GitHub login of the person to add.", nil
 	}
 	u, err = a.Queries.UserByLogin(ctx, login)
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		return u, "Nobody with the GitHub login \u201c" + login + "\u201d has logged in to MediciaSAFELY yet. Ask them to log in once, then add them.", nil
 	}
 	return u, "", err

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -10,7 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // pageRoutes mounts the pages of steps 3 to 7 of the user guide: the home page, the backends the user is a
@@ -59,7 +58,7 @@ func (a *App) orgSlugOnly(next http.Handler) http.Handler {
 func orgURL(slug string) string { return "/" + slug }
 
 // projectURL is the address of a project's page; "" for a project in no organisation, which has no page.
-func projectURL(p projections.Project) string {
+func projectURL(p identityviews.Project) string {
 	if p.OrgSlug == "" {
 		return ""
 	}
@@ -68,10 +67,10 @@ func projectURL(p projections.Project) string {
 
 // loadOrg reads the organisation at /{org}. When it is missing, or reading fails, it answers the request
 // and returns false.
-func (a *App) loadOrg(w http.ResponseWriter, r *http.Request) (projections.Org, bool) {
+func (a *App) loadOrg(w http.ResponseWriter, r *http.Request) (identityviews.Org, bool) {
 	slug := chi.URLParam(r, "org")
 	o, err := a.Queries.OrgBySlug(r.Context(), slug)
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		a.renderer.Error(w, r, http.StatusNotFound, "There is no organisation called \u201c"+slug+"\u201d. Check the address, or start again from the home page.")
 		return o, false
 	}
@@ -85,10 +84,10 @@ func (a *App) loadOrg(w http.ResponseWriter, r *http.Request) (projections.Org, 
 // loadProject reads the project at /{org}/{project}, the slugs matched without regard to case. A project in
 // another organisation is missing here. When it is missing, or reading fails, it answers the request and
 // returns false.
-func (a *App) loadProject(w http.ResponseWriter, r *http.Request) (projections.Project, bool) {
+func (a *App) loadProject(w http.ResponseWriter, r *http.Request) (identityviews.Project, bool) {
 	orgSlug, slug := chi.URLParam(r, "org"), chi.URLParam(r, "project")
 	p, err := a.Queries.ProjectInOrg(r.Context(), orgSlug, slug)
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		a.renderer.Error(w, r, http.StatusNotFound, "There is no project \u201c"+slug+"\u201d in the organisation \u201c"+orgSlug+"\u201d. Check the address, or start again from the home page.")
 		return p, false
 	}

@@ -3,14 +3,14 @@ package web
 import (
 	"net/http"
 
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // homePage is the Data of the "home" page: the user's projects and the organisations whose pages lead to
 // a new workspace (step 7 of the guide: "Add a New Workspace" goes to the user's organisation).
 type homePage struct {
-	Memberships []projections.Membership
-	Orgs        []projections.Org
+	Memberships []identityviews.Membership
+	Orgs        []identityviews.Org
 }
 
 // FirstOrgURL is where "Add a New Workspace" leads: the page of the user's first organisation.
@@ -22,7 +22,7 @@ func (h homePage) FirstOrgURL() string {
 }
 
 // ProjectURL is the address of a project's page, "" when it is in no organisation yet.
-func (homePage) ProjectURL(p projections.Project) string { return projectURL(p) }
+func (homePage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
 
 // homePage is "/": the welcome page for visitors, the user's projects once they have logged in.
 func (a *App) homePage(w http.ResponseWriter, r *http.Request) {

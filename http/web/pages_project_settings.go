@@ -1,14 +1,13 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // The messages of the settings pages for users who may not use them.
@@ -19,9 +18,9 @@ const (
 
 // projectSettingsPage is the Data of the "project_settings" page.
 type projectSettingsPage struct {
-	Project projections.Project
+	Project identityviews.Project
 	URL     string // the settings page; the forms post below it
-	Members []projections.Membership
+	Members []identityviews.Membership
 
 	CanRename      bool // MayEditSettings: the name form
 	CanEditMembers bool // MayEditMembers: Edit and Remove per member
@@ -40,13 +39,13 @@ type addMemberForm struct {
 }
 
 // MemberURL is the page of one member, where their roles are changed.
-func (p projectSettingsPage) MemberURL(m projections.Membership) string {
+func (p projectSettingsPage) MemberURL(m identityviews.Membership) string {
 	return p.URL + "/members/" + m.User.ID
 }
 
 // settingsAccess reads the user's permissions on the project and answers 403 unless they may use its
 // settings; ok is false when the request has been answered.
-func (a *App) settingsAccess(w http.ResponseWriter, r *http.Request, p projections.Project) (domain.PermissionSet, bool) {
+func (a *App) settingsAccess(w http.ResponseWriter, r *http.Request, p identityviews.Project) (domain.PermissionSet, bool) {
 	perms, err := a.permissions(r, p.ID)
 	if err != nil {
 		a.serverError(w, r, err)
@@ -73,7 +72,7 @@ func (a *App) projectSettingsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderProjectSettings shows the settings page with the forms' state in page (values and field errors).
-func (a *App) renderProjectSettings(w http.ResponseWriter, r *http.Request, status int, p projections.Project, perms domain.PermissionSet, page projectSettingsPage) {
+func (a *App) renderProjectSettings(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, perms domain.PermissionSet, page projectSettingsPage) {
 	members, err := a.Queries.ProjectMembers(r.Context(), p.ID)
 	if err != nil {
 		a.serverError(w, r, err)
@@ -130,7 +129,7 @@ func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
 	userID := u.ID
 	res, err := a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
 	fields, invalid := fieldErrors(err)
-	if unknown != "" && domain.KindOf(err) == domain.KindNotFound {
+	if unknown != "" && err != nil && domain.KindOf(err) != domain.KindForbidden {
 		fields, invalid = map[string]string{"login": unknown}, true
 	}
 	if invalid {
@@ -146,7 +145,7 @@ func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
 
 // reshowProjectSettings shows the settings page again, with status 422, for a form whose fields need
 // correcting.
-func (a *App) reshowProjectSettings(w http.ResponseWriter, r *http.Request, p projections.Project, page projectSettingsPage) {
+func (a *App) reshowProjectSettings(w http.ResponseWriter, r *http.Request, p identityviews.Project, page projectSettingsPage) {
 	perms, err := a.permissions(r, p.ID)
 	if err != nil {
 		a.serverError(w, r, err)
@@ -157,10 +156,10 @@ func (a *App) reshowProjectSettings(w http.ResponseWriter, r *http.Request, p pr
 
 // projectMemberPage is the Data of the "project_member" page.
 type projectMemberPage struct {
-	Project     projections.Project
+	Project     identityviews.Project
 	SettingsURL string
 	URL         string // this page; the roles form posts here
-	Member      projections.Membership
+	Member      identityviews.Membership
 	Roles       []Checkbox
 	Errors      map[string]string
 }
@@ -168,18 +167,18 @@ type projectMemberPage struct {
 // loadMember reads the member at .../settings/members/{userID} of a project the user may edit the members
 // of: 403 without MayEditMembers, then 404 for someone who is not a member. ok is false when the request
 // has been answered.
-func (a *App) loadMember(w http.ResponseWriter, r *http.Request, p projections.Project) (projections.Membership, bool) {
+func (a *App) loadMember(w http.ResponseWriter, r *http.Request, p identityviews.Project) (identityviews.Membership, bool) {
 	perms, err := a.permissions(r, p.ID)
 	if err != nil {
 		a.serverError(w, r, err)
-		return projections.Membership{}, false
+		return identityviews.Membership{}, false
 	}
 	if !perms.Has(domain.ProjectMembershipEdit) {
 		a.forbidden(w, r, noMembersMessage)
-		return projections.Membership{}, false
+		return identityviews.Membership{}, false
 	}
 	m, err := a.Queries.ProjectMember(r.Context(), p.ID, chi.URLParam(r, "userID"))
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		a.renderer.Error(w, r, http.StatusNotFound, "This person is not a member of "+p.Name+".")
 		return m, false
 	}
@@ -203,7 +202,7 @@ func (a *App) projectMemberPage(w http.ResponseWriter, r *http.Request) {
 	a.renderProjectMember(w, r, http.StatusOK, p, m, roleCheckboxes(domain.ProjectRoles(), m.Roles), nil)
 }
 
-func (a *App) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p projections.Project, m projections.Membership, roles []Checkbox, errs map[string]string) {
+func (a *App) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, m identityviews.Membership, roles []Checkbox, errs map[string]string) {
 	settings := projectURL(p) + "/settings"
 	a.renderer.Page(w, r, status, "project_member", View{
 		Title:  m.User.DisplayName() + " in " + p.Name,

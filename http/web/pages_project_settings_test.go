@@ -69,7 +69,7 @@ func TestDeveloperCannotOpenOrUseTheSettings(t *testing.T) {
 		"Access denied", "Only a Project Coordinator of this project or a MediciaSAFELY admin can change its settings.").
 		lacks("Project settings")
 	b.get(s.memberURL(s.collaborator)).expect(http.StatusForbidden, "can change its members")
-	b.post(s.settingsURL+"/name", url.Values{"name": {"Hijacked"}}).expect(http.StatusForbidden, "Only a Project Coordinator or an admin can rename the project.")
+	b.post(s.settingsURL+"/name", url.Values{"name": {"Hijacked"}}).expect(http.StatusForbidden, "Only a Project Coordinator of this project or a MediciaSAFELY admin can change its settings.")
 	b.post(s.memberURL(s.collaborator), tickRoles(domain.ProjectCoordinator)).expect(http.StatusForbidden)
 	b.post(s.memberURL(s.collaborator)+"/remove", nil).expect(http.StatusForbidden)
 	b.get(s.studyURL).expect(http.StatusOK, "<h1>MyStudy</h1>", "Colin Tester").lacks("Hijacked")

@@ -4,17 +4,17 @@ import (
 	"net/http"
 
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // orgPage is the Data of the "org" page.
 type orgPage struct {
-	Org      projections.Org
-	Projects []projections.Project
+	Org      identityviews.Org
+	Projects []identityviews.Project
 }
 
 // ProjectURL is the address of one of the organisation's projects.
-func (orgPage) ProjectURL(p projections.Project) string { return projectURL(p) }
+func (orgPage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
 
 // orgPage is "/{org}": the organisation's projects (step 6 of the guide).
 func (a *App) orgPage(w http.ResponseWriter, r *http.Request) {
@@ -36,14 +36,14 @@ func (a *App) orgPage(w http.ResponseWriter, r *http.Request) {
 
 // projectPage is the Data of the "project" page.
 type projectPage struct {
-	Project     projections.Project
+	Project     identityviews.Project
 	URL         string // the project's page
-	Members     []projections.Membership
+	Members     []identityviews.Membership
 	CanSettings bool // the user may open the settings: change members or rename the project
 }
 
 // projectCrumbs is the trail org › project, with more steps after it.
-func projectCrumbs(p projections.Project, more ...Crumb) []Crumb {
+func projectCrumbs(p identityviews.Project, more ...Crumb) []Crumb {
 	crumbs := []Crumb{{Label: p.OrgName, URL: orgURL(p.OrgSlug)}, {Label: p.Name, URL: projectURL(p)}}
 	crumbs = append(crumbs, more...)
 	crumbs[len(crumbs)-1].URL = ""

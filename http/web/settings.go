@@ -6,7 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 func (a *App) settingsRoutes(r chi.Router) {
@@ -22,7 +22,7 @@ type settingsPage struct {
 	Errors      map[string]string // per form field
 }
 
-func newSettingsPage(u *projections.User) settingsPage {
+func newSettingsPage(u *identityviews.User) settingsPage {
 	return settingsPage{Login: u.Login, Name: u.Name, Email: u.NotifyAddress()}
 }
 

@@ -12,14 +12,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
 )
 
 func (a *App) staffRoutes(r chi.Router) {
@@ -123,7 +121,7 @@ func staffMemberAdded(added bool, name, where string) string {
 func staffLookup[T any](a *App, w http.ResponseWriter, r *http.Request, id string,
 	read func(context.Context, string) (T, error)) (T, bool) {
 	v, err := read(r.Context(), id)
-	if errors.Is(err, projections.ErrNotFound) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		a.notFound(w, r)
 		return v, false
 	}

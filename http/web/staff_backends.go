@@ -7,12 +7,12 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffBackendsPage is the Data of "staff_backends": every backend and the form that creates one.
 type staffBackendsPage struct {
-	Backends  []projections.Backend
+	Backends  []identityviews.Backend
 	CanCreate bool      // backend_manage
 	Create    staffForm // slug, name
 }
@@ -20,8 +20,8 @@ type staffBackendsPage struct {
 // staffBackendPage is the Data of "staff_backend": one backend, its members, and its new runner token in
 // the one response that created or rotated it.
 type staffBackendPage struct {
-	Backend   projections.Backend
-	Members   []projections.User
+	Backend   identityviews.Backend
+	Members   []identityviews.User
 	CanManage bool      // backend_manage: rotate the token, add and remove members
 	NewToken  string    // set only on the response to a creation or rotation; never stored anywhere
 	Created   bool      // NewToken is the backend's first token

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"

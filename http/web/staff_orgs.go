@@ -7,21 +7,21 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffOrgsPage is the Data of "staff_orgs": every organisation and the form that creates one.
 type staffOrgsPage struct {
-	Orgs      []projections.Org
+	Orgs      []identityviews.Org
 	CanCreate bool      // org_create
 	Create    staffForm // name, slug
 }
 
 // staffOrgPage is the Data of "staff_org": one organisation, its members and its projects.
 type staffOrgPage struct {
-	Org       projections.Org
-	Members   []projections.User
-	Projects  []projections.Project
+	Org       identityviews.Org
+	Members   []identityviews.User
+	Projects  []identityviews.Project
 	CanManage bool      // org_create: add and remove members
 	AddMember staffForm // login
 }

@@ -7,12 +7,12 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffProjectsPage is the Data of "staff_projects": every project and the form that creates one.
 type staffProjectsPage struct {
-	Projects  []projections.Project
+	Projects  []identityviews.Project
 	CanCreate bool      // project_create
 	Create    staffForm // name, slug, org_id
 	Orgs      []Option  // the organisation choices of the form, the posted one selected
@@ -20,8 +20,8 @@ type staffProjectsPage struct {
 
 // staffProjectPage is the Data of "staff_project": one project and its members.
 type staffProjectPage struct {
-	Project      projections.Project
-	Members      []projections.Membership
+	Project      identityviews.Project
+	Members      []identityviews.Membership
 	CanAddToOrg  bool // project_create; the form shows only while the project has no organisation
 	CanAddMember bool // project_membership_add
 	Orgs         []Option

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffSearchLimit is how many users a search shows; the Users section lists more.
@@ -14,11 +14,11 @@ const staffSearchLimit = 20
 // matches it.
 type staffIndexPage struct {
 	Query     string
-	Users     []projections.User
+	Users     []identityviews.User
 	MoreUsers bool // more users match than Users holds
-	Orgs      []projections.Org
-	Projects  []projections.Project
-	Backends  []projections.Backend
+	Orgs      []identityviews.Org
+	Projects  []identityviews.Project
+	Backends  []identityviews.Backend
 }
 
 // Found reports whether anything matched the query.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffUsersLimit is how many users a list shows; a search narrows it down.
@@ -17,19 +17,19 @@ const staffUsersLimit = 200
 // staffUsersPage is the Data of "staff_users": the users whose login, name or e-mail contains Query.
 type staffUsersPage struct {
 	Query     string
-	Users     []projections.User
+	Users     []identityviews.User
 	Truncated bool // more users match than the list shows
 }
 
 // staffUserPage is the Data of "staff_user": one user, their global roles and where they are a member.
 type staffUserPage struct {
-	User        projections.User
+	User        identityviews.User
 	CanEdit     bool // user_manage
 	Roles       []Checkbox
 	RolesError  string
-	Memberships []projections.Membership
-	Orgs        []projections.Org
-	Backends    []projections.Backend
+	Memberships []identityviews.Membership
+	Orgs        []identityviews.Org
+	Backends    []identityviews.Backend
 }
 
 func (a *App) staffUsers(w http.ResponseWriter, r *http.Request) {

@@ -38,7 +38,7 @@ func TestAdminGrantsAndRevokesGlobalRoles(t *testing.T) {
 		t.Fatalf("after the revocation bob's global roles = %v", got)
 	}
 
-	b.post("/staff/users/"+bob+"/roles", url.Values{"roles": {"wizard"}}).expect(http.StatusUnprocessableEntity, "Unknown role wizard.")
+	b.post("/staff/users/"+bob+"/roles", url.Values{"roles": {"wizard"}}).expect(http.StatusUnprocessableEntity, "Unknown role \u201cwizard\u201d.")
 	b.get("/staff/users/no-such-user").expect(http.StatusNotFound)
 }
 

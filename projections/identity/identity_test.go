@@ -1,8 +1,7 @@
-package projections_test
+package identity_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -10,10 +9,11 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
-	"github.com/mediciasafely/jobserver/commands/identity"
+	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
+	"github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // TestIdentityReadModelsFollowTheCommands runs the admin's steps of the guide through the commands and reads
@@ -23,7 +23,7 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	log := commands.NewEventLog(f.store, domain.Events, time.Now)
-	id := identity.New(commands.Kit{Log: log})
+	id := identitycmd.New(commands.Kit{Log: log})
 	cli := commands.CLIActor
 	var last eventstore.Position
 	track := func(res commands.Result, err error) {
@@ -36,47 +36,47 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 		}
 	}
 
-	alice, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: 101, Login: "alice", Name: "Alice Smith", Email: "alice@example.org", AvatarURL: "https://avatars.example/a"})
+	alice, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 101, Login: "alice", Name: "Alice Smith", Email: "alice@example.org", AvatarURL: "https://avatars.example/a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(alice.Result, nil)
-	bob, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: 102, Login: "bob", Email: "bob@example.org"})
+	bob, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 102, Login: "bob", Email: "bob@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(bob.Result, nil)
-	track(id.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: alice.UserID, Role: domain.CoreDeveloper}))
-	track(id.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: commands.UserActor(bob.UserID), UserID: bob.UserID, Email: "bob@lab.example"}))
+	track(id.GrantGlobalRole.Handle(ctx, identitycmd.GrantGlobalRole{Actor: cli, UserID: alice.UserID, Role: domain.CoreDeveloper}))
+	track(id.ChangeNotificationEmail.Handle(ctx, identitycmd.ChangeNotificationEmail{Actor: commands.UserActor(bob.UserID), UserID: bob.UserID, Email: "bob@lab.example"}))
 
-	backend, err := id.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})
+	backend, err := id.CreateBackend.Handle(ctx, identitycmd.CreateBackend{Actor: cli, Slug: "rcdemo2", Name: "RC Demo 2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(backend.Result, nil)
-	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: bob.UserID}))
-	org, err := id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"})
+	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: bob.UserID}))
+	org, err := id.CreateOrg.Handle(ctx, identitycmd.CreateOrg{Actor: cli, Name: "MediciaAIOrg2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(org.Result, nil)
-	track(id.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: bob.UserID}))
-	project, err := id.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "MyStudy"})
+	track(id.AddOrgMember.Handle(ctx, identitycmd.AddOrgMember{Actor: cli, OrgID: org.ID, UserID: bob.UserID}))
+	project, err := id.CreateProject.Handle(ctx, identitycmd.CreateProject{Actor: cli, Name: "MyStudy"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	track(project.Result, nil)
-	track(id.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: cli, ProjectID: project.ID, OrgID: org.ID}))
-	track(id.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: bob.UserID,
+	track(id.AddProjectToOrg.Handle(ctx, identitycmd.AddProjectToOrg{Actor: cli, ProjectID: project.ID, OrgID: org.ID}))
+	track(id.AddProjectMember.Handle(ctx, identitycmd.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: bob.UserID,
 		Roles: []domain.Role{domain.ProjectDeveloper, domain.ProjectCoordinator}}))
-	track(id.RenameProject.Handle(ctx, identity.RenameProject{Actor: commands.UserActor(bob.UserID), ProjectID: project.ID, Name: "My Study"}))
+	track(id.RenameProject.Handle(ctx, identitycmd.RenameProject{Actor: commands.UserActor(bob.UserID), ProjectID: project.ID, Name: "My Study"}))
 
-	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.All()...)
+	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), identity.Projectors()...)
 	f.waitVisible(t, last)
 	if err := r.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q := projections.NewQueries(f.pool)
+	q := identity.NewQueries(f.pool)
 
 	a, err := q.UserByLogin(ctx, "ALICE")
 	if err != nil || a.ID != alice.UserID || a.DisplayName() != "Alice Smith" || !slices.Equal(a.GlobalRoles, []domain.Role{domain.CoreDeveloper}) {
@@ -86,7 +86,7 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 	if err != nil || b.DisplayName() != "bob" || b.NotifyAddress() != "bob@lab.example" {
 		t.Errorf("bob = %+v, %v", b, err)
 	}
-	if _, err := q.User(ctx, "nobody"); !errors.Is(err, projections.ErrNotFound) {
+	if _, err := q.User(ctx, "nobody"); domain.KindOf(err) != domain.KindNotFound {
 		t.Errorf("missing user: err = %v", err)
 	}
 	if found, _ := q.Users(ctx, "smi", 10); len(found) != 1 || found[0].Login != "alice" {

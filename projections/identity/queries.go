@@ -1,4 +1,4 @@
-package projections
+package identity
 
 import (
 	"context"
@@ -11,24 +11,22 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 )
 
-// ErrNotFound is returned by queries for one thing that does not exist.
-var ErrNotFound = errors.New("not found")
-
 // Queries reads the read models for pages and the API.
 type Queries struct{ pool *pgxpool.Pool }
 
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
 
-// one collects exactly one row, or ErrNotFound.
-func one[T any](rows pgx.Rows, err error, scan func(pgx.CollectableRow) (T, error)) (T, error) {
+// one collects exactly one row; none is the domain's NotFound with the message missing, the one
+// not-found error that pages and commands share.
+func one[T any](rows pgx.Rows, err error, missing string, scan func(pgx.CollectableRow) (T, error)) (T, error) {
 	var zero T
 	if err != nil {
 		return zero, err
 	}
 	v, err := pgx.CollectExactlyOneRow(rows, scan)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return zero, ErrNotFound
+		return zero, domain.NotFound(missing)
 	}
 	return v, err
 }
@@ -87,13 +85,13 @@ func scanUser(row pgx.CollectableRow) (User, error) {
 // User returns one user by id.
 func (q *Queries) User(ctx context.Context, id string) (User, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
-	return one(rows, err, scanUser)
+	return one(rows, err, "No such user.", scanUser)
 }
 
 // UserByLogin returns the user with a GitHub login, ignoring case.
 func (q *Queries) UserByLogin(ctx context.Context, login string) (User, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.login) = lower($1)`, login)
-	return one(rows, err, scanUser)
+	return one(rows, err, "No such user.", scanUser)
 }
 
 // Users lists users whose login, name or e-mail contains text (every user when text is empty), by login.
@@ -156,13 +154,13 @@ func scanOrg(row pgx.CollectableRow) (Org, error) {
 // Org returns one organisation by id.
 func (q *Queries) Org(ctx context.Context, id string) (Org, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = $1`, id)
-	return one(rows, err, scanOrg)
+	return one(rows, err, "No such organisation.", scanOrg)
 }
 
 // OrgBySlug returns one organisation by slug.
 func (q *Queries) OrgBySlug(ctx context.Context, slug string) (Org, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.slug = lower($1)`, slug)
-	return one(rows, err, scanOrg)
+	return one(rows, err, "No such organisation.", scanOrg)
 }
 
 // Orgs lists every organisation by name.
@@ -205,13 +203,13 @@ func scanBackend(row pgx.CollectableRow) (Backend, error) {
 // Backend returns one backend by id.
 func (q *Queries) Backend(ctx context.Context, id string) (Backend, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b WHERE b.id = $1`, id)
-	return one(rows, err, scanBackend)
+	return one(rows, err, "No such backend.", scanBackend)
 }
 
 // BackendBySlug returns one backend by slug.
 func (q *Queries) BackendBySlug(ctx context.Context, slug string) (Backend, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b WHERE b.slug = lower($1)`, slug)
-	return one(rows, err, scanBackend)
+	return one(rows, err, "No such backend.", scanBackend)
 }
 
 // Backends lists every backend by slug.
@@ -254,14 +252,14 @@ func scanProject(row pgx.CollectableRow) (Project, error) {
 // Project returns one project by id.
 func (q *Queries) Project(ctx context.Context, id string) (Project, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p LEFT JOIN orgs o ON o.id = p.org_id WHERE p.id = $1`, id)
-	return one(rows, err, scanProject)
+	return one(rows, err, "No such project.", scanProject)
 }
 
 // ProjectInOrg returns the project at /{org}/{project}; slugs match without regard to case.
 func (q *Queries) ProjectInOrg(ctx context.Context, orgSlug, projectSlug string) (Project, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p JOIN orgs o ON o.id = p.org_id
 		WHERE o.slug = lower($1) AND p.slug = lower($2)`, orgSlug, projectSlug)
-	return one(rows, err, scanProject)
+	return one(rows, err, "No such project.", scanProject)
 }
 
 // Projects lists every project by name.
@@ -309,7 +307,7 @@ func (q *Queries) ProjectMembers(ctx context.Context, projectID string) ([]Membe
 // ProjectMember returns one member of a project.
 func (q *Queries) ProjectMember(ctx context.Context, projectID, userID string) (Membership, error) {
 	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1 AND m.user_id = $2`, projectID, userID)
-	return one(rows, err, scanMembership)
+	return one(rows, err, "This person is not a member of the project.", scanMembership)
 }
 
 // MembershipsOfUser lists the projects a user is a member of, by project name.

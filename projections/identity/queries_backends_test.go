@@ -1,4 +1,4 @@
-package projections_test
+package identity_test
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
-	"github.com/mediciasafely/jobserver/commands/identity"
+	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
+	"github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined: the status page lists only the backends the
@@ -20,7 +21,7 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	id := identity.New(commands.Kit{Log: commands.NewEventLog(f.store, domain.Events, time.Now)})
+	id := identitycmd.New(commands.Kit{Log: commands.NewEventLog(f.store, domain.Events, time.Now)})
 	cli := commands.CLIActor
 	var last eventstore.Position
 	track := func(res commands.Result, err error) {
@@ -34,13 +35,13 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	}
 	signIn := func(githubID int64, login string) string {
 		t.Helper()
-		s, err := id.SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
+		s, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
 		track(s.Result, err)
 		return s.UserID
 	}
 	newBackend := func(slug string) string {
 		t.Helper()
-		b, err := id.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: cli, Slug: slug, Name: slug + " backend"})
+		b, err := id.CreateBackend.Handle(ctx, identitycmd.CreateBackend{Actor: cli, Slug: slug, Name: slug + " backend"})
 		track(b.Result, err)
 		return b.BackendID
 	}
@@ -48,17 +49,17 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	tpp, emis, other := newBackend("tpp"), newBackend("emis"), newBackend("other")
 	before := time.Now().Add(-time.Minute)
 	for _, b := range []string{tpp, emis} {
-		track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: b, UserID: ada}))
+		track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: b, UserID: ada}))
 	}
-	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
-	track(id.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
+	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
+	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
 
 	f.waitVisible(t, last)
-	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.All()...)
+	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), identity.Projectors()...)
 	if err := r.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q := projections.NewQueries(f.pool)
+	q := identity.NewQueries(f.pool)
 
 	got, err := q.BackendMembershipsOfUser(ctx, ada)
 	if err != nil {
