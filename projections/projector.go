@@ -74,19 +74,68 @@ func (d txDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return d.tx.QueryRow(ctx, sql, args...)
 }
 
-// batchDB queues writes and sends them in one round trip, which is what makes a rebuild fast. A read first
-// sends the queued writes, so a projector always reads its own writes.
+// batchDB queues writes and sends them in one round trip, which is what makes a rebuild fast. A run of the
+// same single-row insert is sent as multi-row statements, or with copyRuns as a COPY (kit_insert.go). A
+// read first sends the queued writes, so a projector always reads its own writes.
 type batchDB struct {
 	tx    pgx.Tx
 	batch *pgx.Batch
 	sent  bool // some queued statements have gone to the server
+	// copyRuns lets long runs of plain inserts go as COPY, which does not know ON CONFLICT: only for
+	// tables that a failing batch can be written again into one event at a time (a rebuild's scratch
+	// tables, see writeScratchBatch).
+	copyRuns bool
+
+	run     *insertShape // the insert whose rows are being collected, or nil
+	runSQL  string
+	runRows [][]any
 }
 
 func newBatchDB(tx pgx.Tx) *batchDB { return &batchDB{tx: tx, batch: &pgx.Batch{}} }
 
-func (d *batchDB) Exec(_ context.Context, sql string, args ...any) error {
+func (d *batchDB) Exec(ctx context.Context, sql string, args ...any) error {
+	if shape := coalescable(sql, args); shape != nil {
+		if shape != d.run {
+			if err := d.endRun(ctx); err != nil {
+				return err
+			}
+			d.run, d.runSQL = shape, sql
+		}
+		d.runRows = append(d.runRows, args)
+		return nil
+	}
+	return d.queue(ctx, sql, args...)
+}
+
+// queue queues a statement after every write queued so far.
+func (d *batchDB) queue(ctx context.Context, sql string, args ...any) error {
+	if err := d.endRun(ctx); err != nil {
+		return err
+	}
 	d.batch.Queue(sql, args...)
 	return nil
+}
+
+// minCopyRows is the shortest run worth a COPY, which costs two round trips of its own.
+const minCopyRows = 64
+
+// endRun queues the collected rows of the current insert, or copies them.
+func (d *batchDB) endRun(ctx context.Context) error {
+	run, sql, rows := d.run, d.runSQL, d.runRows
+	if run == nil {
+		return nil
+	}
+	d.run, d.runSQL, d.runRows = nil, "", nil
+	if !d.copyRuns || run.copyTable == "" || len(rows) < minCopyRows {
+		run.queueRun(d.batch, sql, rows)
+		return nil
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	d.sent = true
+	_, err := d.tx.CopyFrom(ctx, pgx.Identifier{run.copyTable}, run.copyColumns, pgx.CopyFromRows(rows))
+	return err
 }
 
 func (d *batchDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
@@ -104,6 +153,9 @@ func (d *batchDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func (d *batchDB) flush(ctx context.Context) error {
+	if err := d.endRun(ctx); err != nil {
+		return err
+	}
 	if d.batch.Len() == 0 {
 		return nil
 	}

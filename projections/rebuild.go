@@ -133,7 +133,7 @@ func (r *Runner) buildScratch(ctx context.Context, p Projector, until *eventstor
 	if err != nil {
 		return scratch, err
 	}
-	return scratch, r.catchUp(ctx, p, scratch, until, progress)
+	return scratch, r.fillScratch(ctx, p, scratch, until, progress)
 }
 
 // catchUpInTx applies, inside tx, the events that arrived since scratch was built.

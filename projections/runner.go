@@ -173,8 +173,9 @@ func (r *Runner) applyNext(ctx context.Context, tx pgx.Tx, p Projector, until *e
 		err = r.applyEach(ctx, tx, p, events)
 	} else {
 		db := newBatchDB(tx)
+		handled := handledBy(p)
 		for _, e := range events {
-			if err = r.apply(ctx, p, db, e); err != nil {
+			if err = r.apply(ctx, p, handled, db, e); err != nil {
 				break
 			}
 		}
@@ -196,8 +197,12 @@ func (r *Runner) applyNext(ctx context.Context, tx pgx.Tx, p Projector, until *e
 // applyEach applies events one at a time, each under a savepoint, and records the events the projector
 // cannot apply instead of stopping on them.
 func (r *Runner) applyEach(ctx context.Context, tx pgx.Tx, p Projector, events []eventstore.Event) error {
+	handled := handledBy(p)
 	for _, e := range events {
-		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return r.apply(ctx, p, txDB{sp}, e) })
+		if !handled[e.Type] {
+			continue
+		}
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return r.apply(ctx, p, handled, txDB{sp}, e) })
 		if err == nil {
 			continue
 		}
@@ -220,19 +225,37 @@ func (r *Runner) recordFailure(ctx context.Context, tx pgx.Tx, consumer string, 
 	return err
 }
 
-// apply decodes e and hands it to p when p handles its type.
-func (r *Runner) apply(ctx context.Context, p Projector, db DB, e eventstore.Event) error {
-	if !slices.Contains(p.Handles(), e.Type) {
+// apply decodes e and hands it to p when p handles its type. handled is handledBy(p), or nil to ask p.
+func (r *Runner) apply(ctx context.Context, p Projector, handled map[string]bool, db DB, e eventstore.Event) error {
+	if handled == nil {
+		handled = handledBy(p)
+	}
+	if !handled[e.Type] {
 		return nil
 	}
 	payload, err := r.registry.Decode(e.Type, e.SchemaVersion, e.Data)
 	if err != nil {
 		return err
 	}
-	if err := p.Apply(ctx, db, Event{Event: e, Payload: payload}); err != nil {
+	return applyDecoded(ctx, p, db, Event{Event: e, Payload: payload})
+}
+
+func applyDecoded(ctx context.Context, p Projector, db DB, e Event) error {
+	if err := p.Apply(ctx, db, e); err != nil {
 		return fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
+}
+
+// handledBy returns the event types p handles as a set. Handles may build its list on every call: ask once
+// per batch, not once per event.
+func handledBy(p Projector) map[string]bool {
+	types := p.Handles()
+	set := make(map[string]bool, len(types))
+	for _, t := range types {
+		set[t] = true
+	}
+	return set
 }
 
 // Run follows the log live through a watermill router, one handler per projector, until ctx ends. Call
@@ -293,10 +316,14 @@ func (r *Runner) liveHandler(p Projector) message.NoPublishHandlerFunc {
 // the server in one round trip.
 func (r *Runner) applyLive(ctx context.Context, tx pgx.Tx, p Projector, e eventstore.Event) error {
 	db := newBatchDB(tx)
-	db.batch.Queue("SAVEPOINT live_apply")
-	err := r.apply(ctx, p, db, e)
+	err := db.queue(ctx, "SAVEPOINT live_apply")
 	if err == nil {
-		db.batch.Queue("RELEASE SAVEPOINT live_apply")
+		err = r.apply(ctx, p, nil, db, e)
+	}
+	if err == nil {
+		err = db.queue(ctx, "RELEASE SAVEPOINT live_apply")
+	}
+	if err == nil {
 		err = db.flush(ctx)
 	}
 	if err != nil && db.sent {
