@@ -1,12 +1,15 @@
-// Package server assembles the HTTP side: middleware, health and metrics, static assets, the pages and the
-// machine APIs, all on one chi router.
+// Package server assembles the HTTP side: middleware, health, static assets, the pages and the machine APIs,
+// all on one chi router; and the http.Server around it, with its timeouts and graceful shutdown. Metrics are
+// not public: MetricsHandler is for a listener of their own.
 package server
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -27,15 +30,23 @@ type Options struct {
 	Renderer *web.Renderer
 	// Pages mounts the page routes (and their own middleware) on the router.
 	Pages func(chi.Router)
+	// BaseURL is the public URL of the server; an https URL turns on Strict-Transport-Security.
+	BaseURL string
+	// TrustedProxies are the addresses whose X-Forwarded-For and X-Real-IP headers name the client.
+	// From anyone else those headers are ignored and the client is the socket's peer.
+	TrustedProxies []netip.Prefix
+	// RequestTimeout is the deadline of each request's context, and so of its database work; 0 means none.
+	RequestTimeout time.Duration
 }
 
 // New returns the service's handler.
 func New(o Options) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, tagRequest, middleware.RealIP, logRequests(o.Logger), recoverPanics(o.Logger, o.Renderer))
+	r.Use(middleware.RequestID, tagRequest, clientIP(o.TrustedProxies), logRequests(o.Logger),
+		securityHeaders(strings.HasPrefix(o.BaseURL, "https://")), recoverPanics(o.Logger, o.Renderer),
+		refuseBadBytes(o.Renderer), deadline(o.RequestTimeout))
 
 	r.Get("/healthz", health(o.Pool))
-	r.Handle("/metrics", promhttp.Handler())
 	r.Handle(web.StaticPrefix+"*", web.StaticHandler())
 
 	notFound := func(w http.ResponseWriter, req *http.Request) { fail(w, req, o.Renderer, http.StatusNotFound, "") }
@@ -75,12 +86,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// MetricsHandler serves the Prometheus metrics. Mount it on a listener of its own, never on the public router.
+func MetricsHandler() http.Handler { return promhttp.Handler() }
+
 func health(pool *pgxpool.Pool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := pool.Ping(ctx); err != nil {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "the database does not answer"})
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "the database is not answering"})
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -120,10 +134,18 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("request_id", middleware.GetReqID(r.Context())),
-				slog.String("remote", r.RemoteAddr),
+				slog.String("remote", remoteIP(r)),
 			)
 		})
 	}
+}
+
+// remoteIP is the client's address without the port (see clientIP).
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // recoverPanics turns a panic into the 500 page (or JSON); the stack goes to the log, never to the user.

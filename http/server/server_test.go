@@ -105,9 +105,12 @@ func TestEveryRequestIsLoggedOnceAsOneStructuredLine(t *testing.T) {
 	}
 }
 
-func TestMetricsAreExposed(t *testing.T) {
+func TestMetricsAreNotPublicButServedByTheirOwnHandler(t *testing.T) {
 	t.Parallel()
-	rec := get(t, newServer(t, &bytes.Buffer{}), "/metrics")
+	if rec := get(t, newServer(t, &bytes.Buffer{}), "/metrics"); rec.Code != http.StatusNotFound {
+		t.Errorf("the public router serves /metrics: %d", rec.Code)
+	}
+	rec := get(t, server.MetricsHandler(), "/metrics")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Fatalf("metrics = %d", rec.Code)
 	}
