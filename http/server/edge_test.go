@@ -498,4 +498,3 @@ func TestShutdownCutsOffRequestsThatOutlastTheGracePeriod(t *testing.T) {
 		t.Error("Serve returned while the handler was still running")
 	}
 }
-
