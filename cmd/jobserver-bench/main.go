@@ -4,7 +4,7 @@
 //   - raw ceiling: single-row INSERTs into a plain table shaped like events, 1, 4 and 16 writers;
 //   - append: pgstore.Store.Append, one event per call with an exact expected version, same writer counts;
 //   - read: ReadAll in global order against a raw keyset read of the same rows;
-//   - rebuild: projections.Runner.Replay of a one-row-per-event projector;
+//   - rebuild: projections.Runner.Replay of a one-row-per-event projector, against the raw keyset read;
 //   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader.
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,7 @@ const defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=dis
 // config is what one run measures and how long.
 type config struct {
 	adminURL     string        // a server URL allowed to create and drop databases
+	cpuProfile   string        // where to write a Go CPU profile of the whole run, when set
 	events       int           // events seeded for the read and rebuild measurements
 	duration     time.Duration // length of each append and raw insert measurement
 	lagDuration  time.Duration // length of the projection lag measurement
@@ -43,6 +45,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.events, "events", 1_000_000, "events seeded for the read and rebuild measurements")
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: jobserver-bench [flags]\n\nThe server comes from BENCH_DATABASE_URL (default "+defaultAdminURL+").")
@@ -90,6 +93,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "jobserver-bench:", err)
+			os.Exit(2)
+		}
+		defer stopProfile()
+	}
 	err = run(ctx, cfg, os.Stdout)
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -139,6 +150,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	rep.print(out, info, cfg)
 	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func maxWriters(cfg config) int {

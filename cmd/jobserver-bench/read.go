@@ -120,6 +120,7 @@ func measureReads(ctx context.Context, env *benchEnv, want int, rep *report) err
 	}
 	rep.add(row{section: sectionRead, measurement: fmt.Sprintf("ReadAll, batches of %d (raw: keyset on seq)", readBatch),
 		writers: 1, value: best.ours, unit: "events/s", raw: best.raw, goal: atLeastRatio(0.6)})
+	rep.rawRead = best.raw
 	return nil
 }
 

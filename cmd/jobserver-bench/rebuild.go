@@ -65,7 +65,7 @@ func measureRebuild(ctx context.Context, env *benchEnv, events int, rep *report)
 	if rows != events {
 		return fmt.Errorf("replay left %d rows, want %d", rows, events)
 	}
-	rep.add(row{section: sectionRebuild, measurement: "Runner.Replay, 1 row per event", writers: 1,
-		value: float64(events) / elapsed.Seconds(), unit: "events/s", goal: atLeast(50_000, "events/s")})
+	rep.add(row{section: sectionRebuild, measurement: "Runner.Replay, 1 row per event (raw: keyset read)", writers: 1,
+		value: float64(events) / elapsed.Seconds(), unit: "events/s", raw: rep.rawRead, goal: atLeastRatio(0.5)})
 	return nil
 }

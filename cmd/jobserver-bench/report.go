@@ -65,6 +65,8 @@ func below(limit float64, unit string) *goal {
 type report struct {
 	rows  []row
 	notes []string
+	// rawRead is the raw keyset read's events/s, the ceiling of a rebuild too.
+	rawRead float64
 }
 
 func (rep *report) add(r row)        { rep.rows = append(rep.rows, r) }

@@ -79,7 +79,7 @@ func appendGoal(writers int) *goal {
 	case writers == 1:
 		return atLeastRatio(0.85)
 	case writers >= 16:
-		return atLeastRatio(0.7)
+		return atLeastRatio(0.8)
 	}
 	return nil
 }
