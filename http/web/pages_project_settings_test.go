@@ -203,5 +203,10 @@ func TestAnonymousFormsAreSentToLogIn(t *testing.T) {
 	// Once logged in, the form's address leads to the page of the form, to fill in again.
 	b.post("/login/dev", url.Values{"user": {s.coordinator}, "next": {rename.url.Query().Get("next")}}).
 		at(s.settingsURL).expect(http.StatusOK, `value="MyStudy"`)
-	b.get(s.memberURL(s.developer)+"/remove").at(s.memberURL(s.developer)).expect(http.StatusOK, "<h1>Devon Tester</h1>")
+	// The remove address opened as a page asks first; the removal happens only from its button.
+	b.get(s.memberURL(s.developer)+"/remove").at(s.memberURL(s.developer)+"/remove").expect(http.StatusOK,
+		"<h1>Remove Devon Tester</h1>", "Remove Devon Tester from MyStudy?",
+		`action="`+s.memberURL(s.developer)+`/remove"`, "Remove Devon Tester from the project")
+	b.get(s.studyURL).expect(http.StatusOK, "Devon Tester")
+	b.post(s.memberURL(s.developer)+"/remove", nil).at(s.settingsURL).expect(http.StatusOK, "Devon Tester removed from the project")
 }

@@ -135,7 +135,15 @@ func TestAdminRotatesARunnerTokenAndTheOldOneStopsWorking(t *testing.T) {
 	if got := e.backendOfToken(newToken); got != backend.ID {
 		t.Errorf("the new token lets a runner in as %q, want %s", got, backend.ID)
 	}
-	b.get("/staff/backends/"+backend.ID).expect(http.StatusOK, "Backend tpp").lacks(newToken, oldToken)
+	// The token was shown on the page the redirect led to; a reload of that page shows it no more and does
+	// not rotate again.
+	if p.url.Path != "/staff/backends/"+backend.ID {
+		t.Fatalf("the rotation ended at %s, want the backend's page", p.url.Path)
+	}
+	b.get("/staff/backends/"+backend.ID).expect(http.StatusOK, "Backend tpp").lacks(newToken, oldToken, "Copy this token now")
+	if got := e.backendOfToken(newToken); got != backend.ID {
+		t.Errorf("a reload after the rotation changed the token again")
+	}
 	if e.eventsMention(newToken) || e.eventsMention(oldToken) {
 		t.Error("an event carries a runner token")
 	}

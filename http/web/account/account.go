@@ -1,4 +1,5 @@
-package web
+// Package account is the user's own settings (/settings): the GitHub account and where notifications go.
+package account
 
 import (
 	"net/http"
@@ -6,12 +7,14 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-func (a *App) settingsRoutes(r chi.Router) {
-	r.With(a.requireLogin).Get("/settings", a.settingsPage)
-	r.With(a.requireLogin).Post("/settings", a.saveSettings)
+// Routes mounts /settings.
+func (a *Handlers) Routes(r chi.Router) {
+	r.With(kit.RequireLogin).Get("/settings", a.Handle(a.settingsPage))
+	r.With(kit.RequireLogin).Post("/settings", a.Handle(a.saveSettings))
 }
 
 // settingsPage is the Data of the "settings" page: the GitHub account (read-only, GitHub owns it) and
@@ -26,29 +29,31 @@ func newSettingsPage(u *identityviews.User) settingsPage {
 	return settingsPage{Login: u.Login, Name: u.Name, Email: u.NotifyAddress()}
 }
 
-func (a *App) settingsPage(w http.ResponseWriter, r *http.Request) {
-	a.renderSettings(w, r, http.StatusOK, newSettingsPage(currentUser(r)))
+func (a *Handlers) settingsPage(w http.ResponseWriter, r *http.Request) error {
+	a.renderSettings(w, r, http.StatusOK, newSettingsPage(kit.CurrentUserOf(r)))
+	return nil
 }
 
-func (a *App) saveSettings(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
+func (a *Handlers) saveSettings(w http.ResponseWriter, r *http.Request) error {
+	u := kit.CurrentUserOf(r)
 	email := r.PostFormValue("email")
 	res, err := a.Identity.ChangeNotificationEmail.Handle(r.Context(), identity.ChangeNotificationEmail{
-		Actor: actor(r), UserID: u.ID, Email: email,
+		Actor: kit.Actor(r), UserID: u.ID, Email: email,
 	})
-	if fields, ok := fieldErrors(err); ok {
+	if fields, ok := kit.FieldErrors(err); ok {
 		page := newSettingsPage(u)
 		page.Email, page.Errors = email, fields
 		a.renderSettings(w, r, http.StatusUnprocessableEntity, page)
-		return
+		return nil
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, res, "Settings saved", "/settings")
+	// The next page reads the user from the users read model (the chrome's loadUser).
+	a.Done(w, r, res, "Settings saved", "/settings", identityviews.UsersProjector)
+	return nil
 }
 
-func (a *App) renderSettings(w http.ResponseWriter, r *http.Request, status int, page settingsPage) {
-	a.renderer.Page(w, r, status, "settings", View{Title: "Settings", Data: page})
+func (a *Handlers) renderSettings(w http.ResponseWriter, r *http.Request, status int, page settingsPage) {
+	a.Page(w, r, status, "settings", kit.View{Title: "Settings", Data: page})
 }

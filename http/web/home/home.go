@@ -1,10 +1,19 @@
-package web
+// Package home is the home page (/) and the status of the user's backends (/status).
+package home
 
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
+
+// Routes mounts / and /status.
+func (a *Handlers) Routes(r chi.Router) {
+	r.Get("/", a.Handle(a.homePage))
+	r.With(kit.RequireLogin).Get("/status", a.Handle(a.statusPage))
+}
 
 // homePage is the Data of the "home" page: the user's projects and the organisations whose pages lead to
 // a new workspace (step 7 of the guide: "Add a New Workspace" goes to the user's organisation).
@@ -18,38 +27,37 @@ func (h homePage) FirstOrgURL() string {
 	if len(h.Orgs) == 0 {
 		return ""
 	}
-	return orgURL(h.Orgs[0].Slug)
+	return kit.OrgURL(h.Orgs[0].Slug)
 }
 
 // ProjectURL is the address of a project's page, "" when it is in no organisation yet.
-func (homePage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
+func (homePage) ProjectURL(p identityviews.Project) string { return kit.ProjectURL(p) }
 
 // homePage is "/": the welcome page for visitors, the user's projects once they have logged in.
-func (a *App) homePage(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
+func (a *Handlers) homePage(w http.ResponseWriter, r *http.Request) error {
+	u := kit.CurrentUserOf(r)
 	if u == nil {
-		a.renderer.Page(w, r, http.StatusOK, "home_anonymous", View{})
-		return
+		a.Page(w, r, http.StatusOK, "home_anonymous", kit.View{})
+		return nil
 	}
 	memberships, err := a.Queries.MembershipsOfUser(r.Context(), u.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
 	orgs, err := a.Queries.OrgsOfUser(r.Context(), u.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.renderer.Page(w, r, http.StatusOK, "home", View{Title: "Home", Data: homePage{Memberships: memberships, Orgs: orgs}})
+	a.Page(w, r, http.StatusOK, "home", kit.View{Title: "Home", Data: homePage{Memberships: memberships, Orgs: orgs}})
+	return nil
 }
 
 // statusPage is "/status": the backends the user is a member of (step 3 of the guide).
-func (a *App) statusPage(w http.ResponseWriter, r *http.Request) {
-	backends, err := a.Queries.BackendMembershipsOfUser(r.Context(), currentUser(r).ID)
+func (a *Handlers) statusPage(w http.ResponseWriter, r *http.Request) error {
+	backends, err := a.Queries.BackendMembershipsOfUser(r.Context(), kit.CurrentUserOf(r).ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.renderer.Page(w, r, http.StatusOK, "status", View{Title: "Status", Data: backends})
+	a.Page(w, r, http.StatusOK, "status", kit.View{Title: "Status", Data: backends})
+	return nil
 }

@@ -1,4 +1,4 @@
-package web
+package kit
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/mediciasafely/jobserver/http/web/static"
 )
 
 // csrfFieldName is the form field gorilla/csrf reads the token from.
@@ -17,7 +19,7 @@ const csrfFieldName = "gorilla.csrf.Token"
 // timeago measures against, injectable so tests do not depend on the wall clock.
 func templateFuncs(now func() time.Time) template.FuncMap {
 	return template.FuncMap{
-		"asset":     AssetURL,
+		"asset":     static.AssetURL,
 		"csrfField": csrfField,
 		"hxHeaders": hxHeaders,
 		"dict":      dict,

@@ -1,4 +1,4 @@
-package web
+package kit
 
 import (
 	"context"
@@ -20,8 +20,8 @@ var projectRoleDescriptions = map[domain.Role]string{
 	domain.ProjectDeveloper:    "Can create and archive workspaces, run and cancel jobs, and view released outputs.",
 }
 
-// roleDescription says what a role allows: in words for the project roles, as its permissions otherwise.
-func roleDescription(role domain.Role) string {
+// RoleDescription says what a role allows: in words for the project roles, as its permissions otherwise.
+func RoleDescription(role domain.Role) string {
 	if d, ok := projectRoleDescriptions[role]; ok {
 		return d
 	}
@@ -36,19 +36,19 @@ func roleDescription(role domain.Role) string {
 	return "Allows: " + strings.Join(words, ", ") + "."
 }
 
-// roleCheckboxes are tick boxes for roles, named as the guide names them and described by what they allow,
+// RoleCheckboxes are tick boxes for roles, named as the guide names them and described by what they allow,
 // with the roles in ticked ticked.
-func roleCheckboxes(roles, ticked []domain.Role) []Checkbox {
+func RoleCheckboxes(roles, ticked []domain.Role) []Checkbox {
 	boxes := make([]Checkbox, len(roles))
 	for i, role := range roles {
-		boxes[i] = Checkbox{Value: string(role), Label: role.DisplayName(), Description: roleDescription(role),
+		boxes[i] = Checkbox{Value: string(role), Label: role.DisplayName(), Description: RoleDescription(role),
 			Checked: slices.Contains(ticked, role)}
 	}
 	return boxes
 }
 
-// postedRoles reads the ticked roles of a form, exactly as posted: the command decides which are allowed.
-func postedRoles(r *http.Request) []domain.Role {
+// PostedRoles reads the ticked roles of a form, exactly as posted: the command decides which are allowed.
+func PostedRoles(r *http.Request) []domain.Role {
 	var roles []domain.Role
 	for _, v := range r.PostForm["roles"] {
 		roles = append(roles, domain.Role(strings.TrimSpace(v)))
@@ -56,18 +56,32 @@ func postedRoles(r *http.Request) []domain.Role {
 	return roles
 }
 
-// userByLogin finds the person a form names by GitHub login. Only people who have logged in once exist
-// here, so an unknown login is a message for the login field (message != "").
-func (a *App) userByLogin(ctx context.Context, login string) (u identityviews.User, message string, err error) {
+// AddMember is how every add-member form (a project's settings, the staff area's backends, organisations and
+// projects) treats the GitHub login it was given: it finds the person and calls add with their id. An unknown
+// login still calls add, with no id, so the command decides first whether the actor may add members at all;
+// only then is the unknown login the message beside the login field. fields holds the messages for the form
+// (a command's message about "user_id" moves to "login"); err is any other error.
+func AddMember[R any](ctx context.Context, q *identityviews.Queries, login string, add func(userID string) (R, error)) (u identityviews.User, res R, fields map[string]string, err error) {
 	login = strings.TrimPrefix(strings.TrimSpace(login), "@")
+	unknown := ""
 	if login == "" {
-		return u, "Please enter the GitHub login of the person to add.", nil
+		unknown = "Please enter the GitHub login of the person to add."
+	} else {
+		u, err = q.UserByLogin(ctx, login)
+		if domain.KindOf(err) == domain.KindNotFound {
+			unknown = "Nobody with the GitHub login \u201c" + login + "\u201d has logged in to MediciaSAFELY yet. Ask them to log in once, then add them."
+		} else if err != nil {
+			return u, res, nil, err
+		}
 	}
-	u, err = a.Queries.UserByLogin(ctx, login)
-	if domain.KindOf(err) == domain.KindNotFound {
-		return u, "Nobody with the GitHub login \u201c" + login + "\u201d has logged in to MediciaSAFELY yet. Ask them to log in once, then add them.", nil
+	res, err = add(u.ID)
+	if unknown != "" && err != nil && domain.KindOf(err) != domain.KindForbidden {
+		return u, res, map[string]string{"login": unknown}, nil
 	}
-	return u, "", err
+	if f, ok := FieldErrors(err); ok {
+		return u, res, loginFieldErrors(f), nil
+	}
+	return u, res, nil, err
 }
 
 // loginFieldErrors moves a command's message about "user_id" to the form's "login" field, which is how the
@@ -82,11 +96,32 @@ func loginFieldErrors(errs map[string]string) map[string]string {
 	return errs
 }
 
-// displayName is how a flash names a user: their name, or "The member" if they cannot be read.
-func (a *App) displayName(r *http.Request, userID string) string {
-	u, err := a.Queries.User(r.Context(), userID)
+// DisplayName is how a flash names a user: their name, or "The member" if they cannot be read.
+func DisplayName(ctx context.Context, q *identityviews.Queries, userID string) string {
+	u, err := q.User(ctx, userID)
 	if err != nil {
 		return "The member"
 	}
 	return u.DisplayName()
+}
+
+// Permissions is what the logged-in user may do on a project ("" for outside any project), read from the
+// read model to decide which forms a page shows; the commands decide.
+func Permissions(r *http.Request, q *identityviews.Queries, projectID string) (domain.PermissionSet, error) {
+	u := CurrentUserOf(r)
+	if u == nil {
+		return domain.PermissionSet{}, nil
+	}
+	return q.Permissions(r.Context(), u.ID, projectID)
+}
+
+// OrgURL is the address of an organisation's page.
+func OrgURL(slug string) string { return "/" + slug }
+
+// ProjectURL is the address of a project's page; "" for a project in no organisation, which has no page.
+func ProjectURL(p identityviews.Project) string {
+	if p.OrgSlug == "" {
+		return ""
+	}
+	return "/" + p.OrgSlug + "/" + p.Slug
 }

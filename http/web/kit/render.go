@@ -1,16 +1,19 @@
-// Package web renders the job server's HTML pages and serves its static assets.
+// Package kit is the page kit every slice of http/web uses: the renderer and its layout, the chrome, flash
+// messages, forms, the one mapper from errors to error pages, and the redirect that follows a form.
 //
-// Every page is a template in templates/pages/ shown inside templates/layout.html,
+// Every page is a template of a slice (http/web/<slice>/templates/<name>.html) shown inside the kit's
+// templates/layout.html,
 // which draws the chrome: the top bar, the breadcrumbs, the flash messages and the footer.
 // Templates are parsed once, at start-up, from files embedded in the binary.
 //
 // # Adding a page
 //
-//  1. Create templates/pages/<name>.html containing {{define "content"}}…{{end}}, and
+//  1. Create templates/<name>.html in the slice's package, containing {{define "content"}}…{{end}}, and
 //     optionally {{define "head"}}…{{end}} for extra tags in <head>. Open the content with
 //     exactly one <h1> and keep headings in order below it.
-//  2. In the handler call
-//     renderer.Page(w, req, http.StatusOK, "<name>", web.View{Title: "…", Crumbs: crumbs, Data: data}).
+//  2. Embed the slice's templates and hand them to the renderer (see http/web.NewApp); page names are
+//     unique across slices. In the handler call
+//     kit.Page(w, req, http.StatusOK, "<name>", kit.View{Title: "…", Crumbs: crumbs, Data: data}).
 //  3. Inside the template the dot is the page: .Title, .Crumbs, .Data (the handler's value),
 //     and the chrome: .User (nil when anonymous), .Flashes, .CSRFToken, .DevLogin, .Path.
 //     Inside {{range}} or {{with}} reach the page through $, e.g. {{$.CSRFToken}}.
@@ -40,7 +43,7 @@
 // Use the classes of static/app.css (card, table-wrap, page-header, actions, details,
 // button button-primary|button-secondary|button-danger, badge badge-role|badge-<status>, …)
 // rather than inline styles.
-package web
+package kit
 
 import (
 	"bytes"
@@ -101,19 +104,12 @@ type Checkbox struct {
 	Checked                   bool
 }
 
-// LoginPage is the Data of the "login" page. The GitHub form posts "next" to /login/github;
-// the development form (shown only when Chrome.DevLogin is set) posts "next" and "user",
-// the Value of the chosen demo user, to /login/dev.
-type LoginPage struct {
-	Next      string   // where to go after logging in; the handler must check it is a local path
-	DemoUsers []Option // the users of the development login
-}
-
 // errorPage is the Data of the "errors" page.
 type errorPage struct {
-	Status  int
-	Heading string
-	Message string
+	Status    int
+	Heading   string
+	Message   string
+	Reference string // the request id of an unexpected error, also in the log
 }
 
 // templateData is the dot of every template: the chrome and the view, flattened so that
@@ -139,21 +135,23 @@ type Renderer struct {
 	now       func() time.Time // the clock of timeago
 }
 
-// NewRenderer parses every template. chrome is called once per rendered response to
+// NewRenderer parses the kit's layout, partials and error page, and the pages of every slice: each of
+// slices holds one <name>.html per page at its root. chrome is called once per rendered response to
 // fill in the user, flashes and CSRF token of that request. A template that does not
-// parse is an error here, at start-up, rather than on the first request that needs it.
-func NewRenderer(chrome func(*http.Request) Chrome) (*Renderer, error) {
+// parse, or a page name two slices both use, is an error here, at start-up, rather than on the first
+// request that needs it.
+func NewRenderer(chrome func(*http.Request) Chrome, slices ...fs.FS) (*Renderer, error) {
 	templates, err := fs.Sub(embeddedTemplates, "templates")
 	if err != nil {
-		return nil, fmt.Errorf("web: opening embedded templates: %w", err)
+		return nil, fmt.Errorf("kit: opening embedded templates: %w", err)
 	}
-	return newRenderer(templates, chrome)
+	return newRenderer(templates, chrome, slices...)
 }
 
 // newRenderer parses the templates of any file system, so tests can add broken pages.
-func newRenderer(templates fs.FS, chrome func(*http.Request) Chrome) (*Renderer, error) {
+func newRenderer(templates fs.FS, chrome func(*http.Request) Chrome, slices ...fs.FS) (*Renderer, error) {
 	if chrome == nil {
-		return nil, errors.New("web: NewRenderer needs a chrome function")
+		return nil, errors.New("kit: NewRenderer needs a chrome function")
 	}
 	r := &Renderer{chrome: chrome, pages: map[string]*template.Template{}, logger: slog.Default(), now: time.Now}
 
@@ -161,38 +159,54 @@ func newRenderer(templates fs.FS, chrome func(*http.Request) Chrome) (*Renderer,
 		Funcs(templateFuncs(func() time.Time { return r.now() })).
 		ParseFS(templates, "layout.html", "partials/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("web: parsing layout and partials: %w", err)
+		return nil, fmt.Errorf("kit: parsing layout and partials: %w", err)
 	}
 	if base.Lookup("layout") == nil {
-		return nil, errors.New(`web: layout.html must define "layout"`)
+		return nil, errors.New(`kit: layout.html must define "layout"`)
 	}
 
-	pageFiles, err := fs.Glob(templates, "pages/*.html")
+	if err := r.parsePages(base, templates, "pages/*.html"); err != nil {
+		return nil, err
+	}
+	for _, slice := range slices {
+		if err := r.parsePages(base, slice, "*.html"); err != nil {
+			return nil, err
+		}
+	}
+	if r.pages[errorPageName] == nil {
+		return nil, fmt.Errorf("kit: missing page %s.html, needed for error pages", errorPageName)
+	}
+	r.fragments = base
+	return r, nil
+}
+
+// parsePages adds the pages matching pattern in files, each on a clone of base.
+func (r *Renderer) parsePages(base *template.Template, files fs.FS, pattern string) error {
+	pageFiles, err := fs.Glob(files, pattern)
 	if err != nil {
-		return nil, fmt.Errorf("web: listing pages: %w", err)
+		return fmt.Errorf("kit: listing pages: %w", err)
 	}
 	for _, file := range pageFiles {
 		name := strings.TrimSuffix(path.Base(file), ".html")
+		if r.pages[name] != nil {
+			return fmt.Errorf("kit: two pages are called %s", name)
+		}
 		// A clone per page, so each page's "content" and "head" replace the layout's own
 		// without colliding with other pages. Cloning must happen before base is executed.
 		clone, err := base.Clone()
 		if err != nil {
-			return nil, fmt.Errorf("web: cloning layout for page %s: %w", name, err)
+			return fmt.Errorf("kit: cloning layout for page %s: %w", name, err)
 		}
-		parsed, err := clone.ParseFS(templates, file)
+		parsed, err := clone.ParseFS(files, file)
 		if err != nil {
-			return nil, fmt.Errorf("web: parsing page %s: %w", name, err)
+			return fmt.Errorf("kit: parsing page %s: %w", name, err)
 		}
 		if parsed.Lookup("content") == nil {
-			return nil, fmt.Errorf(`web: page %s must define "content"`, name)
+			return fmt.Errorf(`kit: page %s must define "content"`, name)
 		}
 		r.pages[name] = parsed
 	}
-	if r.pages[errorPageName] == nil {
-		return nil, fmt.Errorf("web: missing page %s.html, needed for error pages", errorPageName)
-	}
-	r.fragments = base
-	return r, nil
+	return nil
 }
 
 // Page renders the named page (templates/pages/<page>.html) inside the layout with the given status.
@@ -231,14 +245,23 @@ func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, status int, m
 	r.renderError(w, req, r.chrome(req), status, message)
 }
 
+// ErrorWithReference renders the 500 page with the reference a person can quote to whoever reads the log.
+func (r *Renderer) ErrorWithReference(w http.ResponseWriter, req *http.Request, status int, reference string) {
+	r.renderPage(w, req, r.chrome(req), status, "", reference)
+}
+
 // renderError takes the chrome already read, because reading it may consume the
 // session's flashes; a page that fails keeps them for the error page.
 func (r *Renderer) renderError(w http.ResponseWriter, req *http.Request, chrome Chrome, status int, message string) {
+	r.renderPage(w, req, chrome, status, message, "")
+}
+
+func (r *Renderer) renderPage(w http.ResponseWriter, req *http.Request, chrome Chrome, status int, message, reference string) {
 	heading, defaultMessage := describeStatus(status)
 	if message == "" {
 		message = defaultMessage
 	}
-	view := View{Title: heading, Data: errorPage{Status: status, Heading: heading, Message: message}}
+	view := View{Title: heading, Data: errorPage{Status: status, Heading: heading, Message: message, Reference: reference}}
 	if err := r.write(w, status, r.pages[errorPageName], "layout", pageData(chrome, view)); err != nil {
 		// The error page itself is broken: plain text is all that is left, and still no details.
 		r.logger.ErrorContext(req.Context(), "rendering error page", slog.Int("status", status), slog.Any("error", err))
@@ -278,6 +301,8 @@ func describeStatus(status int) (heading, message string) {
 		return "Not allowed", "This page cannot be used that way."
 	case http.StatusConflict:
 		return "Something changed", "Someone else changed this at the same time. Reload the page and try again."
+	case http.StatusUnprocessableEntity:
+		return "Could not be done", "What was asked cannot be done. Go back, check and try again."
 	case http.StatusServiceUnavailable:
 		return "Service unavailable", "The service is busy or down for maintenance. Please try again shortly."
 	}

@@ -1,4 +1,4 @@
-package web
+package kit
 
 import (
 	"bytes"
@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+
+	"github.com/mediciasafely/jobserver/http/web/static"
 )
 
 // fixedChrome is the chrome function of a server whose every request looks the same.
@@ -19,7 +22,8 @@ func fixedChrome(chrome Chrome) func(*http.Request) Chrome {
 
 func newTestRenderer(t *testing.T, chrome Chrome) *Renderer {
 	t.Helper()
-	renderer, err := NewRenderer(fixedChrome(chrome))
+	// The pages of two slices, read from their folders, stand for every page.
+	renderer, err := NewRenderer(fixedChrome(chrome), os.DirFS("../home/templates"), os.DirFS("../auth/templates"))
 	if err != nil {
 		t.Fatalf("NewRenderer: %v", err)
 	}
@@ -52,6 +56,12 @@ func capturedLogs(renderer *Renderer) *bytes.Buffer {
 	var logs bytes.Buffer
 	renderer.logger = slog.New(slog.NewTextHandler(&logs, nil))
 	return &logs
+}
+
+// loginPage has the shape of the login page's Data (auth.loginPage).
+type loginPage struct {
+	Next      string
+	DemoUsers []Option
 }
 
 func get(path string) *http.Request {
@@ -242,7 +252,7 @@ func TestLoginFormPostsToGitHubWithCSRFTokenAndNext(t *testing.T) {
 
 	renderer.Page(w, get("/login?next=/mediciaaiorg2"), http.StatusOK, "login", View{
 		Title: "Log in",
-		Data:  LoginPage{Next: "/mediciaaiorg2/MyStudy"},
+		Data:  loginPage{Next: "/mediciaaiorg2/MyStudy"},
 	})
 
 	body := w.Body.String()
@@ -265,7 +275,7 @@ func TestDevelopmentLoginIsClearlyMarkedAndListsTheDemoUsers(t *testing.T) {
 
 	renderer.Page(w, get("/login"), http.StatusOK, "login", View{
 		Title: "Log in",
-		Data: LoginPage{Next: "/status", DemoUsers: []Option{
+		Data: loginPage{Next: "/status", DemoUsers: []Option{
 			{Value: "01HADMIN", Label: "admin (Core Developer)"},
 			{Value: "01HRESEARCHER", Label: "researcher (Project Developer)"},
 		}},
@@ -527,4 +537,19 @@ func TestFieldPartialTiesLabelHelpAndErrorToTheInput(t *testing.T) {
 		`<a class="button button-primary" href="/mediciaaiorg2/MyStudy/new-workspace">Create a new workspace</a>`,
 	)
 	assertNotContains(t, body, "<no value>")
+}
+
+func TestPagesLinkTheVersionedAssets(t *testing.T) {
+	t.Parallel()
+	renderer := newTestRenderer(t, Chrome{})
+	w := httptest.NewRecorder()
+
+	renderer.Page(w, get("/"), http.StatusOK, "home_anonymous", View{})
+
+	css, _ := static.AssetURL("app.css")
+	htmx, _ := static.AssetURL("vendor/htmx.min.js")
+	assertContains(t, w.Body.String(),
+		`<link rel="stylesheet" href="`+css+`">`,
+		`<script src="`+htmx+`" defer></script>`,
+	)
 }

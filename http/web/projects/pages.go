@@ -1,9 +1,10 @@
-package web
+package projects
 
 import (
 	"net/http"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -17,21 +18,21 @@ type orgPage struct {
 func (orgPage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
 
 // orgPage is "/{org}": the organisation's projects (step 6 of the guide).
-func (a *App) orgPage(w http.ResponseWriter, r *http.Request) {
-	o, ok := a.loadOrg(w, r)
-	if !ok || redirectToCanonical(w, r, orgURL(o.Slug)) {
-		return
+func (a *Handlers) orgPage(w http.ResponseWriter, r *http.Request) error {
+	o, err := a.loadOrg(r)
+	if err != nil || redirectToCanonical(w, r, orgURL(o.Slug)) {
+		return err
 	}
 	projects, err := a.Queries.ProjectsOfOrg(r.Context(), o.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.renderer.Page(w, r, http.StatusOK, "org", View{
+	a.Page(w, r, http.StatusOK, "org", kit.View{
 		Title:  o.Name,
-		Crumbs: []Crumb{{Label: o.Name}},
+		Crumbs: []kit.Crumb{{Label: o.Name}},
 		Data:   orgPage{Org: o, Projects: projects},
 	})
+	return nil
 }
 
 // projectPage is the Data of the "project" page.
@@ -43,33 +44,32 @@ type projectPage struct {
 }
 
 // projectCrumbs is the trail org › project, with more steps after it.
-func projectCrumbs(p identityviews.Project, more ...Crumb) []Crumb {
-	crumbs := []Crumb{{Label: p.OrgName, URL: orgURL(p.OrgSlug)}, {Label: p.Name, URL: projectURL(p)}}
+func projectCrumbs(p identityviews.Project, more ...kit.Crumb) []kit.Crumb {
+	crumbs := []kit.Crumb{{Label: p.OrgName, URL: orgURL(p.OrgSlug)}, {Label: p.Name, URL: projectURL(p)}}
 	crumbs = append(crumbs, more...)
 	crumbs[len(crumbs)-1].URL = ""
 	return crumbs
 }
 
 // projectPage is "/{org}/{project}": the project's workspaces, repositories and researchers.
-func (a *App) projectPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || redirectToCanonical(w, r, projectURL(p)) {
-		return
+func (a *Handlers) projectPage(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil || redirectToCanonical(w, r, projectURL(p)) {
+		return err
 	}
 	members, err := a.Queries.ProjectMembers(r.Context(), p.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	perms, err := a.permissions(r, p.ID)
+	perms, err := kit.Permissions(r, a.Queries, p.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.renderer.Page(w, r, http.StatusOK, "project", View{
+	a.Page(w, r, http.StatusOK, "project", kit.View{
 		Title:  p.Name,
 		Crumbs: projectCrumbs(p),
 		Data: projectPage{Project: p, URL: projectURL(p), Members: members,
 			CanSettings: perms.Has(domain.ProjectMembershipEdit) || perms.Has(domain.ProjectSettingsEdit)},
 	})
+	return nil
 }

@@ -1,4 +1,6 @@
-package web
+// Package projects is organisations and projects as their members see them: /{org}, /{org}/{project}, and
+// the project's settings and members.
+package projects
 
 import (
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -18,24 +21,21 @@ import (
 // Organisations live at /{org}, so these routes come last in chi's eyes: a fixed path such as /status or
 // /staff always wins over {org}. A first segment that can never be an organisation's slug (a reserved word,
 // /favicon.ico) is answered 404 at once rather than sending an anonymous visitor to log in first.
-func (a *App) pageRoutes(r chi.Router) {
-	r.Get("/", a.homePage)
-	r.With(a.requireLogin).Get("/status", a.statusPage)
-
-	org := r.With(a.orgSlugOnly, a.requireLogin)
-	org.Get("/{org}", a.orgPage)
-	org.Get("/{org}/{project}", a.projectPage)
-	org.Get("/{org}/{project}/settings", a.projectSettingsPage)
-	org.Post("/{org}/{project}/settings/name", a.renameProject)
-	org.Post("/{org}/{project}/settings/members", a.addProjectMember)
-	org.Get("/{org}/{project}/settings/members/{userID}", a.projectMemberPage)
-	org.Post("/{org}/{project}/settings/members/{userID}", a.changeProjectMemberRoles)
-	org.Post("/{org}/{project}/settings/members/{userID}/remove", a.removeProjectMember)
+func (a *Handlers) Routes(r chi.Router) {
+	org := r.With(a.orgSlugOnly, kit.RequireLogin)
+	org.Get("/{org}", a.Handle(a.orgPage))
+	org.Get("/{org}/{project}", a.Handle(a.projectPage))
+	org.Get("/{org}/{project}/settings", a.Handle(a.projectSettingsPage))
+	org.Post("/{org}/{project}/settings/name", a.Handle(a.renameProject))
+	org.Post("/{org}/{project}/settings/members", a.Handle(a.addProjectMember))
+	org.Get("/{org}/{project}/settings/members/{userID}", a.Handle(a.projectMemberPage))
+	org.Post("/{org}/{project}/settings/members/{userID}", a.Handle(a.changeProjectMemberRoles))
+	org.Post("/{org}/{project}/settings/members/{userID}/remove", a.Handle(a.removeProjectMember))
 	// A form's address opened as a page (the login that follows an expired session leads there) goes on to
 	// the page that holds the form.
 	org.Get("/{org}/{project}/settings/name", toFormPage)
 	org.Get("/{org}/{project}/settings/members", toFormPage)
-	org.Get("/{org}/{project}/settings/members/{userID}/remove", toFormPage)
+	org.Get("/{org}/{project}/settings/members/{userID}/remove", a.Handle(a.confirmRemoveProjectMember))
 }
 
 // toFormPage redirects from a form's address to the page one level up, where the form is.
@@ -44,58 +44,38 @@ func toFormPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // orgSlugOnly answers 404 for a first path segment that cannot be an organisation's slug.
-func (a *App) orgSlugOnly(next http.Handler) http.Handler {
+func (a *Handlers) orgSlugOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if domain.ValidateSlug("org", strings.ToLower(chi.URLParam(r, "org")), true) != nil {
-			a.notFound(w, r)
+			a.Renderer.Error(w, r, http.StatusNotFound, "")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// orgURL is the address of an organisation's page.
-func orgURL(slug string) string { return "/" + slug }
+func orgURL(slug string) string                 { return kit.OrgURL(slug) }
+func projectURL(p identityviews.Project) string { return kit.ProjectURL(p) }
 
-// projectURL is the address of a project's page; "" for a project in no organisation, which has no page.
-func projectURL(p identityviews.Project) string {
-	if p.OrgSlug == "" {
-		return ""
-	}
-	return "/" + p.OrgSlug + "/" + p.Slug
-}
-
-// loadOrg reads the organisation at /{org}. When it is missing, or reading fails, it answers the request
-// and returns false.
-func (a *App) loadOrg(w http.ResponseWriter, r *http.Request) (identityviews.Org, bool) {
+// loadOrg reads the organisation at /{org}.
+func (a *Handlers) loadOrg(r *http.Request) (identityviews.Org, error) {
 	slug := chi.URLParam(r, "org")
 	o, err := a.Queries.OrgBySlug(r.Context(), slug)
 	if domain.KindOf(err) == domain.KindNotFound {
-		a.renderer.Error(w, r, http.StatusNotFound, "There is no organisation called \u201c"+slug+"\u201d. Check the address, or start again from the home page.")
-		return o, false
+		return o, domain.NotFound("There is no organisation called \u201c" + slug + "\u201d. Check the address, or start again from the home page.")
 	}
-	if err != nil {
-		a.serverError(w, r, err)
-		return o, false
-	}
-	return o, true
+	return o, err
 }
 
 // loadProject reads the project at /{org}/{project}, the slugs matched without regard to case. A project in
-// another organisation is missing here. When it is missing, or reading fails, it answers the request and
-// returns false.
-func (a *App) loadProject(w http.ResponseWriter, r *http.Request) (identityviews.Project, bool) {
+// another organisation is missing here.
+func (a *Handlers) loadProject(r *http.Request) (identityviews.Project, error) {
 	orgSlug, slug := chi.URLParam(r, "org"), chi.URLParam(r, "project")
 	p, err := a.Queries.ProjectInOrg(r.Context(), orgSlug, slug)
 	if domain.KindOf(err) == domain.KindNotFound {
-		a.renderer.Error(w, r, http.StatusNotFound, "There is no project \u201c"+slug+"\u201d in the organisation \u201c"+orgSlug+"\u201d. Check the address, or start again from the home page.")
-		return p, false
+		return p, domain.NotFound("There is no project \u201c" + slug + "\u201d in the organisation \u201c" + orgSlug + "\u201d. Check the address, or start again from the home page.")
 	}
-	if err != nil {
-		a.serverError(w, r, err)
-		return p, false
-	}
-	return p, true
+	return p, err
 }
 
 // redirectToCanonical sends a GET for /MediciaAIOrg2/MyStudy on to /mediciaaiorg2/mystudy, so every page has

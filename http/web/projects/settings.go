@@ -1,12 +1,14 @@
-package web
+package projects
 
 import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -34,7 +36,7 @@ type projectSettingsPage struct {
 // addMemberForm is the state of the add-member form.
 type addMemberForm struct {
 	Login  string
-	Roles  []Checkbox
+	Roles  []kit.Checkbox
 	Errors map[string]string
 }
 
@@ -43,115 +45,89 @@ func (p projectSettingsPage) MemberURL(m identityviews.Membership) string {
 	return p.URL + "/members/" + m.User.ID
 }
 
-// settingsAccess reads the user's permissions on the project and answers 403 unless they may use its
-// settings; ok is false when the request has been answered.
-func (a *App) settingsAccess(w http.ResponseWriter, r *http.Request, p identityviews.Project) (domain.PermissionSet, bool) {
-	perms, err := a.permissions(r, p.ID)
+// settingsPerms reads what the user may do on the project, to decide which forms the page shows; a GET of
+// the page is refused to those who may use none of them. The commands decide every post.
+func (a *Handlers) settingsPerms(r *http.Request, p identityviews.Project) (domain.PermissionSet, error) {
+	perms, err := kit.Permissions(r, a.Queries, p.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if !perms.Has(domain.ProjectMembershipEdit) && !perms.Has(domain.ProjectSettingsEdit) {
-		a.forbidden(w, r, noSettingsMessage)
-		return nil, false
+		return nil, domain.Refused(noSettingsMessage)
 	}
-	return perms, true
+	return perms, nil
 }
 
 // projectSettingsPage is "/{org}/{project}/settings": the project's name and members (step 6 of the guide).
-func (a *App) projectSettingsPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || redirectToCanonical(w, r, projectURL(p)+"/settings") {
-		return
+func (a *Handlers) projectSettingsPage(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil || redirectToCanonical(w, r, projectURL(p)+"/settings") {
+		return err
 	}
-	perms, ok := a.settingsAccess(w, r, p)
-	if !ok {
-		return
-	}
-	a.renderProjectSettings(w, r, http.StatusOK, p, perms, projectSettingsPage{Name: p.Name, Add: addMemberForm{Roles: roleCheckboxes(domain.ProjectRoles(), nil)}})
+	return a.renderProjectSettings(w, r, http.StatusOK, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Roles: kit.RoleCheckboxes(domain.ProjectRoles(), nil)}})
 }
 
 // renderProjectSettings shows the settings page with the forms' state in page (values and field errors).
-func (a *App) renderProjectSettings(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, perms domain.PermissionSet, page projectSettingsPage) {
+func (a *Handlers) renderProjectSettings(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, page projectSettingsPage) error {
+	perms, err := a.settingsPerms(r, p)
+	if err != nil {
+		return err
+	}
 	members, err := a.Queries.ProjectMembers(r.Context(), p.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
 	page.Project, page.URL, page.Members = p, projectURL(p)+"/settings", members
 	page.CanRename, page.CanEditMembers = perms.Has(domain.ProjectSettingsEdit), perms.Has(domain.ProjectMembershipEdit)
 	page.CanAddMembers = perms.Has(domain.ProjectMembershipAdd)
-	a.renderer.Page(w, r, status, "project_settings", View{
+	a.Page(w, r, status, "project_settings", kit.View{
 		Title:  "Settings of " + p.Name,
-		Crumbs: projectCrumbs(p, Crumb{Label: "Settings"}),
+		Crumbs: projectCrumbs(p, kit.Crumb{Label: "Settings"}),
 		Data:   page,
 	})
+	return nil
 }
 
 // renameProject is the project name form.
-func (a *App) renameProject(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || !a.parseForm(w, r) {
-		return
+func (a *Handlers) renameProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil {
+		return err
 	}
 	name := r.PostFormValue("name")
-	res, err := a.Identity.RenameProject.Handle(r.Context(), identity.RenameProject{Actor: actor(r), ProjectID: p.ID, Name: name})
-	if fields, invalid := fieldErrors(err); invalid {
-		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: roleCheckboxes(domain.ProjectRoles(), nil)}})
-		return
+	res, err := a.Identity.RenameProject.Handle(r.Context(), identity.RenameProject{Actor: kit.Actor(r), ProjectID: p.ID, Name: name})
+	if fields, invalid := kit.FieldErrors(err); invalid {
+		return a.renderProjectSettings(w, r, http.StatusUnprocessableEntity, p, projectSettingsPage{Name: name, NameErrors: fields, Add: addMemberForm{Roles: kit.RoleCheckboxes(domain.ProjectRoles(), nil)}})
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	message := "Project renamed"
 	if !res.Changed() {
 		message = "The project is already called \u201c" + p.Name + "\u201d; nothing changed."
 	}
-	a.done(w, r, res, message, projectURL(p)+"/settings")
+	a.Done(w, r, res, message, projectURL(p)+"/settings", identityviews.ProjectsProjector)
+	return nil
 }
 
 // addProjectMember is the add-member form: only admins add members (project_membership_add).
-func (a *App) addProjectMember(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || !a.parseForm(w, r) {
-		return
-	}
-	login := r.PostFormValue("login")
-	roles := postedRoles(r)
-	u, unknown, err := a.userByLogin(r.Context(), login)
+func (a *Handlers) addProjectMember(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	// An unknown login leaves the user id empty: the command still decides first whether the actor may add
-	// members at all, and only then finds that there is no such user.
-	userID := u.ID
-	res, err := a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
-	fields, invalid := fieldErrors(err)
-	if unknown != "" && err != nil && domain.KindOf(err) != domain.KindForbidden {
-		fields, invalid = map[string]string{"login": unknown}, true
-	}
-	if invalid {
-		a.reshowProjectSettings(w, r, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Login: login, Roles: roleCheckboxes(domain.ProjectRoles(), roles), Errors: loginFieldErrors(fields)}})
-		return
+	login, roles := r.PostFormValue("login"), kit.PostedRoles(r)
+	u, res, fields, err := kit.AddMember(r.Context(), a.Queries, login, func(userID string) (commands.Result, error) {
+		return a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{Actor: kit.Actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	})
+	if fields != nil {
+		return a.renderProjectSettings(w, r, http.StatusUnprocessableEntity, p, projectSettingsPage{Name: p.Name, Add: addMemberForm{Login: login, Roles: kit.RoleCheckboxes(domain.ProjectRoles(), roles), Errors: fields}})
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, res, a.displayName(r, userID)+" added to the project", projectURL(p)+"/settings")
-}
-
-// reshowProjectSettings shows the settings page again, with status 422, for a form whose fields need
-// correcting.
-func (a *App) reshowProjectSettings(w http.ResponseWriter, r *http.Request, p identityviews.Project, page projectSettingsPage) {
-	perms, err := a.permissions(r, p.ID)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	a.renderProjectSettings(w, r, http.StatusUnprocessableEntity, p, perms, page)
+	a.Done(w, r, res, u.DisplayName()+" added to the project", projectURL(p)+"/settings", identityviews.ProjectsProjector)
+	return nil
 }
 
 // projectMemberPage is the Data of the "project_member" page.
@@ -160,102 +136,110 @@ type projectMemberPage struct {
 	SettingsURL string
 	URL         string // this page; the roles form posts here
 	Member      identityviews.Membership
-	Roles       []Checkbox
+	Roles       []kit.Checkbox
 	Errors      map[string]string
 }
 
 // loadMember reads the member at .../settings/members/{userID} of a project the user may edit the members
-// of: 403 without MayEditMembers, then 404 for someone who is not a member. ok is false when the request
-// has been answered.
-func (a *App) loadMember(w http.ResponseWriter, r *http.Request, p identityviews.Project) (identityviews.Membership, bool) {
-	perms, err := a.permissions(r, p.ID)
+// of, for the pages that show it: 403 without MayEditMembers, then 404 for someone who is not a member.
+func (a *Handlers) loadMember(r *http.Request, p identityviews.Project) (identityviews.Membership, error) {
+	perms, err := kit.Permissions(r, a.Queries, p.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return identityviews.Membership{}, false
+		return identityviews.Membership{}, err
 	}
 	if !perms.Has(domain.ProjectMembershipEdit) {
-		a.forbidden(w, r, noMembersMessage)
-		return identityviews.Membership{}, false
+		return identityviews.Membership{}, domain.Refused(noMembersMessage)
 	}
 	m, err := a.Queries.ProjectMember(r.Context(), p.ID, chi.URLParam(r, "userID"))
 	if domain.KindOf(err) == domain.KindNotFound {
-		a.renderer.Error(w, r, http.StatusNotFound, "This person is not a member of "+p.Name+".")
-		return m, false
+		return m, domain.NotFound("This person is not a member of " + p.Name + ".")
 	}
-	if err != nil {
-		a.serverError(w, r, err)
-		return m, false
-	}
-	return m, true
+	return m, err
 }
 
 // projectMemberPage is "/{org}/{project}/settings/members/{userID}": one member's project roles.
-func (a *App) projectMemberPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || redirectToCanonical(w, r, projectURL(p)+"/settings/members/"+chi.URLParam(r, "userID")) {
-		return
+func (a *Handlers) projectMemberPage(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil || redirectToCanonical(w, r, projectURL(p)+"/settings/members/"+chi.URLParam(r, "userID")) {
+		return err
 	}
-	m, ok := a.loadMember(w, r, p)
-	if !ok {
-		return
+	m, err := a.loadMember(r, p)
+	if err != nil {
+		return err
 	}
-	a.renderProjectMember(w, r, http.StatusOK, p, m, roleCheckboxes(domain.ProjectRoles(), m.Roles), nil)
+	a.renderProjectMember(w, r, http.StatusOK, p, m, kit.RoleCheckboxes(domain.ProjectRoles(), m.Roles), nil)
+	return nil
 }
 
-func (a *App) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, m identityviews.Membership, roles []Checkbox, errs map[string]string) {
+func (a *Handlers) renderProjectMember(w http.ResponseWriter, r *http.Request, status int, p identityviews.Project, m identityviews.Membership, roles []kit.Checkbox, errs map[string]string) {
 	settings := projectURL(p) + "/settings"
-	a.renderer.Page(w, r, status, "project_member", View{
+	a.Page(w, r, status, "project_member", kit.View{
 		Title:  m.User.DisplayName() + " in " + p.Name,
-		Crumbs: projectCrumbs(p, Crumb{Label: "Settings", URL: settings}, Crumb{Label: m.User.DisplayName()}),
+		Crumbs: projectCrumbs(p, kit.Crumb{Label: "Settings", URL: settings}, kit.Crumb{Label: m.User.DisplayName()}),
 		Data: projectMemberPage{Project: p, SettingsURL: settings, URL: settings + "/members/" + m.User.ID,
 			Member: m, Roles: roles, Errors: errs},
 	})
 }
 
 // changeProjectMemberRoles is the roles form of a member's page.
-func (a *App) changeProjectMemberRoles(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || !a.parseForm(w, r) {
-		return
+func (a *Handlers) changeProjectMemberRoles(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil {
+		return err
 	}
 	userID := chi.URLParam(r, "userID")
-	roles := postedRoles(r)
-	res, err := a.Identity.ChangeProjectMemberRoles.Handle(r.Context(), identity.ChangeProjectMemberRoles{Actor: actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
-	if fields, invalid := fieldErrors(err); invalid {
-		m, ok := a.loadMember(w, r, p)
-		if ok {
-			a.renderProjectMember(w, r, http.StatusUnprocessableEntity, p, m, roleCheckboxes(domain.ProjectRoles(), roles), fields)
+	roles := kit.PostedRoles(r)
+	res, err := a.Identity.ChangeProjectMemberRoles.Handle(r.Context(), identity.ChangeProjectMemberRoles{Actor: kit.Actor(r), ProjectID: p.ID, UserID: userID, Roles: roles})
+	if fields, invalid := kit.FieldErrors(err); invalid {
+		m, err := a.loadMember(r, p)
+		if err != nil {
+			return err
 		}
-		return
+		a.renderProjectMember(w, r, http.StatusUnprocessableEntity, p, m, kit.RoleCheckboxes(domain.ProjectRoles(), roles), fields)
+		return nil
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, res, "Roles of "+a.displayName(r, userID)+" saved", projectURL(p)+"/settings")
+	a.Done(w, r, res, "Roles of "+kit.DisplayName(r.Context(), a.Queries, userID)+" saved", projectURL(p)+"/settings", identityviews.ProjectsProjector)
+	return nil
 }
 
-// removeProjectMember is the Remove button of the settings page and of a member's page.
-func (a *App) removeProjectMember(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.loadProject(w, r)
-	if !ok || !a.parseForm(w, r) {
-		return
+// confirmRemoveProjectMember asks before removing a member: the page the Remove buttons lead to.
+func (a *Handlers) confirmRemoveProjectMember(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil {
+		return err
+	}
+	m, err := a.loadMember(r, p)
+	if err != nil {
+		return err
+	}
+	settings := projectURL(p) + "/settings"
+	name := m.User.DisplayName()
+	a.ConfirmPage(w, r, kit.Confirm{
+		Title:       "Remove " + name,
+		Question:    "Remove " + name + " from " + p.Name + "?",
+		Consequence: name + " loses every role in this project and can no longer see it. An admin can add them again.",
+		Action:      settings + "/members/" + m.User.ID + "/remove",
+		Button:      "Remove " + name + " from the project",
+		CancelURL:   settings + "/members/" + m.User.ID,
+	}, projectCrumbs(p, kit.Crumb{Label: "Settings", URL: settings}, kit.Crumb{Label: "Remove " + name}))
+	return nil
+}
+
+// removeProjectMember is the button of the confirmation page.
+func (a *Handlers) removeProjectMember(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.loadProject(r)
+	if err != nil {
+		return err
 	}
 	userID := chi.URLParam(r, "userID")
-	name := a.displayName(r, userID)
-	res, err := a.Identity.RemoveProjectMember.Handle(r.Context(), identity.RemoveProjectMember{Actor: actor(r), ProjectID: p.ID, UserID: userID})
+	name := kit.DisplayName(r.Context(), a.Queries, userID)
+	res, err := a.Identity.RemoveProjectMember.Handle(r.Context(), identity.RemoveProjectMember{Actor: kit.Actor(r), ProjectID: p.ID, UserID: userID})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, res, name+" removed from the project", projectURL(p)+"/settings")
-}
-
-// parseForm reads a posted form; a form that cannot be read is answered 400 and false returned.
-func (a *App) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil {
-		a.renderer.Error(w, r, http.StatusBadRequest, "The form could not be read. Go back, reload the page and try again.")
-		return false
-	}
-	return true
+	a.Done(w, r, res, name+" removed from the project", projectURL(p)+"/settings", identityviews.ProjectsProjector)
+	return nil
 }

@@ -1,21 +1,23 @@
-package web
+package staff
 
 import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // staffProjectsPage is the Data of "staff_projects": every project and the form that creates one.
 type staffProjectsPage struct {
 	Projects  []identityviews.Project
-	CanCreate bool      // project_create
-	Create    staffForm // name, slug, org_id
-	Orgs      []Option  // the organisation choices of the form, the posted one selected
+	CanCreate bool         // project_create
+	Create    kit.Form     // name, slug, org_id
+	Orgs      []kit.Option // the organisation choices of the form, the posted one selected
 }
 
 // staffProjectPage is the Data of "staff_project": one project and its members.
@@ -24,85 +26,81 @@ type staffProjectPage struct {
 	Members      []identityviews.Membership
 	CanAddToOrg  bool // project_create; the form shows only while the project has no organisation
 	CanAddMember bool // project_membership_add
-	Orgs         []Option
-	AddToOrg     staffForm     // org_id
-	AddMember    staffForm     // login, roles (the error of the role boxes)
-	TickedRoles  []domain.Role // the roles a refused add-member post ticked
-	MemberRoles  []Checkbox    // the three project roles
+	Orgs         []kit.Option
+	AddToOrg     kit.Form       // org_id
+	AddMember    kit.Form       // login, roles (the error of the role boxes)
+	TickedRoles  []domain.Role  // the roles a refused add-member post ticked
+	MemberRoles  []kit.Checkbox // the three project roles
 }
 
-func (a *App) staffProjects(w http.ResponseWriter, r *http.Request) {
-	a.showStaffProjects(w, r, http.StatusOK, staffForm{})
+func (a *Handlers) staffProjects(w http.ResponseWriter, r *http.Request) error {
+	return a.showStaffProjects(w, r, http.StatusOK, kit.Form{})
 }
 
-func (a *App) showStaffProjects(w http.ResponseWriter, r *http.Request, status int, create staffForm) {
+func (a *Handlers) showStaffProjects(w http.ResponseWriter, r *http.Request, status int, create kit.Form) error {
 	projects, err := a.Queries.Projects(r.Context())
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
 	orgs, err := a.staffOrgOptions(r, create.Values["org_id"])
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.renderer.Page(w, r, status, "staff_projects", View{
+	a.Page(w, r, status, "staff_projects", kit.View{
 		Title:  "Projects",
-		Crumbs: staffCrumbs(Crumb{Label: "Projects"}),
+		Crumbs: staffCrumbs(kit.Crumb{Label: "Projects"}),
 		Data: staffProjectsPage{Projects: projects, CanCreate: staffPerms(r).Has(domain.ProjectCreate),
 			Create: create, Orgs: orgs},
 	})
+	return nil
 }
 
 // staffOrgOptions are the organisations to choose from, by name.
-func (a *App) staffOrgOptions(r *http.Request, selected string) ([]Option, error) {
+func (a *Handlers) staffOrgOptions(r *http.Request, selected string) ([]kit.Option, error) {
 	orgs, err := a.Queries.Orgs(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	options := make([]Option, len(orgs))
+	options := make([]kit.Option, len(orgs))
 	for i, o := range orgs {
-		options[i] = Option{Value: o.ID, Label: o.Name + " (" + o.Slug + ")", Selected: o.ID == selected}
+		options[i] = kit.Option{Value: o.ID, Label: o.Name + " (" + o.Slug + ")", Selected: o.ID == selected}
 	}
 	return options, nil
 }
 
-func (a *App) staffCreateProject(w http.ResponseWriter, r *http.Request) {
-	f := staffPostedForm(r, "name", "slug", "org_id")
+func (a *Handlers) staffCreateProject(w http.ResponseWriter, r *http.Request) error {
+	f := kit.PostedForm(r, "name", "slug", "org_id")
 	created, err := a.Identity.CreateProject.Handle(r.Context(), identity.CreateProject{
-		Actor: actor(r), Name: f.Values["name"], Slug: f.Values["slug"], OrgID: f.Values["org_id"],
+		Actor: kit.Actor(r), Name: f.Values["name"], Slug: f.Values["slug"], OrgID: f.Values["org_id"],
 	})
-	if errs, ok := fieldErrors(err); ok {
+	if errs, ok := kit.FieldErrors(err); ok {
 		f.Errors = errs
-		a.showStaffProjects(w, r, http.StatusUnprocessableEntity, f)
-		return
+		return a.showStaffProjects(w, r, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, created.Result, "Project "+f.Values["name"]+" created", "/staff/projects/"+created.ID)
+	a.Done(w, r, created.Result, "Project "+f.Values["name"]+" created", "/staff/projects/"+created.ID, identityviews.ProjectsProjector)
+	return nil
 }
 
-func (a *App) staffProject(w http.ResponseWriter, r *http.Request) {
-	a.showStaffProject(w, r, http.StatusOK, chi.URLParam(r, "id"), staffProjectPage{})
+func (a *Handlers) staffProject(w http.ResponseWriter, r *http.Request) error {
+	return a.showStaffProject(w, r, http.StatusOK, chi.URLParam(r, "id"), staffProjectPage{})
 }
 
 // showStaffProject renders a project's page; page carries the forms of a refused post.
-func (a *App) showStaffProject(w http.ResponseWriter, r *http.Request, status int, id string, page staffProjectPage) {
-	project, ok := staffLookup(a, w, r, id, a.Queries.Project)
-	if !ok {
-		return
+func (a *Handlers) showStaffProject(w http.ResponseWriter, r *http.Request, status int, id string, page staffProjectPage) error {
+	project, err := staffLookup(r, id, a.Queries.Project)
+	if err != nil {
+		return err
 	}
 	members, err := a.Queries.ProjectMembers(r.Context(), project.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	perms, err := a.permissions(r, project.ID)
+	perms, err := kit.Permissions(r, a.Queries, project.ID)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
 	page.Project, page.Members = project, members
 	// The form shows while the project has no organisation, and again beside the error of a refused post.
@@ -110,78 +108,66 @@ func (a *App) showStaffProject(w http.ResponseWriter, r *http.Request, status in
 	page.CanAddMember = perms.Has(domain.ProjectMembershipAdd)
 	if page.CanAddToOrg {
 		if page.Orgs, err = a.staffOrgOptions(r, page.AddToOrg.Values["org_id"]); err != nil {
-			a.serverError(w, r, err)
-			return
+			return err
 		}
 	}
-	page.MemberRoles = roleCheckboxes(domain.ProjectRoles(), page.TickedRoles)
-	a.renderer.Page(w, r, status, "staff_project", View{
+	page.MemberRoles = kit.RoleCheckboxes(domain.ProjectRoles(), page.TickedRoles)
+	a.Page(w, r, status, "staff_project", kit.View{
 		Title:  "Project " + project.Name,
-		Crumbs: staffCrumbs(Crumb{Label: "Projects", URL: "/staff/projects"}, Crumb{Label: project.Name}),
+		Crumbs: staffCrumbs(kit.Crumb{Label: "Projects", URL: "/staff/projects"}, kit.Crumb{Label: project.Name}),
 		Data:   page,
 	})
+	return nil
 }
 
-func (a *App) staffAddProjectToOrg(w http.ResponseWriter, r *http.Request) {
-	project, ok := staffLookup(a, w, r, chi.URLParam(r, "id"), a.Queries.Project)
-	if !ok {
-		return
+func (a *Handlers) staffAddProjectToOrg(w http.ResponseWriter, r *http.Request) error {
+	project, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.Project)
+	if err != nil {
+		return err
 	}
-	f := staffPostedForm(r, "org_id")
+	f := kit.PostedForm(r, "org_id")
 	if f.Values["org_id"] == "" {
-		a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID,
-			staffProjectPage{AddToOrg: f.invalid("org_id", "Please choose an organisation.")})
-		return
+		return a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID,
+			staffProjectPage{AddToOrg: f.Invalid("org_id", "Please choose an organisation.")})
 	}
 	res, err := a.Identity.AddProjectToOrg.Handle(r.Context(), identity.AddProjectToOrg{
-		Actor: actor(r), ProjectID: project.ID, OrgID: f.Values["org_id"],
+		Actor: kit.Actor(r), ProjectID: project.ID, OrgID: f.Values["org_id"],
 	})
-	if errs, ok := fieldErrors(err); ok {
+	if errs, ok := kit.FieldErrors(err); ok {
 		f.Errors = errs
-		a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddToOrg: f})
-		return
+		return a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddToOrg: f})
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	org, err := a.Queries.Org(r.Context(), f.Values["org_id"])
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	a.done(w, r, res, "Project "+project.Name+" added to "+org.Name, "/staff/projects/"+project.ID)
+	a.Done(w, r, res, "Project "+project.Name+" added to "+org.Name, "/staff/projects/"+project.ID, identityviews.ProjectsProjector)
+	return nil
 }
 
-func (a *App) staffAddProjectMember(w http.ResponseWriter, r *http.Request) {
-	project, ok := staffLookup(a, w, r, chi.URLParam(r, "id"), a.Queries.Project)
-	if !ok {
-		return
-	}
-	f := staffPostedForm(r, "login")
-	roles := postedRoles(r)
-	user, message, err := a.userByLogin(r.Context(), f.Values["login"])
+func (a *Handlers) staffAddProjectMember(w http.ResponseWriter, r *http.Request) error {
+	project, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.Project)
 	if err != nil {
-		a.serverError(w, r, err)
-		return
+		return err
 	}
-	if message != "" {
-		a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID,
-			staffProjectPage{AddMember: f.invalid("login", message), TickedRoles: roles})
-		return
-	}
-	res, err := a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{
-		Actor: actor(r), ProjectID: project.ID, UserID: user.ID, Roles: roles,
+	f := kit.PostedForm(r, "login")
+	roles := kit.PostedRoles(r)
+	user, res, fields, err := kit.AddMember(r.Context(), a.Queries, f.Values["login"], func(userID string) (commands.Result, error) {
+		return a.Identity.AddProjectMember.Handle(r.Context(), identity.AddProjectMember{
+			Actor: kit.Actor(r), ProjectID: project.ID, UserID: userID, Roles: roles,
+		})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		f.Errors = loginFieldErrors(errs)
-		a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddMember: f, TickedRoles: roles})
-		return
+	if fields != nil {
+		f.Errors = fields
+		return a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddMember: f, TickedRoles: roles})
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	message = staffMemberAdded(!!res.Changed(), user.DisplayName(), "project "+project.Name)
-	a.done(w, r, res, message, "/staff/projects/"+project.ID)
+	a.Done(w, r, res, staffMemberAdded(res.Changed(), user.DisplayName(), "project "+project.Name), "/staff/projects/"+project.ID,
+		identityviews.ProjectsProjector)
+	return nil
 }

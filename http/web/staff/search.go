@@ -1,9 +1,10 @@
-package web
+package staff
 
 import (
 	"net/http"
 	"strings"
 
+	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -28,20 +29,20 @@ func (p staffIndexPage) Found() bool {
 
 // staffIndex is the start of the staff area: its sections, and a search over users (login, name, e-mail)
 // and organisations, projects and backends (name, slug).
-func (a *App) staffIndex(w http.ResponseWriter, r *http.Request) {
+func (a *Handlers) staffIndex(w http.ResponseWriter, r *http.Request) error {
 	page := staffIndexPage{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
 	if page.Query != "" {
 		if err := a.staffSearch(r, &page); err != nil {
-			a.serverError(w, r, err)
-			return
+			return err
 		}
 	}
-	a.renderer.Page(w, r, http.StatusOK, "staff_index", View{Title: "Staff area", Crumbs: staffCrumbs(), Data: page})
+	a.Page(w, r, http.StatusOK, "staff_index", kit.View{Title: "Staff area", Crumbs: staffCrumbs(), Data: page})
+	return nil
 }
 
 // staffSearch fills in what matches page.Query. There are few organisations, projects and backends (tens to
 // hundreds), so they are filtered here rather than by a query of their own.
-func (a *App) staffSearch(r *http.Request, page *staffIndexPage) error {
+func (a *Handlers) staffSearch(r *http.Request, page *staffIndexPage) error {
 	ctx, q := r.Context(), page.Query
 	users, err := a.Queries.Users(ctx, q, staffSearchLimit+1)
 	if err != nil {

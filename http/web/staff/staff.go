@@ -1,14 +1,12 @@
-package web
-
-// The staff area is where MediciaSAFELY admins set people up (steps 3 to 5 of the user guide): backends and
+// Package staff is the staff area is where MediciaSAFELY admins set people up (steps 3 to 5 of the user guide): backends and
 // their runner tokens, organisations, projects, the members of each, and the global roles of users.
 //
 // The whole area needs staff_area_access. Every action needs its own permission as well (backend_manage,
 // org_create, project_create, project_membership_add, user_manage): the commands check it, a direct post
 // without it gets the 403 page, and the pages leave out the forms of actions the admin may not take.
 //
-// The area is split by section: staff_search.go (the start page), staff_backends.go, staff_orgs.go,
-// staff_projects.go and staff_users.go.
+// The area is split by section: search.go (the start page), backends.go, orgs.go, projects.go and users.go.
+package staff
 
 import (
 	"context"
@@ -18,35 +16,37 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/web/kit"
 )
 
-func (a *App) staffRoutes(r chi.Router) {
+// Routes mounts the staff area under /staff.
+func (a *Handlers) Routes(r chi.Router) {
 	r.Route("/staff", func(r chi.Router) {
-		r.Use(a.requireLogin, a.requireStaff)
-		r.Get("/", a.staffIndex)
+		r.Use(kit.RequireLogin, a.requireStaff)
+		r.Get("/", a.Handle(a.staffIndex))
 
-		r.Get("/backends", a.staffBackends)
-		r.Post("/backends", a.staffCreateBackend)
-		r.Get("/backends/{id}", a.staffBackend)
-		r.Post("/backends/{id}/rotate-token", a.staffRotateRunnerToken)
-		r.Post("/backends/{id}/members", a.staffAddBackendMember)
-		r.Post("/backends/{id}/members/{userID}/remove", a.staffRemoveBackendMember)
+		r.Get("/backends", a.Handle(a.staffBackends))
+		r.Post("/backends", a.Handle(a.staffCreateBackend))
+		r.Get("/backends/{id}", a.Handle(a.staffBackend))
+		r.Post("/backends/{id}/rotate-token", a.Handle(a.staffRotateRunnerToken))
+		r.Post("/backends/{id}/members", a.Handle(a.staffAddBackendMember))
+		r.Post("/backends/{id}/members/{userID}/remove", a.Handle(a.staffRemoveBackendMember))
 
-		r.Get("/orgs", a.staffOrgs)
-		r.Post("/orgs", a.staffCreateOrg)
-		r.Get("/orgs/{id}", a.staffOrg)
-		r.Post("/orgs/{id}/members", a.staffAddOrgMember)
-		r.Post("/orgs/{id}/members/{userID}/remove", a.staffRemoveOrgMember)
+		r.Get("/orgs", a.Handle(a.staffOrgs))
+		r.Post("/orgs", a.Handle(a.staffCreateOrg))
+		r.Get("/orgs/{id}", a.Handle(a.staffOrg))
+		r.Post("/orgs/{id}/members", a.Handle(a.staffAddOrgMember))
+		r.Post("/orgs/{id}/members/{userID}/remove", a.Handle(a.staffRemoveOrgMember))
 
-		r.Get("/projects", a.staffProjects)
-		r.Post("/projects", a.staffCreateProject)
-		r.Get("/projects/{id}", a.staffProject)
-		r.Post("/projects/{id}/org", a.staffAddProjectToOrg)
-		r.Post("/projects/{id}/members", a.staffAddProjectMember)
+		r.Get("/projects", a.Handle(a.staffProjects))
+		r.Post("/projects", a.Handle(a.staffCreateProject))
+		r.Get("/projects/{id}", a.Handle(a.staffProject))
+		r.Post("/projects/{id}/org", a.Handle(a.staffAddProjectToOrg))
+		r.Post("/projects/{id}/members", a.Handle(a.staffAddProjectMember))
 
-		r.Get("/users", a.staffUsers)
-		r.Get("/users/{id}", a.staffUser)
-		r.Post("/users/{id}/roles", a.staffSaveUserRoles)
+		r.Get("/users", a.Handle(a.staffUsers))
+		r.Get("/users/{id}", a.Handle(a.staffUser))
+		r.Post("/users/{id}/roles", a.Handle(a.staffSaveUserRoles))
 	})
 }
 
@@ -57,15 +57,15 @@ type staffPermsKey struct{}
 
 // requireStaff lets only holders of staff_area_access in, and keeps their permissions (outside any
 // project) in the request for the pages to decide which forms to show.
-func (a *App) requireStaff(next http.Handler) http.Handler {
+func (a *Handlers) requireStaff(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		perms, err := a.permissions(r, "")
+		perms, err := kit.Permissions(r, a.Queries, "")
 		if err != nil {
-			a.serverError(w, r, err)
+			a.Fail(w, r, err)
 			return
 		}
 		if !perms.Has(domain.StaffAreaAccess) {
-			a.forbidden(w, r, staffDenied)
+			a.Fail(w, r, domain.Refused(staffDenied))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), staffPermsKey{}, perms)))
@@ -79,33 +79,11 @@ func staffPerms(r *http.Request) domain.PermissionSet {
 }
 
 // staffCrumbs is the trail Staff area › section › item; the last crumb given is the current page.
-func staffCrumbs(trail ...Crumb) []Crumb {
+func staffCrumbs(trail ...kit.Crumb) []kit.Crumb {
 	if len(trail) == 0 {
-		return []Crumb{{Label: "Staff area"}}
+		return []kit.Crumb{{Label: "Staff area"}}
 	}
-	return append([]Crumb{{Label: "Staff area", URL: "/staff"}}, trail...)
-}
-
-// staffForm is a form as a staff page shows it: what was entered, and the message beside each field a post
-// got wrong. Templates read .Values.name and .Errors.name; both are empty on a fresh form.
-type staffForm struct {
-	Values map[string]string
-	Errors map[string]string
-}
-
-// staffPostedForm reads the named fields of a post, trimmed.
-func staffPostedForm(r *http.Request, fields ...string) staffForm {
-	f := staffForm{Values: map[string]string{}}
-	for _, name := range fields {
-		f.Values[name] = strings.TrimSpace(r.PostFormValue(name))
-	}
-	return f
-}
-
-// invalid returns the form with one field's message set.
-func (f staffForm) invalid(field, message string) staffForm {
-	f.Errors = map[string]string{field: message}
-	return f
+	return append([]kit.Crumb{{Label: "Staff area", URL: "/staff"}}, trail...)
 }
 
 // staffMemberAdded is the flash after an add-member form: an append added them; no append means they
@@ -118,18 +96,12 @@ func staffMemberAdded(added bool, name, where string) string {
 }
 
 // staffLookup reads the one thing a staff page is about, by id: a thing that does not exist is the 404 page.
-func staffLookup[T any](a *App, w http.ResponseWriter, r *http.Request, id string,
-	read func(context.Context, string) (T, error)) (T, bool) {
+func staffLookup[T any](r *http.Request, id string, read func(context.Context, string) (T, error)) (T, error) {
 	v, err := read(r.Context(), id)
 	if domain.KindOf(err) == domain.KindNotFound {
-		a.notFound(w, r)
-		return v, false
+		return v, domain.NotFound("")
 	}
-	if err != nil {
-		a.serverError(w, r, err)
-		return v, false
-	}
-	return v, true
+	return v, err
 }
 
 // staffContainsFold reports whether any of the values contains text, ignoring case.

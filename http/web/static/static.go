@@ -1,4 +1,6 @@
-package web
+// Package static serves the pages' stylesheet, scripts and icons, embedded in the binary with a content hash
+// in each URL.
+package static
 
 import (
 	"bytes"
@@ -12,14 +14,14 @@ import (
 	"time"
 )
 
-// StaticPrefix is the URL path the static assets are served under.
-// Mount StaticHandler there, e.g. router.Handle(web.StaticPrefix+"*", web.StaticHandler()).
-const StaticPrefix = "/static/"
+// Prefix is the URL path the static assets are served under.
+// Mount StaticHandler there, e.g. router.Handle(static.Prefix+"*", static.Handler()).
+const Prefix = "/static/"
 
 // staticFiles holds the hand-written stylesheet, the favicon and vendored
 // libraries (static/vendor/htmx.min.js is htmx.org 2.0.11 from npm, 0BSD licence).
 //
-//go:embed static
+//go:embed *.css *.svg *.js vendor
 var staticFiles embed.FS
 
 // staticAsset is one embedded file with the short content hash used to version its URL.
@@ -34,7 +36,7 @@ var staticAssets = mustLoadStaticAssets()
 
 func mustLoadStaticAssets() map[string]staticAsset {
 	assets := map[string]staticAsset{}
-	err := fs.WalkDir(staticFiles, "static", func(path string, entry fs.DirEntry, err error) error {
+	err := fs.WalkDir(staticFiles, ".", func(path string, entry fs.DirEntry, err error) error {
 		if err != nil || entry.IsDir() {
 			return err
 		}
@@ -43,12 +45,12 @@ func mustLoadStaticAssets() map[string]staticAsset {
 			return err
 		}
 		sum := sha256.Sum256(content)
-		assets[strings.TrimPrefix(path, "static/")] = staticAsset{content: content, hash: hex.EncodeToString(sum[:])[:12]}
+		assets[path] = staticAsset{content: content, hash: hex.EncodeToString(sum[:])[:12]}
 		return nil
 	})
 	if err != nil {
 		// The files are compiled into the binary; failing to read them is a build defect.
-		panic(fmt.Sprintf("web: reading embedded static files: %v", err))
+		panic(fmt.Sprintf("static: reading embedded static files: %v", err))
 	}
 	return assets
 }
@@ -58,9 +60,9 @@ func mustLoadStaticAssets() map[string]staticAsset {
 func AssetURL(name string) (string, error) {
 	asset, ok := staticAssets[name]
 	if !ok {
-		return "", fmt.Errorf("web: no static asset named %q", name)
+		return "", fmt.Errorf("static: no static asset named %q", name)
 	}
-	return StaticPrefix + name + "?v=" + asset.hash, nil
+	return Prefix + name + "?v=" + asset.hash, nil
 }
 
 // Browsers may keep a versioned URL for a year: its content never changes under that URL.
@@ -70,16 +72,16 @@ const (
 	revalidateCacheControl = "no-cache"
 )
 
-// StaticHandler serves the embedded static files under StaticPrefix.
+// Handler serves the embedded static files under Prefix.
 // Only files are served (no directory listings); GET and HEAD only.
-func StaticHandler() http.Handler {
+func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		name := strings.TrimPrefix(req.URL.Path, StaticPrefix)
+		name := strings.TrimPrefix(req.URL.Path, Prefix)
 		asset, ok := staticAssets[name]
 		if !ok {
 			http.NotFound(w, req)
