@@ -6,9 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/mediciasafely/jobserver/http/server"
+	"github.com/mediciasafely/jobserver/internal/database"
 )
 
 // setting is one environment variable the server reads.
@@ -20,13 +26,22 @@ var settings = []setting{
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jobserver?sslmode=disable", "Postgres holding the event store and the read models (created when missing)"},
 	{"JOBSERVER_ADDR", "localhost:8000", "address the web server listens on"},
 	{"JOBSERVER_ENV", "production", "development enables the local demo login and demo data; production refuses them"},
-	{"JOBSERVER_BASE_URL", "http://localhost:8000", "public URL of the server, for OAuth callbacks and links in e-mail"},
+	{"JOBSERVER_BASE_URL", "", "public URL of the server, for OAuth callbacks and links in e-mail (default: http://JOBSERVER_ADDR)"},
 	{"JOBSERVER_SECRET_KEY", "", "64 hex digits (32 bytes) for cookies and encrypted secrets; required in production, generated under .data/ in development"},
 	{"GITHUB_CLIENT_ID", "", "OAuth app client id for \"Log in with GitHub\""},
 	{"GITHUB_CLIENT_SECRET", "", "OAuth app client secret"},
 	{"GITHUB_URL", "https://github.com", "GitHub (or GitHub Enterprise) web URL, for the OAuth endpoints"},
 	{"GITHUB_API_URL", "https://api.github.com/", "GitHub REST API URL"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"JOBSERVER_METRICS_ADDR", "127.0.0.1:9100", "address of the Prometheus metrics listener, kept off the public one; off disables it"},
+	{"JOBSERVER_TRUSTED_PROXIES", "", "comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP name the client"},
+	{"JOBSERVER_DB_CONNECT_TIMEOUT", "5s", "give up connecting to the database after this long (overrides connect_timeout in DATABASE_URL)"},
+	{"JOBSERVER_DB_STATEMENT_TIMEOUT", "30s", "the server's statement_timeout for serve (replay, verify and migrate run without one); 0 disables"},
+	{"JOBSERVER_REQUEST_TIMEOUT", "10s", "deadline of each web request's database work; past it a page answers 503; 0 disables"},
+	{"JOBSERVER_READ_TIMEOUT", "60s", "longest time to read a request, body included"},
+	{"JOBSERVER_WRITE_TIMEOUT", "60s", "longest time to write a response (streams extend their own)"},
+	{"JOBSERVER_IDLE_TIMEOUT", "120s", "close keep-alive connections idle this long"},
+	{"JOBSERVER_SHUTDOWN_TIMEOUT", "15s", "on SIGINT/SIGTERM, wait this long for requests in flight before cutting them off"},
 }
 
 // config is the server's configuration, read from the environment.
@@ -40,6 +55,14 @@ type config struct {
 	GitHubURL          string
 	GitHubAPIURL       string
 	LogLevel           slog.Level
+	// MetricsAddr is where the metrics listener listens; "" means no metrics listener.
+	MetricsAddr    string
+	TrustedProxies []netip.Prefix
+	// StatementTimeout is the statement_timeout of serve's connections (0: none).
+	StatementTimeout time.Duration
+	RequestTimeout   time.Duration
+	HTTPTimeouts     server.Timeouts
+	ShutdownTimeout  time.Duration
 }
 
 func env(name string) string {
@@ -59,6 +82,7 @@ func loadConfig() (config, error) {
 		DatabaseURL:        env("DATABASE_URL"),
 		Addr:               env("JOBSERVER_ADDR"),
 		BaseURL:            strings.TrimRight(env("JOBSERVER_BASE_URL"), "/"),
+		MetricsAddr:        env("JOBSERVER_METRICS_ADDR"),
 		GitHubClientID:     env("GITHUB_CLIENT_ID"),
 		GitHubClientSecret: env("GITHUB_CLIENT_SECRET"),
 		GitHubURL:          strings.TrimRight(env("GITHUB_URL"), "/"),
@@ -75,7 +99,58 @@ func loadConfig() (config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
+	if c.BaseURL == "" {
+		c.BaseURL = baseURLFor(c.Addr)
+	}
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	}
+	var err error
+	if c.TrustedProxies, err = server.ParseTrustedProxies(env("JOBSERVER_TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, fmt.Errorf("JOBSERVER_TRUSTED_PROXIES: %w", err))
+	}
+	duration := func(name string) time.Duration {
+		d, err := time.ParseDuration(env(name))
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s is %q; use a duration such as 30s or 2m", name, env(name)))
+		}
+		return d
+	}
+	c.StatementTimeout = duration("JOBSERVER_DB_STATEMENT_TIMEOUT")
+	c.RequestTimeout = duration("JOBSERVER_REQUEST_TIMEOUT")
+	c.HTTPTimeouts = server.Timeouts{
+		ReadHeader: 10 * time.Second,
+		Read:       duration("JOBSERVER_READ_TIMEOUT"),
+		Write:      duration("JOBSERVER_WRITE_TIMEOUT"),
+		Idle:       duration("JOBSERVER_IDLE_TIMEOUT"),
+	}
+	c.ShutdownTimeout = duration("JOBSERVER_SHUTDOWN_TIMEOUT")
+	if w := c.HTTPTimeouts.Write; w > 0 && c.RequestTimeout > 0 && c.RequestTimeout >= w {
+		errs = append(errs, fmt.Errorf("JOBSERVER_REQUEST_TIMEOUT (%s) must be shorter than JOBSERVER_WRITE_TIMEOUT (%s), "+
+			"or a page that gives up on the database could not say so", c.RequestTimeout, w))
+	}
+	// An explicit connect timeout goes into the connection string, so every subcommand connects with it;
+	// without one, the string's own connect_timeout or database.DefaultConnectTimeout applies.
+	if _, set := os.LookupEnv("JOBSERVER_DB_CONNECT_TIMEOUT"); set {
+		if d := duration("JOBSERVER_DB_CONNECT_TIMEOUT"); d > 0 {
+			if c.DatabaseURL, err = database.WithTimeouts(c.DatabaseURL, database.Timeouts{Connect: d}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	return c, errors.Join(errs...)
+}
+
+// baseURLFor is the URL of a server listening on addr: a wildcard or missing host is this machine.
+func baseURLFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // secretKey reads JOBSERVER_SECRET_KEY, which only the web server needs. In development a key is made once and kept under .data/, so

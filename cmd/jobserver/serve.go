@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +13,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/github"
+	"github.com/mediciasafely/jobserver/internal/database"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -28,6 +28,11 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	}
 	key, err := secretKey(cfg.Development)
 	if err != nil {
+		return err
+	}
+	// Web requests are short: the database cuts off a statement that runs away. Long jobs (replay, verify,
+	// migrate) are other subcommands and run without the limit.
+	if cfg.DatabaseURL, err = database.WithTimeouts(cfg.DatabaseURL, database.Timeouts{Statement: cfg.StatementTimeout}); err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, cfg)
@@ -51,15 +56,24 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
-	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes})
+	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes,
+		BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.RequestTimeout})
 
 	listener, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	defer listener.Close()
+	// Metrics are for the operator's scraper, on a listener of their own (loopback by default).
+	var metricsListener net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s for metrics (JOBSERVER_METRICS_ADDR; off turns them off): %w", cfg.MetricsAddr, err)
+		}
+		defer metricsListener.Close()
+	}
 
-	// The projectors stop before the deferred close of the pool they write through.
+	// The projectors stop after the web server has drained, and before the deferred close of the pool.
 	projectorsCtx, stopProjectors := context.WithCancel(ctx)
 	projectorsStopped := make(chan struct{})
 	var projectorsErr error
@@ -74,33 +88,54 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 
 	if cfg.Development {
 		if err := loadDemoData(ctx, logger, b.store, identity, b.runner); err != nil {
-			listener.Close()
 			return err
 		}
 	}
 
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- srv.Serve(listener) }()
+	// Serving ends when we are told to stop, or when the projectors stop on their own.
+	serving, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	go func() {
+		select {
+		case <-projectorsStopped:
+		case <-ctx.Done():
+		case <-serving.Done():
+			return
+		}
+		logger.Info("shutting down", slog.Duration("grace", cfg.ShutdownTimeout))
+		stopServing()
+	}()
+	if metricsListener != nil {
+		metrics := server.NewHTTPServer(server.MetricsHandler(), cfg.HTTPTimeouts, logger)
+		metricsDone := make(chan error, 1)
+		go func() { metricsDone <- server.Serve(serving, metrics, metricsListener, time.Second) }()
+		defer func() {
+			stopServing()
+			if err := <-metricsDone; err != nil {
+				logger.Warn("metrics listener", slog.Any("error", err))
+			}
+		}()
+	}
 	logger.Info("serving", slog.String("url", "http://"+listener.Addr().String()), slog.String("base_url", cfg.BaseURL),
-		slog.Bool("development", cfg.Development), slog.Bool("github_login", gitHub != nil))
+		slog.Bool("development", cfg.Development), slog.Bool("github_login", gitHub != nil),
+		slog.String("metrics", metricsURL(metricsListener)))
 
-	var failure error
+	err = server.Serve(serving, server.NewHTTPServer(handler, cfg.HTTPTimeouts, logger), listener, cfg.ShutdownTimeout)
 	select {
-	case <-ctx.Done():
-	case err := <-serverDone:
-		return fmt.Errorf("web server: %w", err)
 	case <-projectorsStopped:
 		if ctx.Err() == nil {
-			failure = fmt.Errorf("projectors stopped: %w", projectorsErr)
+			err = errors.Join(fmt.Errorf("projectors stopped: %w", projectorsErr), err)
 		}
+	default:
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return errors.Join(failure, fmt.Errorf("shut down the web server: %w", err))
+	return err
+}
+
+func metricsURL(l net.Listener) string {
+	if l == nil {
+		return "off"
 	}
-	return failure
+	return "http://" + l.Addr().String() + "/metrics"
 }
 
 // gitHubLogin is "Log in with GitHub" as configured. Without an OAuth app a development server runs with
