@@ -350,3 +350,17 @@ func TestLoginNextNeverLeavesTheSite(t *testing.T) {
 	b.get("/login")
 	b.post("/login/dev", url.Values{"user": {ada}, "next": {"/status?x=1"}}).at("/status")
 }
+
+// A form token known before the login (planted by someone who saw the login page) is worthless after it.
+func TestTheCSRFTokenIsRenewedAtLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.user("ada")
+	b := e.browser()
+	b.get("/login")
+	planted := b.csrf
+	b.loginAs(ada)
+	b.postRaw("/settings", url.Values{"email": {"x@example.org"}, "gorilla.csrf.Token": {planted}}).
+		expect(http.StatusForbidden, "This form has expired")
+	b.post("/settings", url.Values{"email": {"ada@example.org"}}).at("/settings").expect(http.StatusOK, "Settings saved")
+}
