@@ -9,6 +9,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/internal/rolematrix"
 )
 
 // world is a small installation built by the command line: a backend, an organisation, a project ("this
@@ -27,48 +28,7 @@ type world struct {
 	otherProjectID string
 }
 
-// roleSetup is who acts: the command line, an anonymous visitor, or a user with at most one role held
-// globally, on this project, or on another project.
-type roleSetup struct {
-	key     string
-	cli     bool
-	anon    bool
-	global  domain.Role
-	project domain.Role
-	other   domain.Role
-}
-
-func (r roleSetup) String() string {
-	switch {
-	case r.cli:
-		return "the command line"
-	case r.anon:
-		return "an anonymous visitor"
-	case r.global != "":
-		return "a global " + r.global.DisplayName()
-	case r.project != "":
-		return "a " + r.project.DisplayName() + " of this project"
-	case r.other != "":
-		return "a " + r.other.DisplayName() + " of another project"
-	}
-	return "a user without roles"
-}
-
-func roleSetups() []roleSetup {
-	setups := []roleSetup{{key: "cli", cli: true}, {key: "anonymous", anon: true}, {key: "none"}}
-	for _, r := range domain.AllRoles() {
-		setups = append(setups, roleSetup{key: "global:" + string(r), global: r})
-	}
-	for _, r := range domain.ProjectRoles() {
-		setups = append(setups, roleSetup{key: "project:" + string(r), project: r})
-	}
-	for _, r := range domain.ProjectRoles() {
-		setups = append(setups, roleSetup{key: "other:" + string(r), other: r})
-	}
-	return setups
-}
-
-func newWorld(t *testing.T, who roleSetup) world {
+func newWorld(t *testing.T, who rolematrix.Setup) world {
 	t.Helper()
 	ctx := context.Background()
 	cli := commands.CLIActor
@@ -89,187 +49,101 @@ func newWorld(t *testing.T, who roleSetup) world {
 	ok(t)(w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: w.target, Role: domain.OutputChecker}))
 
 	switch {
-	case who.cli:
+	case who.CLI:
 		w.actor, w.self = cli, w.target
 		return w
-	case who.anon:
+	case who.Anonymous:
 		w.actor = commands.Anonymous
 		return w
-	case who.global != "":
-		ok(t)(w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: actorID, Role: who.global}))
-	case who.project != "":
-		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.projectID, UserID: actorID, Roles: []domain.Role{who.project}}))
-	case who.other != "":
-		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.otherProjectID, UserID: actorID, Roles: []domain.Role{who.other}}))
+	case who.Global != "":
+		ok(t)(w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: actorID, Role: who.Global}))
+	case who.Project != "":
+		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.projectID, UserID: actorID, Roles: []domain.Role{who.Project}}))
+	case who.Other != "":
+		ok(t)(w.AddProjectMember.Handle(ctx, identity.AddProjectMember{Actor: cli, ProjectID: w.otherProjectID, UserID: actorID, Roles: []domain.Role{who.Other}}))
 	}
 	w.actor, w.self = commands.UserActor(actorID), actorID
 	return w
 }
 
-// use is one command of the matrix, run by w.actor against w.
-type use struct {
-	name    string
-	run     func(ctx context.Context, w world) error
-	allowed []string // role setup keys that may run it; everyone else is Forbidden
-}
-
-// admins may do what needs a Core Developer's permission.
-var admins = []string{"cli", "global:core_developer"}
-
-// coordinators of the project, global ones, and admins may change members and settings.
-var coordinators = []string{"cli", "global:core_developer", "global:project_coordinator", "project:project_coordinator"}
-
-func everyoneSignedIn() []string {
-	var keys []string
-	for _, s := range roleSetups() {
-		if !s.anon {
-			keys = append(keys, s.key)
-		}
-	}
-	return keys
-}
-
-func uses() []use {
-	return []use{
-		{
-			name: "ChangeNotificationEmail of their own address",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.self, Email: "me@work.example.org"})
-				return err
-			},
-			allowed: everyoneSignedIn(),
+// runners run each use of rolematrix.Uses through its command, as w.actor against w.
+func runners() map[string]func(ctx context.Context, w world) error {
+	return map[string]func(ctx context.Context, w world) error{
+		"ChangeNotificationEmail of their own address": func(ctx context.Context, w world) error {
+			_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.self, Email: "me@work.example.org"})
+			return err
 		},
-		{
-			name: "ChangeNotificationEmail of someone else",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.newcomer, Email: "them@work.example.org"})
-				return err
-			},
-			allowed: []string{"cli"},
+		"ChangeNotificationEmail of someone else": func(ctx context.Context, w world) error {
+			_, err := w.ChangeNotificationEmail.Handle(ctx, identity.ChangeNotificationEmail{Actor: w.actor, UserID: w.newcomer, Email: "them@work.example.org"})
+			return err
 		},
-		{
-			name: "GrantGlobalRole",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: w.actor, UserID: w.newcomer, Role: domain.OutputChecker})
-				return err
-			},
-			allowed: admins,
+		"SetGlobalRoles": func(ctx context.Context, w world) error {
+			_, err := w.SetGlobalRoles.Handle(ctx, identity.SetGlobalRoles{Actor: w.actor, UserID: w.target, Roles: []domain.Role{domain.TechnicalReviewer}})
+			return err
 		},
-		{
-			name: "RevokeGlobalRole",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: w.actor, UserID: w.target, Role: domain.OutputChecker})
-				return err
-			},
-			allowed: admins,
+		"GrantGlobalRole": func(ctx context.Context, w world) error {
+			_, err := w.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: w.actor, UserID: w.newcomer, Role: domain.OutputChecker})
+			return err
 		},
-		{
-			name: "CreateBackend",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: w.actor, Slug: "tpp", Name: "TPP"})
-				return err
-			},
-			allowed: admins,
+		"RevokeGlobalRole": func(ctx context.Context, w world) error {
+			_, err := w.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: w.actor, UserID: w.target, Role: domain.OutputChecker})
+			return err
 		},
-		{
-			name: "RotateRunnerToken",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RotateRunnerToken.Handle(ctx, identity.RotateRunnerToken{Actor: w.actor, BackendID: w.backendID})
-				return err
-			},
-			allowed: admins,
+		"CreateBackend": func(ctx context.Context, w world) error {
+			_, err := w.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: w.actor, Slug: "tpp", Name: "TPP"})
+			return err
 		},
-		{
-			name: "AddBackendMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.newcomer})
-				return err
-			},
-			allowed: admins,
+		"RotateRunnerToken": func(ctx context.Context, w world) error {
+			_, err := w.RotateRunnerToken.Handle(ctx, identity.RotateRunnerToken{Actor: w.actor, BackendID: w.backendID})
+			return err
 		},
-		{
-			name: "RemoveBackendMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveBackendMember.Handle(ctx, identity.RemoveBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.target})
-				return err
-			},
-			allowed: admins,
+		"AddBackendMember": func(ctx context.Context, w world) error {
+			_, err := w.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.newcomer})
+			return err
 		},
-		{
-			name: "CreateOrg",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: w.actor, Name: "Another Org"})
-				return err
-			},
-			allowed: admins,
+		"RemoveBackendMember": func(ctx context.Context, w world) error {
+			_, err := w.RemoveBackendMember.Handle(ctx, identity.RemoveBackendMember{Actor: w.actor, BackendID: w.backendID, UserID: w.target})
+			return err
 		},
-		{
-			name: "AddOrgMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.newcomer})
-				return err
-			},
-			allowed: admins,
+		"CreateOrg": func(ctx context.Context, w world) error {
+			_, err := w.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: w.actor, Name: "Another Org"})
+			return err
 		},
-		{
-			name: "RemoveOrgMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveOrgMember.Handle(ctx, identity.RemoveOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.target})
-				return err
-			},
-			allowed: admins,
+		"AddOrgMember": func(ctx context.Context, w world) error {
+			_, err := w.AddOrgMember.Handle(ctx, identity.AddOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.newcomer})
+			return err
 		},
-		{
-			name: "CreateProject",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.CreateProject.Handle(ctx, identity.CreateProject{Actor: w.actor, Name: "New Study", OrgID: w.orgID})
-				return err
-			},
-			allowed: admins,
+		"RemoveOrgMember": func(ctx context.Context, w world) error {
+			_, err := w.RemoveOrgMember.Handle(ctx, identity.RemoveOrgMember{Actor: w.actor, OrgID: w.orgID, UserID: w.target})
+			return err
 		},
-		{
-			name: "AddProjectToOrg",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: w.actor, ProjectID: w.projectID, OrgID: w.orgID})
-				return err
-			},
-			allowed: admins,
+		"CreateProject": func(ctx context.Context, w world) error {
+			_, err := w.CreateProject.Handle(ctx, identity.CreateProject{Actor: w.actor, Name: "New Study", OrgID: w.orgID})
+			return err
 		},
-		{
-			name: "AddProjectMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
-					Actor: w.actor, ProjectID: w.projectID, UserID: w.newcomer, Roles: []domain.Role{domain.ProjectCollaborator},
-				})
-				return err
-			},
-			allowed: admins,
+		"AddProjectToOrg": func(ctx context.Context, w world) error {
+			_, err := w.AddProjectToOrg.Handle(ctx, identity.AddProjectToOrg{Actor: w.actor, ProjectID: w.projectID, OrgID: w.orgID})
+			return err
 		},
-		{
-			name: "ChangeProjectMemberRoles",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{
-					Actor: w.actor, ProjectID: w.projectID, UserID: w.target, Roles: []domain.Role{domain.ProjectCollaborator},
-				})
-				return err
-			},
-			allowed: coordinators,
+		"AddProjectMember": func(ctx context.Context, w world) error {
+			_, err := w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
+				Actor: w.actor, ProjectID: w.projectID, UserID: w.newcomer, Roles: []domain.Role{domain.ProjectCollaborator},
+			})
+			return err
 		},
-		{
-			name: "RemoveProjectMember",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target})
-				return err
-			},
-			allowed: coordinators,
+		"ChangeProjectMemberRoles": func(ctx context.Context, w world) error {
+			_, err := w.ChangeProjectMemberRoles.Handle(ctx, identity.ChangeProjectMemberRoles{
+				Actor: w.actor, ProjectID: w.projectID, UserID: w.target, Roles: []domain.Role{domain.ProjectCollaborator},
+			})
+			return err
 		},
-		{
-			name: "RenameProject",
-			run: func(ctx context.Context, w world) error {
-				_, err := w.RenameProject.Handle(ctx, identity.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"})
-				return err
-			},
-			allowed: coordinators,
+		"RemoveProjectMember": func(ctx context.Context, w world) error {
+			_, err := w.RemoveProjectMember.Handle(ctx, identity.RemoveProjectMember{Actor: w.actor, ProjectID: w.projectID, UserID: w.target})
+			return err
+		},
+		"RenameProject": func(ctx context.Context, w world) error {
+			_, err := w.RenameProject.Handle(ctx, identity.RenameProject{Actor: w.actor, ProjectID: w.projectID, Name: "Our Study"})
+			return err
 		},
 	}
 }
@@ -281,21 +155,19 @@ func uses() []use {
 // only their own notification address; an anonymous visitor may do nothing.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	for _, u := range uses() {
-		for _, who := range roleSetups() {
-			allowed := false
-			for _, k := range u.allowed {
-				allowed = allowed || k == who.key
-			}
+	run := runners()
+	for _, u := range rolematrix.Uses() {
+		for _, who := range rolematrix.Setups() {
+			allowed := u.Allows(who.Key)
 			verdict := "may not"
 			if allowed {
 				verdict = "may"
 			}
-			t.Run(fmt.Sprintf("%s %s %s", who, verdict, u.name), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s %s %s", who, verdict, u.Name), func(t *testing.T) {
 				t.Parallel()
 				w := newWorld(t, who)
 				before := len(w.events(t))
-				err := u.run(context.Background(), w)
+				err := run[u.Name](context.Background(), w)
 				after := len(w.events(t))
 				if allowed {
 					if err != nil {
@@ -315,20 +187,29 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
-func TestRoleMatrixNamesOnlyKnownSetups(t *testing.T) {
+// TestTheRoleMatrixHasARunnerForEveryUse: each use of the shared table runs through a command here.
+func TestTheRoleMatrixHasARunnerForEveryUse(t *testing.T) {
 	t.Parallel()
+	run := runners()
 	known := map[string]bool{}
-	for _, s := range roleSetups() {
-		known[s.key] = true
+	for _, s := range rolematrix.Setups() {
+		known[s.Key] = true
 	}
-	for _, u := range uses() {
-		for _, k := range u.allowed {
+	for _, u := range rolematrix.Uses() {
+		if run[u.Name] == nil {
+			t.Errorf("no command runs %q", u.Name)
+		}
+		delete(run, u.Name)
+		for _, k := range u.Allowed {
 			if !known[k] {
-				t.Errorf("%s: unknown role setup %q", u.name, k)
+				t.Errorf("%s: unknown role setup %q", u.Name, k)
 			}
 		}
 	}
-	if n := len(roleSetups()); n != 19 {
+	for name := range run {
+		t.Errorf("runner %q is not in the table", name)
+	}
+	if n := len(rolematrix.Setups()); n != 19 {
 		t.Fatalf("%d role setups, want 19 (CLI, anonymous, none, 10 global, 3 on this project, 3 on another)", n)
 	}
 }
@@ -336,7 +217,7 @@ func TestRoleMatrixNamesOnlyKnownSetups(t *testing.T) {
 func TestCoordinatorCanChangeRolesButNotAddMembers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, roleSetup{key: "project:project_coordinator", project: domain.ProjectCoordinator})
+	w := newWorld(t, rolematrix.Setup{Key: "project:project_coordinator", Project: domain.ProjectCoordinator})
 
 	_, err := w.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 		Actor: w.actor, ProjectID: w.projectID, UserID: w.newcomer, Roles: []domain.Role{domain.ProjectDeveloper},

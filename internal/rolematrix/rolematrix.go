@@ -1,0 +1,110 @@
+// Package rolematrix is the table of who may do what, shared by the tests that drive it through the
+// commands and through HTTP: every use case of the identity slice × every kind of actor. A test of each
+// layer names a runner for every use in the table, so a page that offers what the command refuses, or a
+// route that skips the command, shows up as a row that disagrees.
+package rolematrix
+
+import "github.com/mediciasafely/jobserver/domain"
+
+// Setup is who acts: the command line, an anonymous visitor, or a user with at most one role held
+// globally, on this project, or on another project.
+type Setup struct {
+	Key       string
+	CLI       bool
+	Anonymous bool
+	Global    domain.Role
+	Project   domain.Role
+	Other     domain.Role
+}
+
+func (s Setup) String() string {
+	switch {
+	case s.CLI:
+		return "the command line"
+	case s.Anonymous:
+		return "an anonymous visitor"
+	case s.Global != "":
+		return "a global " + s.Global.DisplayName()
+	case s.Project != "":
+		return "a " + s.Project.DisplayName() + " of this project"
+	case s.Other != "":
+		return "a " + s.Other.DisplayName() + " of another project"
+	}
+	return "a user without roles"
+}
+
+// Setups are the nineteen kinds of actor: the command line, anonymous, a user without roles, each of the
+// ten roles held globally, and each of the three project roles on this project and on another one.
+func Setups() []Setup {
+	setups := []Setup{{Key: "cli", CLI: true}, {Key: "anonymous", Anonymous: true}, {Key: "none"}}
+	for _, r := range domain.AllRoles() {
+		setups = append(setups, Setup{Key: "global:" + string(r), Global: r})
+	}
+	for _, r := range domain.ProjectRoles() {
+		setups = append(setups, Setup{Key: "project:" + string(r), Project: r})
+	}
+	for _, r := range domain.ProjectRoles() {
+		setups = append(setups, Setup{Key: "other:" + string(r), Other: r})
+	}
+	return setups
+}
+
+// Use is one use case of the matrix and the setups that may run it; everyone else is refused.
+type Use struct {
+	Name    string
+	Allowed []string
+}
+
+// Allows reports whether the setup with key may run the use.
+func (u Use) Allows(key string) bool {
+	for _, k := range u.Allowed {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// admins may do what needs a Core Developer's permission.
+var admins = []string{"cli", "global:core_developer"}
+
+// coordinators of the project, global ones, and admins may change members and settings.
+var coordinators = []string{"cli", "global:core_developer", "global:project_coordinator", "project:project_coordinator"}
+
+func everyoneSignedIn() []string {
+	var keys []string
+	for _, s := range Setups() {
+		if !s.Anonymous {
+			keys = append(keys, s.Key)
+		}
+	}
+	return keys
+}
+
+// Uses is the table of spec/roles.md for the identity slice: admins (Core Developers) create backends,
+// organisations and projects, grant roles and add project members; a Project Coordinator of a project (or
+// a global one, or an admin) changes members' roles, removes members and renames the project, but a
+// coordinator of another project may not; everyone signed in changes only their own notification
+// address; an anonymous visitor may do nothing.
+func Uses() []Use {
+	return []Use{
+		{Name: "ChangeNotificationEmail of their own address", Allowed: everyoneSignedIn()},
+		{Name: "ChangeNotificationEmail of someone else", Allowed: []string{"cli"}},
+		{Name: "SetGlobalRoles", Allowed: admins},
+		{Name: "GrantGlobalRole", Allowed: admins},
+		{Name: "RevokeGlobalRole", Allowed: admins},
+		{Name: "CreateBackend", Allowed: admins},
+		{Name: "RotateRunnerToken", Allowed: admins},
+		{Name: "AddBackendMember", Allowed: admins},
+		{Name: "RemoveBackendMember", Allowed: admins},
+		{Name: "CreateOrg", Allowed: admins},
+		{Name: "AddOrgMember", Allowed: admins},
+		{Name: "RemoveOrgMember", Allowed: admins},
+		{Name: "CreateProject", Allowed: admins},
+		{Name: "AddProjectToOrg", Allowed: admins},
+		{Name: "AddProjectMember", Allowed: admins},
+		{Name: "ChangeProjectMemberRoles", Allowed: coordinators},
+		{Name: "RemoveProjectMember", Allowed: coordinators},
+		{Name: "RenameProject", Allowed: coordinators},
+	}
+}
