@@ -33,16 +33,69 @@ type rule struct {
 // rules is ARCHITECTURE.md's layout table, keyed by top-level folder. A folder may always import
 // its own subpackages (listed explicitly to keep the table readable).
 var rules = map[string]rule{
-	"domain":       {ours: []string{"domain"}, thirdParty: []string{"github.com/oklog/ulid/v2"}},
-	"commands":     {ours: []string{"commands", "domain", "eventstore"}},
-	"eventstore":   {ours: []string{"eventstore"}},
-	"projections":  {ours: []string{"projections", "domain", "eventstore"}},
-	"http":         {ours: []string{"http", "commands", "projections", "domain", "eventstore"}},
+	"domain":      {ours: []string{"domain"}, thirdParty: []string{"github.com/oklog/ulid/v2"}},
+	"commands":    {ours: []string{"commands", "domain", "eventstore"}},
+	"eventstore":  {ours: []string{"eventstore"}},
+	"projections": {ours: []string{"projections", "domain", "eventstore"}},
+	// http reads commands' own results, never the event store: it does not import eventstore.
+	"http":         {ours: []string{"http", "commands", "projections", "domain"}},
 	"integrations": {ours: []string{"integrations", "commands", "domain"}},
 	"migrations":   {ours: []string{"migrations"}},
 	"cmd":          {anyOurs: true},
 	// Test helpers live here; they may use any layer but only tests may import them.
 	"internal": {anyOurs: true},
+}
+
+// sliceLayers are the layers split into a package per slice, with the subpackages (besides the layer's
+// root package) that every slice may import: the layer's kit. A slice does not import another slice of its
+// own layer: what two slices share belongs in the kit.
+var sliceLayers = map[string][]string{
+	"commands":    nil,
+	"projections": nil,
+	"http/web":    {"http/web/kit", "http/web/static"},
+}
+
+// checkSlices returns an error when rel, a slice package of a layer, imports another slice of that layer.
+func checkSlices(rel, impRel string) error {
+	for layer, shared := range sliceLayers {
+		slice, inLayer := sliceOf(rel, layer)
+		if !inLayer || slice == "" || isShared(rel, layer, shared) {
+			continue
+		}
+		other, impInLayer := sliceOf(impRel, layer)
+		if !impInLayer || other == "" || other == slice || isShared(impRel, layer, shared) {
+			continue
+		}
+		return fmt.Errorf("the %s slice %s/ may not import another slice, %s/%s/; move what both need to the layer's kit", layer, slice, layer, other)
+	}
+	return nil
+}
+
+// sliceOf returns the slice of layer that rel is in ("" for the layer's root package).
+func sliceOf(rel, layer string) (string, bool) {
+	if rel == layer {
+		return "", true
+	}
+	rest, ok := strings.CutPrefix(rel, layer+"/")
+	if !ok {
+		return "", false
+	}
+	slice, _, _ := strings.Cut(rest, "/")
+	return slice, true
+}
+
+// isShared reports whether rel is one of the layer's shared packages: the layer's root package, or a
+// shared subpackage or anything below it.
+func isShared(rel, layer string, shared []string) bool {
+	if rel == layer {
+		return true
+	}
+	for _, s := range shared {
+		if within(rel, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // topFolder returns the first element of a slash-separated path relative to the module root.
@@ -82,7 +135,7 @@ func check(module, pkg, imp string) error {
 		}
 		for _, f := range r.ours {
 			if within(impRel, f) {
-				return nil
+				return checkSlices(rel, impRel)
 			}
 		}
 		if within(impRel, "internal") {

@@ -56,11 +56,25 @@ func TestCheck(t *testing.T) {
 		{"integrations/github", m + "/projections", false},
 		{"integrations/github", m + "/eventstore", false},
 
-		// http: commands, projections, domain, eventstore, http.
+		// A slice imports its layer's kit, not another slice of the same layer.
+		{"commands/workspaces", m + "/commands", true},
+		{"commands/workspaces", m + "/commands/identity", false},
+		{"projections/releases", m + "/projections/identity", false},
+		{"projections/releases", m + "/projections", true},
+		{"http/web/staff", m + "/http/web/kit", true},
+		{"http/web/staff", m + "/http/web/static", true},
+		{"http/web/staff", m + "/http/web/projects", false},
+		{"http/web/kit", m + "/http/web/static", true},
+		{"http/web", m + "/http/web/staff", true},
+		{"http/web/staff", m + "/projections/identity", true},
+		{"http/web/staff", m + "/commands/identity", true},
+
+		// http: commands, projections, domain, http; never the event store.
 		{"http/web", m + "/commands", true},
 		{"http/web", m + "/projections", true},
 		{"http/runnerapi", m + "/domain", true},
-		{"http/runnerapi", m + "/eventstore", true},
+		{"http/runnerapi", m + "/eventstore", false},
+		{"http/web/staff", m + "/eventstore/pgstore", false},
 		{"http/web", m + "/http/middleware", true},
 		{"http/web", "net/http", true},
 		{"http/web", "github.com/go-chi/chi/v5", true},
