@@ -19,10 +19,12 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mediciasafely/jobserver/migrations"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
-// ReadModelSchema is the schema that holds the read models; the event store lives in public.
-const ReadModelSchema = "readmodel"
+// ReadModelSchema is the schema that holds the read models (named once, by the projections); the event
+// store lives in public.
+const ReadModelSchema = projections.LiveSchema
 
 // DefaultConnectTimeout bounds connecting (TCP, TLS and login) when the connection string sets no
 // connect_timeout: a server that accepts connections and never answers must not hang the service.
