@@ -19,12 +19,12 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mediciasafely/jobserver/migrations"
-	"github.com/mediciasafely/jobserver/projections"
 )
 
-// ReadModelSchema is the schema that holds the read models (named once, by the projections); the event
-// store lives in public.
-const ReadModelSchema = projections.LiveSchema
+// ReadModelSchema is the schema that holds the read models: projections.LiveSchema, which a test checks
+// (importing projections here would be a cycle for projections' own tests, which use pgtest and so this
+// package). The event store lives in public.
+const ReadModelSchema = "readmodel"
 
 // DefaultConnectTimeout bounds connecting (TCP, TLS and login) when the connection string sets no
 // connect_timeout: a server that accepts connections and never answers must not hang the service.

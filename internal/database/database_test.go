@@ -6,6 +6,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 func TestMigratingAgainAfterTheReadModelSchemaExistsChangesNothing(t *testing.T) {
@@ -28,5 +29,12 @@ func TestMigratingAgainAfterTheReadModelSchemaExistsChangesNothing(t *testing.T)
 	}
 	if copies != 1 {
 		t.Fatalf("%d events tables exist, want 1", copies)
+	}
+}
+
+func TestTheReadModelSchemaIsTheProjectionsLiveSchema(t *testing.T) {
+	t.Parallel()
+	if database.ReadModelSchema != projections.LiveSchema {
+		t.Fatalf("database.ReadModelSchema %q, projections.LiveSchema %q", database.ReadModelSchema, projections.LiveSchema)
 	}
 }
