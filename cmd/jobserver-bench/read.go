@@ -25,7 +25,8 @@ const (
 )
 
 // seed appends n events through the store with multi-stream appends, then copies the very same rows into
-// raw_events in global order, and vacuums both so that reads measure reading, not setting hint bits.
+// raw_events (the read ceiling) and raw_inserts (the write ceiling, so that its indexes are as deep as
+// those of events) in global order, and vacuums them so that reads measure reading, not setting hint bits.
 func seed(ctx context.Context, env *benchEnv, n int) error {
 	bar := eventBar("seeding events", n)
 	var claimed atomic.Int64
@@ -83,15 +84,17 @@ func eventBar(description string, total int) *progressbar.ProgressBar {
 }
 
 func copyToRawAndVacuum(ctx context.Context, env *benchEnv) error {
-	fmt.Fprintln(os.Stderr, "copying the events into raw_events and vacuuming both")
-	_, err := env.pool.Exec(ctx, `INSERT INTO public.raw_events
+	fmt.Fprintln(os.Stderr, "copying the events into raw_events and raw_inserts and vacuuming them")
+	for _, table := range []string{"public.raw_events", "public.raw_inserts"} {
+		_, err := env.pool.Exec(ctx, `INSERT INTO `+table+`
 		(tx_id, event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
 		SELECT tx_id, event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at
 		FROM public.events ORDER BY tx_id, seq`)
-	if err != nil {
-		return fmt.Errorf("copy events into raw_events: %w", err)
+		if err != nil {
+			return fmt.Errorf("copy events into %s: %w", table, err)
+		}
 	}
-	for _, table := range []string{"public.events", "public.raw_events"} {
+	for _, table := range []string{"public.events", "public.raw_events", "public.raw_inserts"} {
 		if _, err := env.pool.Exec(ctx, "VACUUM (ANALYZE) "+table); err != nil {
 			return fmt.Errorf("vacuum %s: %w", table, err)
 		}

@@ -35,7 +35,7 @@ func measureWrites(ctx context.Context, env *benchEnv, cfg config, rep *report) 
 			return fmt.Errorf("%d writers: %w", writers, err)
 		}
 		fmt.Fprintf(os.Stderr, "%2d writers: raw insert %.0f inserts/s, store append %.0f appends/s\n", writers, raw, appends)
-		rep.add(row{section: sectionRawInsert, measurement: "raw INSERT (1 row, autocommit)", writers: writers, value: raw, unit: "inserts/s"})
+		rep.add(row{section: sectionRawInsert, measurement: "raw INSERT (1 row, autocommit, table shaped like events)", writers: writers, value: raw, unit: "inserts/s"})
 		rep.add(row{section: sectionAppend, measurement: "Store.Append (1 event, exact version)", writers: writers,
 			value: appends, unit: "appends/s", raw: raw, rawUnit: "inserts/s", goal: appendGoal(writers)})
 	}
@@ -117,7 +117,8 @@ func (t *throughput) run(ctx context.Context, ops []writeOp, d time.Duration) er
 	return nil
 }
 
-const rawInsertSQL = `INSERT INTO public.raw_events (event_id, stream_id, stream_version, event_type, schema_version, data, metadata)
+// rawInsertSQL is the INSERT the store has to do, into a table of the same shape (rawInsertTableDDL).
+const rawInsertSQL = `INSERT INTO public.raw_inserts (event_id, stream_id, stream_version, event_type, schema_version, data, metadata)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
 // rawInserter writes one row per autocommitted statement, with the values an append would write.
