@@ -1,11 +1,14 @@
 // Command jobserver-bench measures the event store and the projections against the raw speed of the same
 // Postgres server, in one run on a fresh database that it drops at the end:
 //
-//   - raw ceiling: single-row INSERTs into a plain table shaped like events, 1, 4 and 16 writers;
+//   - raw ceiling: single-row INSERTs into a table of the shape of events (same indexes and constraints),
+//     1, 4 and 16 writers;
 //   - append: pgstore.Store.Append, one event per call with an exact expected version, same writer counts;
 //   - read: ReadAll in global order against a raw keyset read of the same rows;
 //   - rebuild: projections.Runner.Replay of a one-row-per-event projector, against the raw keyset read;
-//   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader.
+//   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader;
+//   - command: a real command (ChangeProjectMemberRoles) on a project stream of 10,000 events against the
+//     same command on a new project, through the command kit on the Postgres store (steady state, p50).
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
@@ -147,6 +150,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureLag(ctx, env, cfg, &rep); err != nil {
 		return err
+	}
+	if err := measureLongStreamCommand(ctx, env, &rep); err != nil {
+		return fmt.Errorf("command on a long stream: %w", err)
 	}
 	rep.print(out, info, cfg)
 	return nil

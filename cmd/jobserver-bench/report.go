@@ -19,6 +19,7 @@ const (
 	sectionRead
 	sectionRebuild
 	sectionLag
+	sectionCommand
 )
 
 // row is one line of the report.
@@ -50,6 +51,14 @@ func atLeastRatio(min float64) *goal {
 	return &goal{text: fmt.Sprintf("≥ %.2f × raw", min), met: func(r row) bool {
 		ratio, ok := r.ratio()
 		return ok && ratio >= min
+	}}
+}
+
+// atMostRatio is a target on a time: at most max times the raw one.
+func atMostRatio(max float64) *goal {
+	return &goal{text: fmt.Sprintf("≤ %.2f × raw", max), met: func(r row) bool {
+		ratio, ok := r.ratio()
+		return ok && ratio <= max
 	}}
 }
 
@@ -143,6 +152,9 @@ func (r row) achieved() string {
 
 // formatValue prints rates as whole numbers with thousands separators and times with one decimal.
 func formatValue(v float64, unit string) string {
+	if unit == "ms" && v < 10 {
+		return fmt.Sprintf("%.2f ms", v)
+	}
 	if unit == "ms" {
 		return fmt.Sprintf("%.1f ms", v)
 	}
