@@ -31,7 +31,7 @@ func Users() projections.Projector {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
 		return db.Exec(ctx, `UPDATE users SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`, ev.UserID, string(ev.Role))
 	})
-	return projections.Define("users", 1, []string{"users"},
+	return projections.Define(UsersProjector, 1, []string{"users"},
 		`CREATE TABLE users (
 			id                 text PRIMARY KEY,
 			github_id          bigint NOT NULL UNIQUE,
@@ -46,37 +46,22 @@ func Users() projections.Projector {
 		CREATE INDEX users_login ON users (lower(login));`, h)
 }
 
-// Orgs projects organisations and their members.
+// Orgs projects organisations and their members, with its own copy of the people.
 func Orgs() projections.Projector {
 	h := projections.Handlers{}
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
 		return db.Exec(ctx, `INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`, ev.OrgID, ev.Slug, ev.Name, e.RecordedAt)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgMemberAdded) error {
-		return db.Exec(ctx, `INSERT INTO org_members (org_id, user_id, added_at) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, ev.OrgID, ev.UserID, e.RecordedAt)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgMemberRemoved) error {
-		return db.Exec(ctx, `DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, ev.OrgID, ev.UserID)
-	})
-	return projections.Define("orgs", 1, []string{"orgs", "org_members"},
-		`CREATE TABLE orgs (
+	on(h, orgMembers, orgMemberAdded, orgMemberRemoved)
+	return orgMembers.define(OrgsProjector, 2, "orgs", `
 			id         text PRIMARY KEY,
 			slug       text NOT NULL UNIQUE,
 			name       text NOT NULL,
-			created_at timestamptz NOT NULL
-		);
-		CREATE TABLE org_members (
-			org_id   text NOT NULL,
-			user_id  text NOT NULL,
-			added_at timestamptz NOT NULL,
-			PRIMARY KEY (org_id, user_id)
-		);
-		CREATE INDEX org_members_user ON org_members (user_id);`, h)
+			created_at timestamptz NOT NULL`, h)
 }
 
-// Backends projects backends and their members. Runner tokens are not here: only their hashes exist, in
-// the secrets table.
+// Backends projects backends and their members, with its own copy of the people. Runner tokens are not
+// here: only their hashes exist, in the secrets table.
 func Backends() projections.Projector {
 	h := projections.Handlers{}
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
@@ -86,31 +71,23 @@ func Backends() projections.Projector {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.RunnerTokenRotated) error {
 		return db.Exec(ctx, `UPDATE backends SET token_set_at = $2 WHERE id = $1`, ev.BackendID, e.RecordedAt)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendMemberAdded) error {
-		return db.Exec(ctx, `INSERT INTO backend_members (backend_id, user_id, added_at) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, ev.BackendID, ev.UserID, e.RecordedAt)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendMemberRemoved) error {
-		return db.Exec(ctx, `DELETE FROM backend_members WHERE backend_id = $1 AND user_id = $2`, ev.BackendID, ev.UserID)
-	})
-	return projections.Define("backends", 1, []string{"backends", "backend_members"},
-		`CREATE TABLE backends (
+	on(h, backendMembers,
+		func(ev domain.BackendMemberAdded) (string, string, []domain.Role) {
+			return ev.BackendID, ev.UserID, nil
+		},
+		func(ev domain.BackendMemberRemoved) (string, string) { return ev.BackendID, ev.UserID })
+	return backendMembers.define(BackendsProjector, 2, "backends", `
 			id           text PRIMARY KEY,
 			slug         text NOT NULL UNIQUE,
 			name         text NOT NULL,
 			created_at   timestamptz NOT NULL,
-			token_set_at timestamptz NOT NULL
-		);
-		CREATE TABLE backend_members (
-			backend_id text NOT NULL,
-			user_id    text NOT NULL,
-			added_at   timestamptz NOT NULL,
-			PRIMARY KEY (backend_id, user_id)
-		);
-		CREATE INDEX backend_members_user ON backend_members (user_id);`, h)
+			token_set_at timestamptz NOT NULL`, h)
 }
 
-// Projects projects projects (their organisation and name) and their members with project roles.
+// Projects projects projects (their organisation and name) and their members with project roles. It is
+// the projector behind the pages of organisations and projects and the home page, so it keeps its own
+// copy of everything they show: the people (names, pictures, global roles, which with the project roles
+// make a viewer's permissions), the organisations' names and their members.
 func Projects() projections.Projector {
 	h := projections.Handlers{}
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
@@ -123,18 +100,20 @@ func Projects() projections.Projector {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectRenamed) error {
 		return db.Exec(ctx, `UPDATE projects SET name = $2 WHERE id = $1`, ev.ProjectID, ev.Name)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberAdded) error {
-		return db.Exec(ctx, `INSERT INTO project_members (project_id, user_id, roles, added_at) VALUES ($1, $2, $3, $4)`,
-			ev.ProjectID, ev.UserID, roleStrings(ev.Roles), e.RecordedAt)
-	})
+	on(h, projectMembers,
+		func(ev domain.ProjectMemberAdded) (string, string, []domain.Role) {
+			return ev.ProjectID, ev.UserID, ev.Roles
+		},
+		func(ev domain.ProjectMemberRemoved) (string, string) { return ev.ProjectID, ev.UserID })
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
-		return db.Exec(ctx, `UPDATE project_members SET roles = $3 WHERE project_id = $1 AND user_id = $2`,
-			ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
+		return projectMembers.setRoles(ctx, db, ev.ProjectID, ev.UserID, ev.Roles)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRemoved) error {
-		return db.Exec(ctx, `DELETE FROM project_members WHERE project_id = $1 AND user_id = $2`, ev.ProjectID, ev.UserID)
+	projectMembers.people.on(h)
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
+		return db.Exec(ctx, `INSERT INTO project_orgs (id, slug, name) VALUES ($1, $2, $3)`, ev.OrgID, ev.Slug, ev.Name)
 	})
-	return projections.Define("projects", 1, []string{"projects", "project_members"},
+	on(h, projectOrgMembers, orgMemberAdded, orgMemberRemoved)
+	return projections.Define(ProjectsProjector, 2, []string{"projects", "project_members", "project_people", "project_orgs", "project_org_members"},
 		`CREATE TABLE projects (
 			id         text PRIMARY KEY,
 			slug       text NOT NULL UNIQUE,
@@ -143,23 +122,18 @@ func Projects() projections.Projector {
 			created_at timestamptz NOT NULL
 		);
 		CREATE INDEX projects_org ON projects (org_id);
-		CREATE TABLE project_members (
-			project_id text NOT NULL,
-			user_id    text NOT NULL,
-			roles      text[] NOT NULL,
-			added_at   timestamptz NOT NULL,
-			PRIMARY KEY (project_id, user_id)
+		CREATE TABLE project_orgs (
+			id   text PRIMARY KEY,
+			slug text NOT NULL UNIQUE,
+			name text NOT NULL
 		);
-		CREATE INDEX project_members_user ON project_members (user_id);`, h)
+		`+projectMembers.schema()+projectMembers.people.schema()+projectOrgMembers.schema(), h)
 }
 
-func roleStrings(roles []domain.Role) []string {
-	out := make([]string, len(roles))
-	for i, r := range roles {
-		out[i] = string(r)
-	}
-	return out
+func orgMemberAdded(ev domain.OrgMemberAdded) (string, string, []domain.Role) {
+	return ev.OrgID, ev.UserID, nil
 }
+func orgMemberRemoved(ev domain.OrgMemberRemoved) (string, string) { return ev.OrgID, ev.UserID }
 
 // Projectors are the read models of identity and access.
 func Projectors() []projections.Projector {

@@ -14,6 +14,12 @@ import (
 // Queries reads the read models for pages and the API.
 type Queries struct{ pool *pgxpool.Pool }
 
+// querier is the pool, or the transaction of a view that reads one snapshot.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
 
@@ -115,15 +121,20 @@ func escapeLike(text string) string {
 }
 
 // Permissions returns what a user may do on a project ("" for outside any project): the union of their
-// global roles and their roles in the project, as the commands decide it.
+// global roles and their roles in the project, as the commands decide it. It reads the projects projector
+// only, the one behind the pages that show or hide buttons by it.
 func (q *Queries) Permissions(ctx context.Context, userID, projectID string) (domain.PermissionSet, error) {
+	return permissions(ctx, q.pool, userID, projectID)
+}
+
+func permissions(ctx context.Context, db querier, userID, projectID string) (domain.PermissionSet, error) {
 	if userID == "" {
 		return domain.PermissionSet{}, nil
 	}
 	var global, project []string
-	err := q.pool.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM project_members m
+	err := db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM project_members m
 			WHERE m.project_id = $2 AND m.user_id = u.id), '{}')
-		FROM users u WHERE u.id = $1`, userID, projectID).Scan(&global, &project)
+		FROM project_people u WHERE u.id = $1`, userID, projectID).Scan(&global, &project)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.PermissionSet{}, nil
 	}
@@ -131,6 +142,47 @@ func (q *Queries) Permissions(ctx context.Context, userID, projectID string) (do
 		return nil, err
 	}
 	return domain.PermissionsOf(toRoles(global), toRoles(project)), nil
+}
+
+// groups reads one kind of group (organisations, backends) in each of the ways the pages ask for them: by
+// id, by slug, all of them, and those a user is a member of.
+type groups[T any] struct {
+	selectFrom string // SELECT <columns> FROM <table> g
+	order      string // ORDER BY ...
+	members    members
+	missing    string // the message when there is no such group
+	scan       func(pgx.CollectableRow) (T, error)
+}
+
+func (g groups[T]) byID(ctx context.Context, db querier, id string) (T, error) {
+	rows, err := db.Query(ctx, g.selectFrom+` WHERE g.id = $1`, id)
+	return one(rows, err, g.missing, g.scan)
+}
+
+func (g groups[T]) bySlug(ctx context.Context, db querier, slug string) (T, error) {
+	rows, err := db.Query(ctx, g.selectFrom+` WHERE g.slug = lower($1)`, slug)
+	return one(rows, err, g.missing, g.scan)
+}
+
+func (g groups[T]) every(ctx context.Context, db querier) ([]T, error) {
+	rows, err := db.Query(ctx, g.selectFrom+` `+g.order)
+	return all(rows, err, g.scan)
+}
+
+func (g groups[T]) ofUser(ctx context.Context, db querier, userID string) ([]T, error) {
+	rows, err := db.Query(ctx, g.selectFrom+` JOIN `+g.members.table+` m ON m.`+g.members.group+` = g.id
+		WHERE m.user_id = $1 `+g.order, userID)
+	return all(rows, err, g.scan)
+}
+
+// users turns a member list into users for the pages that list members as users: only the profile the
+// list keeps is there (ID, Login, Name, AvatarURL, GlobalRoles).
+func users(members []Member, err error) ([]User, error) {
+	out := make([]User, len(members))
+	for i, m := range members {
+		out[i] = User{ID: m.ID, Login: m.Login, Name: m.Name, AvatarURL: m.AvatarURL, GlobalRoles: m.GlobalRoles}
+	}
+	return out, err
 }
 
 // Org is an organisation.
@@ -141,46 +193,38 @@ type Org struct {
 	Members        int
 }
 
-const orgColumns = `o.id, o.slug, o.name, o.created_at,
-	(SELECT count(*) FROM projects p WHERE p.org_id = o.id),
-	(SELECT count(*) FROM org_members m WHERE m.org_id = o.id)`
-
-func scanOrg(row pgx.CollectableRow) (Org, error) {
-	var o Org
-	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.CreatedAt, &o.Projects, &o.Members)
-	return o, err
+var orgs = groups[Org]{
+	selectFrom: `SELECT g.id, g.slug, g.name, g.created_at, (SELECT count(*) FROM projects p WHERE p.org_id = g.id),
+		` + orgMembers.count("g.id") + ` FROM orgs g`,
+	order:   `ORDER BY lower(g.name)`,
+	members: orgMembers,
+	missing: "No such organisation.",
+	scan: func(row pgx.CollectableRow) (Org, error) {
+		var o Org
+		err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.CreatedAt, &o.Projects, &o.Members)
+		return o, err
+	},
 }
 
 // Org returns one organisation by id.
-func (q *Queries) Org(ctx context.Context, id string) (Org, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = $1`, id)
-	return one(rows, err, "No such organisation.", scanOrg)
-}
+func (q *Queries) Org(ctx context.Context, id string) (Org, error) { return orgs.byID(ctx, q.pool, id) }
 
 // OrgBySlug returns one organisation by slug.
 func (q *Queries) OrgBySlug(ctx context.Context, slug string) (Org, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.slug = lower($1)`, slug)
-	return one(rows, err, "No such organisation.", scanOrg)
+	return orgs.bySlug(ctx, q.pool, slug)
 }
 
 // Orgs lists every organisation by name.
-func (q *Queries) Orgs(ctx context.Context) ([]Org, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o ORDER BY lower(o.name)`)
-	return all(rows, err, scanOrg)
-}
+func (q *Queries) Orgs(ctx context.Context) ([]Org, error) { return orgs.every(ctx, q.pool) }
 
 // OrgsOfUser lists the organisations a user is a member of.
 func (q *Queries) OrgsOfUser(ctx context.Context, userID string) ([]Org, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs o JOIN org_members m ON m.org_id = o.id
-		WHERE m.user_id = $1 ORDER BY lower(o.name)`, userID)
-	return all(rows, err, scanOrg)
+	return orgs.ofUser(ctx, q.pool, userID)
 }
 
-// OrgMembers lists the members of an organisation.
+// OrgMembers lists the members of an organisation by name (see users for what is filled in).
 func (q *Queries) OrgMembers(ctx context.Context, orgID string) ([]User, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u JOIN org_members m ON m.user_id = u.id
-		WHERE m.org_id = $1 ORDER BY lower(u.login)`, orgID)
-	return all(rows, err, scanUser)
+	return users(orgMembers.list(ctx, q.pool, orgID))
 }
 
 // Backend is a secure backend where jobs run.
@@ -191,45 +235,65 @@ type Backend struct {
 	Members        int
 }
 
-const backendColumns = `b.id, b.slug, b.name, b.created_at, b.token_set_at,
-	(SELECT count(*) FROM backend_members m WHERE m.backend_id = b.id)`
+const backendColumns = `g.id, g.slug, g.name, g.created_at, g.token_set_at`
 
-func scanBackend(row pgx.CollectableRow) (Backend, error) {
+func scanBackend(row pgx.CollectableRow, more ...any) (Backend, error) {
 	var b Backend
-	err := row.Scan(&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Members)
+	err := row.Scan(append([]any{&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Members}, more...)...)
 	return b, err
+}
+
+var backends = groups[Backend]{
+	selectFrom: `SELECT ` + backendColumns + `, ` + backendMembers.count("g.id") + ` FROM backends g`,
+	order:      `ORDER BY g.slug`,
+	members:    backendMembers,
+	missing:    "No such backend.",
+	scan:       func(row pgx.CollectableRow) (Backend, error) { return scanBackend(row) },
 }
 
 // Backend returns one backend by id.
 func (q *Queries) Backend(ctx context.Context, id string) (Backend, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b WHERE b.id = $1`, id)
-	return one(rows, err, "No such backend.", scanBackend)
+	return backends.byID(ctx, q.pool, id)
 }
 
 // BackendBySlug returns one backend by slug.
 func (q *Queries) BackendBySlug(ctx context.Context, slug string) (Backend, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b WHERE b.slug = lower($1)`, slug)
-	return one(rows, err, "No such backend.", scanBackend)
+	return backends.bySlug(ctx, q.pool, slug)
 }
 
 // Backends lists every backend by slug.
 func (q *Queries) Backends(ctx context.Context) ([]Backend, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b ORDER BY b.slug`)
-	return all(rows, err, scanBackend)
+	return backends.every(ctx, q.pool)
 }
 
 // BackendsOfUser lists the backends a user is a member of.
 func (q *Queries) BackendsOfUser(ctx context.Context, userID string) ([]Backend, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+` FROM backends b JOIN backend_members m ON m.backend_id = b.id
-		WHERE m.user_id = $1 ORDER BY b.slug`, userID)
-	return all(rows, err, scanBackend)
+	return backends.ofUser(ctx, q.pool, userID)
 }
 
-// BackendMembers lists the members of a backend.
+// BackendMembers lists the members of a backend by name (see users for what is filled in).
 func (q *Queries) BackendMembers(ctx context.Context, backendID string) ([]User, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u JOIN backend_members m ON m.user_id = u.id
-		WHERE m.backend_id = $1 ORDER BY lower(u.login)`, backendID)
-	return all(rows, err, scanUser)
+	return users(backendMembers.list(ctx, q.pool, backendID))
+}
+
+// BackendMembership is a user's place in a backend: the backend and when they were added to it.
+type BackendMembership struct {
+	Backend Backend
+	AddedAt time.Time
+}
+
+// BackendMembershipsOfUser lists the backends a user is a member of, by slug, with when they joined each:
+// the view of the status page.
+func (q *Queries) BackendMembershipsOfUser(ctx context.Context, userID string) ([]BackendMembership, error) {
+	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+`, `+backendMembers.count("g.id")+`, bm.added_at FROM backends g
+		JOIN backend_members bm ON bm.backend_id = g.id
+		WHERE bm.user_id = $1 ORDER BY g.slug`, userID)
+	return all(rows, err, func(row pgx.CollectableRow) (BackendMembership, error) {
+		var m BackendMembership
+		b, err := scanBackend(row, &m.AddedAt)
+		m.Backend = b
+		return m, err
+	})
 }
 
 // Project is a study project. OrgSlug and OrgName are empty while the project belongs to no organisation.
@@ -240,8 +304,11 @@ type Project struct {
 	Members                 int
 }
 
-const projectColumns = `p.id, p.slug, p.name, coalesce(p.org_id, ''), coalesce(o.slug, ''), coalesce(o.name, ''), p.created_at,
-	(SELECT count(*) FROM project_members m WHERE m.project_id = p.id)`
+// projectColumns are a Project's columns, of p (projects) and o (the projector's copy of the organisations).
+var projectColumns = `p.id, p.slug, p.name, coalesce(p.org_id, ''), coalesce(o.slug, ''), coalesce(o.name, ''), p.created_at,
+	` + projectMembers.count("p.id")
+
+const projectsFrom = ` FROM projects p LEFT JOIN project_orgs o ON o.id = p.org_id`
 
 func scanProject(row pgx.CollectableRow) (Project, error) {
 	var p Project
@@ -251,34 +318,40 @@ func scanProject(row pgx.CollectableRow) (Project, error) {
 
 // Project returns one project by id.
 func (q *Queries) Project(ctx context.Context, id string) (Project, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p LEFT JOIN orgs o ON o.id = p.org_id WHERE p.id = $1`, id)
+	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE p.id = $1`, id)
 	return one(rows, err, "No such project.", scanProject)
 }
 
 // ProjectInOrg returns the project at /{org}/{project}; slugs match without regard to case.
 func (q *Queries) ProjectInOrg(ctx context.Context, orgSlug, projectSlug string) (Project, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p JOIN orgs o ON o.id = p.org_id
-		WHERE o.slug = lower($1) AND p.slug = lower($2)`, orgSlug, projectSlug)
+	return projectInOrg(ctx, q.pool, orgSlug, projectSlug)
+}
+
+func projectInOrg(ctx context.Context, db querier, orgSlug, projectSlug string) (Project, error) {
+	rows, err := db.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE o.slug = lower($1) AND p.slug = lower($2)`, orgSlug, projectSlug)
 	return one(rows, err, "No such project.", scanProject)
 }
 
 // Projects lists every project by name.
 func (q *Queries) Projects(ctx context.Context) ([]Project, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p LEFT JOIN orgs o ON o.id = p.org_id ORDER BY lower(p.name)`)
+	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+projectsFrom+` ORDER BY lower(p.name)`)
 	return all(rows, err, scanProject)
 }
 
 // ProjectsOfOrg lists an organisation's projects by name.
 func (q *Queries) ProjectsOfOrg(ctx context.Context, orgID string) ([]Project, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+` FROM projects p JOIN orgs o ON o.id = p.org_id
-		WHERE p.org_id = $1 ORDER BY lower(p.name)`, orgID)
+	return projectsOfOrg(ctx, q.pool, orgID)
+}
+
+func projectsOfOrg(ctx context.Context, db querier, orgID string) ([]Project, error) {
+	rows, err := db.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE p.org_id = $1 ORDER BY lower(p.name)`, orgID)
 	return all(rows, err, scanProject)
 }
 
 // Membership is a user's place in a project.
 type Membership struct {
 	Project Project
-	User    User
+	User    Person
 	Roles   []domain.Role
 	AddedAt time.Time
 }
@@ -288,19 +361,27 @@ func scanMembership(row pgx.CollectableRow) (Membership, error) {
 	var roles, globalRoles []string
 	p, u := &m.Project, &m.User
 	err := row.Scan(&p.ID, &p.Slug, &p.Name, &p.OrgID, &p.OrgSlug, &p.OrgName, &p.CreatedAt, &p.Members,
-		&u.ID, &u.Login, &u.Name, &u.Email, &u.NotificationEmail, &u.AvatarURL, &u.GitHubID, &globalRoles, &u.RegisteredAt,
-		&roles, &m.AddedAt)
+		&u.ID, &u.Login, &u.Name, &u.AvatarURL, &globalRoles, &roles, &m.AddedAt)
 	m.Roles, u.GlobalRoles = toRoles(roles), toRoles(globalRoles)
 	return m, err
 }
 
-const membershipQuery = `SELECT ` + projectColumns + `, ` + userColumns + `, m.roles, m.added_at
-	FROM project_members m JOIN projects p ON p.id = m.project_id LEFT JOIN orgs o ON o.id = p.org_id
-	JOIN users u ON u.id = m.user_id`
+var membershipQuery = `SELECT ` + projectColumns + `, ` + memberColumns + projectMembers.from() + `
+	JOIN projects p ON p.id = m.project_id LEFT JOIN project_orgs o ON o.id = p.org_id`
 
 // ProjectMembers lists a project's members by name.
 func (q *Queries) ProjectMembers(ctx context.Context, projectID string) ([]Membership, error) {
-	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1 ORDER BY lower(coalesce(nullif(u.name, ''), u.login))`, projectID)
+	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1`+byName, projectID)
+	return all(rows, err, scanMembership)
+}
+
+// MembershipsOfUser lists the projects a user is a member of, by project name.
+func (q *Queries) MembershipsOfUser(ctx context.Context, userID string) ([]Membership, error) {
+	return membershipsOfUser(ctx, q.pool, userID)
+}
+
+func membershipsOfUser(ctx context.Context, db querier, userID string) ([]Membership, error) {
+	rows, err := db.Query(ctx, membershipQuery+` WHERE m.user_id = $1 ORDER BY lower(p.name), p.id`, userID)
 	return all(rows, err, scanMembership)
 }
 
@@ -308,29 +389,4 @@ func (q *Queries) ProjectMembers(ctx context.Context, projectID string) ([]Membe
 func (q *Queries) ProjectMember(ctx context.Context, projectID, userID string) (Membership, error) {
 	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1 AND m.user_id = $2`, projectID, userID)
 	return one(rows, err, "This person is not a member of the project.", scanMembership)
-}
-
-// MembershipsOfUser lists the projects a user is a member of, by project name.
-func (q *Queries) MembershipsOfUser(ctx context.Context, userID string) ([]Membership, error) {
-	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.user_id = $1 ORDER BY lower(p.name)`, userID)
-	return all(rows, err, scanMembership)
-}
-
-// BackendMembership is a user's place in a backend: the backend and when they were added to it.
-type BackendMembership struct {
-	Backend Backend
-	AddedAt time.Time
-}
-
-// BackendMembershipsOfUser lists the backends a user is a member of, by slug, with when they joined each.
-func (q *Queries) BackendMembershipsOfUser(ctx context.Context, userID string) ([]BackendMembership, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+`, bm.added_at FROM backends b
-		JOIN backend_members bm ON bm.backend_id = b.id
-		WHERE bm.user_id = $1 ORDER BY b.slug`, userID)
-	return all(rows, err, func(row pgx.CollectableRow) (BackendMembership, error) {
-		var m BackendMembership
-		b := &m.Backend
-		err := row.Scan(&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Members, &m.AddedAt)
-		return m, err
-	})
 }

@@ -1,38 +1,18 @@
 package identity_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/mediciasafely/jobserver/commands"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
-	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
-	"github.com/mediciasafely/jobserver/projections"
-	"github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined: the status page lists only the backends the
 // user is a member of, and since when.
 func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	f := newFixture(t)
-	id := identitycmd.New(commands.Kit{Log: commands.NewEventLog(f.store, domain.Events, time.Now)})
-	cli := commands.CLIActor
-	var last eventstore.Position
-	track := func(res commands.Result, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if last.Less(res.Position) {
-			last = res.Position
-		}
-	}
+	w := newWorld(t)
+	id, track := w.id, w.track
 	signIn := func(githubID int64, login string) string {
 		t.Helper()
 		s, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: githubID, Login: login, Email: login + "@example.org"})
@@ -54,12 +34,8 @@ func TestStatusPageReadsTheBackendsOfOneUserWithWhenTheyJoined(t *testing.T) {
 	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: other, UserID: bob}))
 	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: tpp, UserID: bob}))
 
-	f.waitVisible(t, last)
-	r := projections.NewRunner(f.pool, f.store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)), identity.Projectors()...)
-	if err := r.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	q := identity.NewQueries(f.pool)
+	w.catchUp()
+	q := w.q
 
 	got, err := q.BackendMembershipsOfUser(ctx, ada)
 	if err != nil {
