@@ -56,7 +56,7 @@ func TestOnlyCoreDevelopersMayUseTheStaffArea(t *testing.T) {
 				{"/staff/backends", url.Values{"name": {"Backend"}, "slug": {"backend"}}, "Copy this token now"},
 				{"/staff/orgs", url.Values{"name": {"Some Org"}}, "Organisation Some Org created"},
 				{"/staff/projects", url.Values{"name": {"Some Study"}}, "Project Some Study created"},
-				{"/staff/users/" + target + "/roles", url.Values{"roles": {"data_investigator"}}, "Roles of Target Tester saved"},
+				{"/staff/users/" + target, url.Values{"roles": {"data_investigator"}}, "Roles of Target Tester saved"},
 			}
 			for _, post := range posts {
 				if allowed {

@@ -69,10 +69,15 @@ func TestAdminCreatesABackendAndSeesItsRunnerTokenOnce(t *testing.T) {
 	b.loginAs(admin)
 
 	b.get("/staff").expect(http.StatusOK, "<h1>Staff area</h1>", `href="/staff/backends"`)
-	b.get("/staff/backends").expect(http.StatusOK, "<h1>Backends</h1>", "No backends yet.", "Create a backend")
+	b.get("/staff/backends").expect(http.StatusOK, "<h1>Backends</h1>", "No backends yet.", "Create a backend",
+		`<form method="post" action="/staff/backends"`)
 
 	p := b.post("/staff/backends", url.Values{"name": {"The Phoenix Partnership"}, "slug": {"tpp"}}).
-		expect(http.StatusOK, "Backend tpp created", "Copy this token now: it will not be shown again", "The runner token of tpp")
+		expect(http.StatusOK, "Backend tpp created", "Copy this token now: it will not be shown again", "The runner token of tpp",
+			// The Copy button works through copy.js, loaded as a file (the Content-Security-Policy forbids inline
+			// script); it is hidden until the script shows it, so without JavaScript the token is plain selectable text.
+			`<script src="/static/copy.js?v=`, `data-copy="runner-token" hidden>Copy</button>`, `readonly`).
+		lacks("onclick", "<script>")
 	token := p.runnerToken()
 	backend, err := e.queries.BackendBySlug(context.Background(), "tpp")
 	if err != nil {
@@ -81,12 +86,18 @@ func TestAdminCreatesABackendAndSeesItsRunnerTokenOnce(t *testing.T) {
 	if got := e.backendOfToken(token); got != backend.ID {
 		t.Fatalf("the token shown lets a runner in as %q, want backend %s", got, backend.ID)
 	}
+	if p.url.Path != "/staff/backends/"+backend.ID {
+		t.Fatalf("the creation ended at %s, want the backend's page", p.url.Path)
+	}
 
-	// Shown once: neither the backend's page nor the list shows it again.
+	// Shown once: a reload of the page, and the list, show it no more.
 	b.get("/staff/backends/"+backend.ID).expect(http.StatusOK, "<h1>Backend tpp</h1>", "The Phoenix Partnership", "Rotate token",
 		`<a href="/staff">Staff area</a>`, `<a href="/staff/backends">Backends</a>`, `<span aria-current="page">tpp</span>`).
-		lacks(token, "Copy this token now")
+		lacks(token, "Copy this token now", "copy.js")
 	b.get("/staff/backends").expect(http.StatusOK, `href="/staff/backends/`+backend.ID+`"`, "The Phoenix Partnership").lacks(token)
+	if got := e.backendOfToken(token); got != backend.ID {
+		t.Fatal("a reload changed the token")
+	}
 
 	// Only a fingerprint is kept: no event and no log line carries the token.
 	if e.eventsMention(token) {
@@ -96,13 +107,13 @@ func TestAdminCreatesABackendAndSeesItsRunnerTokenOnce(t *testing.T) {
 		t.Error("the log carries the runner token")
 	}
 
-	// A slug is a backend's alone.
-	b.post("/staff/backends", url.Values{"name": {"Another"}, "slug": {"tpp"}}).
+	// A slug is a backend's alone; the refused form is shown again at its page's own address.
+	b.post("/staff/backends", url.Values{"name": {"Another"}, "slug": {"tpp"}}).at("/staff/backends").
 		expect(http.StatusUnprocessableEntity, "The slug “tpp” is already taken", `id="slug-error"`, `value="Another"`).
 		lacks("Copy this token now")
 }
 
-func TestAdminRotatesARunnerTokenAndTheOldOneStopsWorking(t *testing.T) {
+func TestAdminRotatesARunnerTokenAfterConfirmingAndTheOldOneStopsWorking(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("ada", domain.CoreDeveloper)
@@ -113,18 +124,21 @@ func TestAdminRotatesARunnerTokenAndTheOldOneStopsWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	page := "/staff/backends/" + backend.ID
 
-	// Rotating needs the admin to confirm that the runner is cut off.
-	b.post("/staff/backends/"+backend.ID+"/rotate-token", nil).
-		expect(http.StatusUnprocessableEntity, "Tick the box to confirm that the current token may stop working.").
+	// The backend's page links to the page that asks first; asking changes nothing.
+	b.get(page).expect(http.StatusOK, `href="`+page+`/rotate-token">Rotate token</a>`).lacks(`type="checkbox"`)
+	b.get(page+"/rotate-token").expect(http.StatusOK, "Rotate the runner token of backend tpp?",
+		"The current token stops working at once: the runner of tpp cannot fetch jobs",
+		`<form method="post" action="`+page+`/rotate-token"`, "Rotate the token of tpp</button>", `href="`+page+`">Cancel</a>`).
 		lacks("Copy this token now")
 	if e.backendOfToken(oldToken) != backend.ID {
-		t.Fatal("a rotation that was not confirmed changed the token")
+		t.Fatal("the page that asks rotated the token")
 	}
 
-	p := b.post("/staff/backends/"+backend.ID+"/rotate-token", url.Values{"confirm": {"yes"}}).
+	p := b.post(page+"/rotate-token", nil).at(page).
 		expect(http.StatusOK, "Runner token rotated: the old token no longer works", "The new runner token of tpp",
-			"Copy this token now: it will not be shown again")
+			"Copy this token now: it will not be shown again", `data-copy="runner-token"`)
 	newToken := p.runnerToken()
 	if newToken == oldToken {
 		t.Fatal("the rotation showed the old token")
@@ -137,10 +151,7 @@ func TestAdminRotatesARunnerTokenAndTheOldOneStopsWorking(t *testing.T) {
 	}
 	// The token was shown on the page the redirect led to; a reload of that page shows it no more and does
 	// not rotate again.
-	if p.url.Path != "/staff/backends/"+backend.ID {
-		t.Fatalf("the rotation ended at %s, want the backend's page", p.url.Path)
-	}
-	b.get("/staff/backends/"+backend.ID).expect(http.StatusOK, "Backend tpp").lacks(newToken, oldToken, "Copy this token now")
+	b.get(page).expect(http.StatusOK, "Backend tpp").lacks(newToken, oldToken, "Copy this token now")
 	if got := e.backendOfToken(newToken); got != backend.ID {
 		t.Errorf("a reload after the rotation changed the token again")
 	}
@@ -148,10 +159,11 @@ func TestAdminRotatesARunnerTokenAndTheOldOneStopsWorking(t *testing.T) {
 		t.Error("an event carries a runner token")
 	}
 
-	b.post("/staff/backends/no-such-backend/rotate-token", url.Values{"confirm": {"yes"}}).expect(http.StatusNotFound)
+	b.get("/staff/backends/no-such-backend/rotate-token").expect(http.StatusNotFound)
+	b.post("/staff/backends/no-such-backend/rotate-token", nil).expect(http.StatusNotFound)
 }
 
-func TestAdminAddsAndRemovesBackendMembers(t *testing.T) {
+func TestAdminAddsABackendMemberAndRemovesThemAfterConfirming(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("ada", domain.CoreDeveloper)
@@ -164,25 +176,36 @@ func TestAdminAddsAndRemovesBackendMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := "/staff/backends/" + backend.ID
-	b.get(page).expect(http.StatusOK, "No members yet.", "Add a member")
+	b.get(page).expect(http.StatusOK, "No members yet.", "Add a member", `<form class="card" method="post" action="`+page+`"`)
 
-	b.post(page+"/members", url.Values{"login": {"nobody"}}).
+	// The add-member form posts to the backend's own page, where a refusal is shown again.
+	b.post(page, url.Values{"login": {"nobody"}}).at(page).
 		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201cnobody\u201d has logged in", `id="login-error"`, `value="nobody"`)
 
-	b.post(page+"/members", url.Values{"login": {"@Bob"}}).at(page).
-		expect(http.StatusOK, "Bob Tester added to backend tpp", `href="/staff/users/`+bob+`"`, "Remove<span")
+	b.post(page, url.Values{"login": {"@Bob"}}).at(page).
+		expect(http.StatusOK, "Bob Tester added to backend tpp", `href="/staff/users/`+bob+`"`,
+			`href="`+page+`/members/`+bob+`/remove">Remove<span`)
 	if mine, _ := e.queries.BackendsOfUser(context.Background(), bob); len(mine) != 1 || mine[0].Slug != "tpp" {
 		t.Fatalf("bob's backends = %v, want tpp", mine)
 	}
 	b.get("/staff/backends").expect(http.StatusOK, `<td class="numeric">1</td>`)
 
-	b.post(page+"/members/"+bob+"/remove", nil).at(page).
+	// Remove asks first, saying what happens; asking removes nobody.
+	remove := page + "/members/" + bob + "/remove"
+	b.get(remove).expect(http.StatusOK, "Remove Bob Tester from backend tpp?",
+		"Bob Tester no longer sees this backend on their status page and can no longer run jobs on it.",
+		`<form method="post" action="`+remove+`"`, "Remove Bob Tester from backend tpp</button>")
+	if mine, _ := e.queries.BackendsOfUser(context.Background(), bob); len(mine) != 1 {
+		t.Fatal("the page that asks removed the member")
+	}
+	b.post(remove, nil).at(page).
 		expect(http.StatusOK, "Bob Tester removed from backend tpp", "No members yet.").
 		lacks(`href="/staff/users/` + bob + `"`)
 	if mine, _ := e.queries.BackendsOfUser(context.Background(), bob); len(mine) != 0 {
 		t.Fatalf("bob is still a member of %v", mine)
 	}
-	b.post(page+"/members/"+bob+"/remove", nil).expect(http.StatusNotFound, "This user is not a member of the backend.")
+	b.get(remove).expect(http.StatusNotFound, "This user is not a member of the backend.")
+	b.post(remove, nil).expect(http.StatusNotFound, "This user is not a member of the backend.")
 
 	b.get("/staff/backends/no-such-backend").expect(http.StatusNotFound)
 }

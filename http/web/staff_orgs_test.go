@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,16 +40,30 @@ func TestAdminCreatesAnOrganisationAndAddsAMember(t *testing.T) {
 	b.post("/staff/orgs", url.Values{"name": {"Another"}, "slug": {"medicia-ai-org"}}).
 		expect(http.StatusUnprocessableEntity, "The slug “medicia-ai-org” is already taken", `id="slug-error"`)
 
-	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"carol"}}).
+	// The add-member form posts to the organisation's own page, where a refusal is shown again.
+	page := "/staff/orgs/" + org
+	b.post(page, url.Values{"login": {"carol"}}).at(page).
 		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201ccarol\u201d has logged in", `id="login-error"`)
-	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).at("/staff/orgs/"+org).
+	b.post(page, url.Values{"login": {"bob"}}).at(page).
 		expect(http.StatusOK, "Bob Tester added to Medicia AI Org", `href="/staff/users/`+bob+`"`)
-	b.post("/staff/orgs/"+org+"/members", url.Values{"login": {"bob"}}).expect(http.StatusOK, "Bob Tester was already a member of Medicia AI Org")
+	b.post(page, url.Values{"login": {"bob"}}).expect(http.StatusOK, "Bob Tester was already a member of Medicia AI Org")
 	b.get("/staff/orgs").expect(http.StatusOK, `href="/staff/orgs/`+org+`"`, "medicia-ai-org")
 	b.get("/staff/users/"+bob).expect(http.StatusOK, `href="/staff/orgs/`+org+`">Medicia AI Org</a>`)
 
-	b.post("/staff/orgs/"+org+"/members/"+bob+"/remove", nil).at("/staff/orgs/"+org).
+	// Remove asks first, saying what happens; asking removes nobody.
+	remove := page + "/members/" + bob + "/remove"
+	b.get(page).expect(http.StatusOK, `href="`+remove+`">Remove<span`)
+	b.get(remove).expect(http.StatusOK, "Remove Bob Tester from Medicia AI Org?",
+		"Bob Tester is no longer a member of this organisation.", `<form method="post" action="`+remove+`"`)
+	if mine, _ := e.queries.OrgsOfUser(context.Background(), bob); len(mine) != 1 {
+		t.Fatal("the page that asks removed the member")
+	}
+	b.post(remove, nil).at(page).
 		expect(http.StatusOK, "Bob Tester removed from Medicia AI Org", "No members yet.")
+	if mine, _ := e.queries.OrgsOfUser(context.Background(), bob); len(mine) != 0 {
+		t.Fatalf("bob is still a member of %v", mine)
+	}
+	b.get(remove).expect(http.StatusNotFound)
 	b.get("/staff/orgs/no-such-org").expect(http.StatusNotFound)
 }
 
@@ -71,8 +86,11 @@ func TestAdminCreatesAProjectAddsItToAnOrganisationAndAddsAMember(t *testing.T) 
 	b.get("/staff/projects").expect(http.StatusOK, `href="/staff/projects/`+project+`"`, "not in an organisation")
 
 	// Before its organisation, the project has no page of its own.
-	b.get("/staff/projects/" + project).lacks(`href="/medicia-ai-org/mystudy"`)
-	b.post("/staff/projects/"+project+"/org", url.Values{"org_id": {""}}).
+	// The form that puts it in one has a page of its own; no choice is refused by the command, on that page.
+	b.get("/staff/projects/"+project).expect(http.StatusOK, `href="/staff/projects/`+project+`/org"`).lacks(`href="/medicia-ai-org/mystudy"`)
+	b.get("/staff/projects/"+project+"/org").expect(http.StatusOK, "Add My Study to an organisation",
+		`<form class="card" method="post" action="/staff/projects/`+project+`/org"`, `<option value="`+org+`">Medicia AI Org (medicia-ai-org)</option>`)
+	b.post("/staff/projects/"+project+"/org", url.Values{"org_id": {""}}).at("/staff/projects/"+project+"/org").
 		expect(http.StatusUnprocessableEntity, "Please choose an organisation.", `id="org_id-error"`)
 	b.post("/staff/projects/"+project+"/org", url.Values{"org_id": {org}}).at("/staff/projects/"+project).
 		expect(http.StatusOK, "Project My Study added to Medicia AI Org", `href="/medicia-ai-org/mystudy"`,
@@ -84,18 +102,20 @@ func TestAdminCreatesAProjectAddsItToAnOrganisationAndAddsAMember(t *testing.T) 
 	b.get("/staff/projects/"+project).expect(http.StatusOK, "<legend>Roles in this project</legend>",
 		`value="project_collaborator"`, `value="project_coordinator"`, `value="project_developer"`).
 		lacks(`value="core_developer"`, `value="output_checker"`)
-	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"core_developer"}}).
+	// The add-member form posts to the project's own page, where a refusal is shown again.
+	b.get("/staff/projects/"+project).expect(http.StatusOK, `<form class="card" method="post" action="/staff/projects/`+project+`"`)
+	b.post("/staff/projects/"+project, url.Values{"login": {"bob"}, "roles": {"core_developer"}}).at("/staff/projects/"+project).
 		expect(http.StatusUnprocessableEntity, "Core Developer can only be granted on all projects, by an admin.", `id="member-roles-error"`)
-	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"nobody"}, "roles": {"project_developer"}}).
+	b.post("/staff/projects/"+project, url.Values{"login": {"nobody"}, "roles": {"project_developer"}}).
 		expect(http.StatusUnprocessableEntity, "Nobody with the GitHub login \u201cnobody\u201d has logged in", `id="login-error"`,
 			`value="project_developer" checked`)
 
-	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"project_coordinator", "project_developer"}}).
+	b.post("/staff/projects/"+project, url.Values{"login": {"bob"}, "roles": {"project_coordinator", "project_developer"}}).
 		at("/staff/projects/"+project).
 		expect(http.StatusOK, "Bob Tester added to project My Study", `href="/staff/users/`+bob+`">Bob Tester</a>`,
 			`<span class="badge badge-role">Project Coordinator</span>`, `<span class="badge badge-role">Project Developer</span>`).
 		lacks(`<span class="badge badge-role">Project Collaborator</span>`)
-	b.post("/staff/projects/"+project+"/members", url.Values{"login": {"bob"}, "roles": {"project_collaborator"}}).
+	b.post("/staff/projects/"+project, url.Values{"login": {"bob"}, "roles": {"project_collaborator"}}).
 		expect(http.StatusUnprocessableEntity, "This user is already a member of the project; change their roles instead.", `id="login-error"`)
 	b.get("/staff/users/"+bob).expect(http.StatusOK, `href="/staff/projects/`+project+`">My Study</a>`, "Project Coordinator")
 

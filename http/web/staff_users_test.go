@@ -24,7 +24,10 @@ func TestAdminGrantsAndRevokesGlobalRoles(t *testing.T) {
 		p.expect(http.StatusOK, `name="roles" value="`+string(role)+`"`, `>`+role.DisplayName()+`</label>`)
 	}
 
-	b.post("/staff/users/"+bob+"/roles", url.Values{"roles": {"output_checker", "project_developer"}}).at("/staff/users/"+bob).
+	// The roles form posts to the user's own page; granting alone is saved at once.
+	page := "/staff/users/" + bob
+	b.get(page).expect(http.StatusOK, `<form class="card" method="post" action="`+page+`"`)
+	b.post(page, url.Values{"roles": {"output_checker", "project_developer"}}).at(page).
 		expect(http.StatusOK, "Roles of Bob Tester saved", `value="output_checker" checked`, `value="project_developer" checked`,
 			`value="core_developer" aria-describedby`)
 	if got := globalRoles(t, e, bob); !slices.Equal(got, []domain.Role{domain.OutputChecker, domain.ProjectDeveloper}) {
@@ -32,13 +35,32 @@ func TestAdminGrantsAndRevokesGlobalRoles(t *testing.T) {
 	}
 	b.get("/staff/users").expect(http.StatusOK, `<span class="badge badge-role">Output Checker</span>`)
 
-	b.post("/staff/users/"+bob+"/roles", url.Values{"roles": {"project_developer"}}).
+	// Taking a role away asks first, naming the role and what it allowed; asking takes nothing away.
+	confirm := b.post(page, url.Values{"roles": {"project_developer"}}).at(page+"/roles").
+		expect(http.StatusOK, "Take these global roles away from Bob Tester?", "<li>Output Checker: ",
+			"Bob Tester loses these roles on every project at once", "keeps or gains: Project Developer.",
+			`<form method="post" action="`+page+`/roles"`, `<input type="hidden" name="roles" value="project_developer">`,
+			`href="`+page+`">Cancel</a>`)
+	if confirm.url.Query().Get("roles") != "project_developer" {
+		t.Fatalf("the page that asks is at %s, want the roles in its address", confirm.url)
+	}
+	if got := globalRoles(t, e, bob); !slices.Equal(got, []domain.Role{domain.OutputChecker, domain.ProjectDeveloper}) {
+		t.Fatalf("the page that asks changed bob's roles to %v", got)
+	}
+	b.post(page+"/roles", url.Values{"roles": {"project_developer"}}).at(page).
 		expect(http.StatusOK, "Roles of Bob Tester saved", `value="output_checker" aria-describedby`, `value="project_developer" checked`)
 	if got := globalRoles(t, e, bob); !slices.Equal(got, []domain.Role{domain.ProjectDeveloper}) {
 		t.Fatalf("after the revocation bob's global roles = %v", got)
 	}
 
-	b.post("/staff/users/"+bob+"/roles", url.Values{"roles": {"wizard"}}).expect(http.StatusUnprocessableEntity, "Unknown role \u201cwizard\u201d.")
+	// The command decides which roles exist, on the form's own page.
+	b.post(page, url.Values{"roles": {"wizard", "project_developer"}}).at(page).
+		expect(http.StatusUnprocessableEntity, "Unknown role \u201cwizard\u201d.")
+	b.post(page+"/roles", url.Values{"roles": {"wizard"}}).at(page+"/roles").
+		expect(http.StatusUnprocessableEntity, "Unknown role \u201cwizard\u201d.", "Project Developer: ")
+	if got := globalRoles(t, e, bob); !slices.Equal(got, []domain.Role{domain.ProjectDeveloper}) {
+		t.Fatalf("a refused form changed bob's roles to %v", got)
+	}
 	b.get("/staff/users/no-such-user").expect(http.StatusNotFound)
 }
 

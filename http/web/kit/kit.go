@@ -174,20 +174,30 @@ func (f Form) Invalid(field, message string) Form {
 	return f
 }
 
-// Confirm is the page that asks before a destructive action; its button posts Fields to Action.
+// Confirm is the page that asks before a destructive action. It works without JavaScript: the action's own
+// address answers GET with this page and POST by doing it, so its button posts Fields back to the page's URL.
 type Confirm struct {
-	Title       string // the heading and the page's title
-	Question    string // "Remove Colin Tester from MyStudy?"
-	Consequence string // what will happen, in a sentence
-	Action      string // where the form posts
-	Fields      map[string]string
+	Title       string   // the heading and the page's title
+	Question    string   // "Remove Colin Tester from MyStudy?"
+	Consequence string   // what will happen, in a sentence
+	Items       []string // what will be taken away, listed under the consequence (roles, say)
+	Action      string   // where the form posts; "" is the page's own address
+	Fields      map[string][]string
 	Button      string // the label of the button that does it
 	CancelURL   string
+	Error       string // why the action was refused, when the page is shown again after its post
 }
 
 // ConfirmPage shows the confirmation page.
 func (k *Kit) ConfirmPage(w http.ResponseWriter, r *http.Request, c Confirm, crumbs []Crumb) {
-	k.Page(w, r, http.StatusOK, "confirm", View{Title: c.Title, Crumbs: crumbs, Data: c})
+	status := http.StatusOK
+	if c.Error != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	if c.Action == "" {
+		c.Action = r.URL.Path
+	}
+	k.Page(w, r, status, "confirm", View{Title: c.Title, Crumbs: crumbs, Data: c})
 }
 
 type (

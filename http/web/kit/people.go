@@ -49,11 +49,34 @@ func RoleCheckboxes(roles, ticked []domain.Role) []Checkbox {
 
 // PostedRoles reads the ticked roles of a form, exactly as posted: the command decides which are allowed.
 func PostedRoles(r *http.Request) []domain.Role {
+	return Roles(r.PostForm["roles"])
+}
+
+// Roles are the roles named by values, such as a form's or an address's "roles", trimmed.
+func Roles(values []string) []domain.Role {
 	var roles []domain.Role
-	for _, v := range r.PostForm["roles"] {
+	for _, v := range values {
 		roles = append(roles, domain.Role(strings.TrimSpace(v)))
 	}
 	return roles
+}
+
+// RoleValues are the values that name roles in a form.
+func RoleValues(roles []domain.Role) []string {
+	values := make([]string, len(roles))
+	for i, role := range roles {
+		values[i] = string(role)
+	}
+	return values
+}
+
+// RoleNames names roles for people, "Output Checker, Project Developer"; "" for none.
+func RoleNames(roles []domain.Role) string {
+	names := make([]string, len(roles))
+	for i, role := range roles {
+		names[i] = role.DisplayName()
+	}
+	return strings.Join(names, ", ")
 }
 
 // AddMember is how every add-member form (a project's settings, the staff area's backends, organisations and

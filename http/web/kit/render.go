@@ -314,3 +314,13 @@ func describeStatus(status int) (heading, message string) {
 	}
 	return "Error", "The request could not be completed."
 }
+
+// Value is one value of a table cell or a list of details, for the "value" partial: Text (a link when URL is
+// set), or a time (time.Time or *time.Time) shown as a date, or as "3 days ago" when Ago.
+type Value struct {
+	Label     string // the name of its column or detail
+	Text, URL string
+	Time      any
+	Ago       bool
+	Numeric   bool // a count, aligned to the right in a table
+}

@@ -24,10 +24,8 @@ type staffProjectsPage struct {
 type staffProjectPage struct {
 	Project      identityviews.Project
 	Members      []identityviews.Membership
-	CanAddToOrg  bool // project_create; the form shows only while the project has no organisation
-	CanAddMember bool // project_membership_add
-	Orgs         []kit.Option
-	AddToOrg     kit.Form       // org_id
+	CanAddToOrg  bool           // project_create, while the project has no organisation: a link to the form's page
+	CanAddMember bool           // project_membership_add
 	AddMember    kit.Form       // login, roles (the error of the role boxes)
 	TickedRoles  []domain.Role  // the roles a refused add-member post ticked
 	MemberRoles  []kit.Checkbox // the three project roles
@@ -103,14 +101,8 @@ func (a *Handlers) showStaffProject(w http.ResponseWriter, r *http.Request, stat
 		return err
 	}
 	page.Project, page.Members = project, members
-	// The form shows while the project has no organisation, and again beside the error of a refused post.
-	page.CanAddToOrg = perms.Has(domain.ProjectCreate) && (project.OrgID == "" || len(page.AddToOrg.Errors) > 0)
+	page.CanAddToOrg = perms.Has(domain.ProjectCreate) && project.OrgID == ""
 	page.CanAddMember = perms.Has(domain.ProjectMembershipAdd)
-	if page.CanAddToOrg {
-		if page.Orgs, err = a.staffOrgOptions(r, page.AddToOrg.Values["org_id"]); err != nil {
-			return err
-		}
-	}
 	page.MemberRoles = kit.RoleCheckboxes(domain.ProjectRoles(), page.TickedRoles)
 	a.Page(w, r, status, "staff_project", kit.View{
 		Title:  "Project " + project.Name,
@@ -120,32 +112,65 @@ func (a *Handlers) showStaffProject(w http.ResponseWriter, r *http.Request, stat
 	return nil
 }
 
+// staffProjectOrgPage is the Data of "staff_project_org": the form that puts a project in an organisation.
+type staffProjectOrgPage struct {
+	Project identityviews.Project
+	Orgs    []kit.Option
+	Form    kit.Form // org_id
+}
+
+// staffProjectOrg is the page of the form that puts a project in an organisation, for good.
+func (a *Handlers) staffProjectOrg(w http.ResponseWriter, r *http.Request) error {
+	return a.showStaffProjectOrg(w, r, http.StatusOK, kit.Form{})
+}
+
+func (a *Handlers) showStaffProjectOrg(w http.ResponseWriter, r *http.Request, status int, f kit.Form) error {
+	project, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.Project)
+	if err != nil {
+		return err
+	}
+	orgs, err := a.staffOrgOptions(r, f.Values["org_id"])
+	if err != nil {
+		return err
+	}
+	a.Page(w, r, status, "staff_project_org", kit.View{
+		Title: "Add " + project.Name + " to an organisation",
+		Crumbs: staffCrumbs(kit.Crumb{Label: "Projects", URL: "/staff/projects"},
+			kit.Crumb{Label: project.Name, URL: "/staff/projects/" + project.ID}, kit.Crumb{Label: "Add to organisation"}),
+		Data: staffProjectOrgPage{Project: project, Orgs: orgs, Form: f},
+	})
+	return nil
+}
+
+// staffAddProjectToOrg puts the project in the organisation chosen; the command refuses no choice, or a
+// project already in one, beside the field.
 func (a *Handlers) staffAddProjectToOrg(w http.ResponseWriter, r *http.Request) error {
 	project, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.Project)
 	if err != nil {
 		return err
 	}
 	f := kit.PostedForm(r, "org_id")
-	if f.Values["org_id"] == "" {
-		return a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID,
-			staffProjectPage{AddToOrg: f.Invalid("org_id", "Please choose an organisation.")})
-	}
 	res, err := a.Identity.AddProjectToOrg.Handle(r.Context(), identity.AddProjectToOrg{
 		Actor: kit.Actor(r), ProjectID: project.ID, OrgID: f.Values["org_id"],
 	})
 	if errs, ok := kit.FieldErrors(err); ok {
 		f.Errors = errs
-		return a.showStaffProject(w, r, http.StatusUnprocessableEntity, project.ID, staffProjectPage{AddToOrg: f})
+		return a.showStaffProjectOrg(w, r, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
 		return err
 	}
-	org, err := a.Queries.Org(r.Context(), f.Values["org_id"])
-	if err != nil {
-		return err
-	}
-	a.Done(w, r, res, "Project "+project.Name+" added to "+org.Name, "/staff/projects/"+project.ID, identityviews.ProjectsProjector)
+	a.Done(w, r, res, "Project "+project.Name+" added to "+a.orgName(r, f.Values["org_id"]), "/staff/projects/"+project.ID, identityviews.ProjectsProjector)
 	return nil
+}
+
+// orgName is how a flash names an organisation: its name, or "the organisation" if it cannot be read.
+func (a *Handlers) orgName(r *http.Request, id string) string {
+	org, err := a.Queries.Org(r.Context(), id)
+	if err != nil {
+		return "the organisation"
+	}
+	return org.Name
 }
 
 func (a *Handlers) staffAddProjectMember(w http.ResponseWriter, r *http.Request) error {

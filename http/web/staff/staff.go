@@ -19,34 +19,32 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/kit"
 )
 
-// Routes mounts the staff area under /staff.
+// Routes mounts the staff area under /staff. Every form posts to the address of the page that shows it, so
+// the address bar never holds an address that only answers POST, and a refused form is shown again there;
+// every destructive action is a page of its own that asks first, and its button posts to it.
 func (a *Handlers) Routes(r chi.Router) {
 	r.Route("/staff", func(r chi.Router) {
 		r.Use(kit.RequireLogin, a.requireStaff)
 		r.Get("/", a.Handle(a.staffIndex))
 
-		r.Get("/backends", a.Handle(a.staffBackends))
-		r.Post("/backends", a.Handle(a.staffCreateBackend))
-		r.Get("/backends/{id}", a.Handle(a.staffBackend))
-		r.Post("/backends/{id}/rotate-token", a.Handle(a.staffRotateRunnerToken))
-		r.Post("/backends/{id}/members", a.Handle(a.staffAddBackendMember))
-		r.Post("/backends/{id}/members/{userID}/remove", a.Handle(a.staffRemoveBackendMember))
-
-		r.Get("/orgs", a.Handle(a.staffOrgs))
-		r.Post("/orgs", a.Handle(a.staffCreateOrg))
-		r.Get("/orgs/{id}", a.Handle(a.staffOrg))
-		r.Post("/orgs/{id}/members", a.Handle(a.staffAddOrgMember))
-		r.Post("/orgs/{id}/members/{userID}/remove", a.Handle(a.staffRemoveOrgMember))
+		backends := a.backends()
+		backends.routes(r)
+		r.Get("/backends/{id}/rotate-token", a.Handle(backends.confirmRotateRunnerToken))
+		r.Post("/backends/{id}/rotate-token", a.Handle(backends.rotateRunnerToken))
+		a.orgs().routes(r)
 
 		r.Get("/projects", a.Handle(a.staffProjects))
 		r.Post("/projects", a.Handle(a.staffCreateProject))
 		r.Get("/projects/{id}", a.Handle(a.staffProject))
+		r.Post("/projects/{id}", a.Handle(a.staffAddProjectMember))
+		r.Get("/projects/{id}/org", a.Handle(a.staffProjectOrg))
 		r.Post("/projects/{id}/org", a.Handle(a.staffAddProjectToOrg))
-		r.Post("/projects/{id}/members", a.Handle(a.staffAddProjectMember))
 
 		r.Get("/users", a.Handle(a.staffUsers))
 		r.Get("/users/{id}", a.Handle(a.staffUser))
-		r.Post("/users/{id}/roles", a.Handle(a.staffSaveUserRoles))
+		r.Post("/users/{id}", a.Handle(a.staffSaveUserRoles))
+		r.Get("/users/{id}/roles", a.Handle(a.staffConfirmUserRoles))
+		r.Post("/users/{id}/roles", a.Handle(a.staffSetUserRoles))
 	})
 }
 

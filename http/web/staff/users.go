@@ -2,6 +2,8 @@ package staff
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -85,7 +87,8 @@ func (a *Handlers) showStaffUser(w http.ResponseWriter, r *http.Request, status 
 	return nil
 }
 
-// staffSaveUserRoles makes the user's global roles the ones ticked, in one command.
+// staffSaveUserRoles is the roles form of a user's page. Roles only granted are saved at once; a form that
+// would take roles away goes first to the page that asks, naming them (staffConfirmUserRoles).
 func (a *Handlers) staffSaveUserRoles(w http.ResponseWriter, r *http.Request) error {
 	user, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.User)
 	if err != nil {
@@ -93,9 +96,95 @@ func (a *Handlers) staffSaveUserRoles(w http.ResponseWriter, r *http.Request) er
 	}
 	_ = r.ParseForm()
 	ticked := kit.PostedRoles(r)
-	res, err := a.Identity.SetGlobalRoles.Handle(r.Context(), identity.SetGlobalRoles{Actor: kit.Actor(r), UserID: user.ID, Roles: ticked})
-	if fields, invalid := kit.FieldErrors(err); invalid {
+	if len(revokedRoles(user, ticked)) > 0 {
+		http.Redirect(w, r, rolesURL(user.ID, ticked), http.StatusSeeOther)
+		return nil
+	}
+	return a.setUserRoles(w, r, user, ticked, func(fields map[string]string) error {
 		return a.showStaffUser(w, r, http.StatusUnprocessableEntity, user.ID, ticked, fields["roles"])
+	})
+}
+
+// rolesURL is the page that asks before giving the user exactly these global roles.
+func rolesURL(userID string, roles []domain.Role) string {
+	q := url.Values{}
+	for _, role := range roles {
+		q.Add("roles", string(role))
+	}
+	return "/staff/users/" + userID + "/roles?" + q.Encode()
+}
+
+// revokedRoles are the global roles the user holds that are not among roles.
+func revokedRoles(user identityviews.User, roles []domain.Role) []domain.Role {
+	var revoked []domain.Role
+	for _, held := range user.GlobalRoles {
+		if !slices.Contains(roles, held) {
+			revoked = append(revoked, held)
+		}
+	}
+	return revoked
+}
+
+// staffConfirmUserRoles asks before taking global roles away, naming each one and what it allowed.
+func (a *Handlers) staffConfirmUserRoles(w http.ResponseWriter, r *http.Request) error {
+	return a.confirmUserRoles(w, r, "")
+}
+
+func (a *Handlers) confirmUserRoles(w http.ResponseWriter, r *http.Request, refused string) error {
+	user, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.User)
+	if err != nil {
+		return err
+	}
+	roles := kit.Roles(r.URL.Query()["roles"])
+	if r.Method == http.MethodPost {
+		roles = kit.PostedRoles(r)
+	}
+	name := user.DisplayName()
+	c := kit.Confirm{
+		Title:     "Change the global roles of " + name,
+		Question:  "Take these global roles away from " + name + "?",
+		Fields:    map[string][]string{"roles": kit.RoleValues(roles)},
+		Button:    "Save the roles of " + name,
+		CancelURL: "/staff/users/" + user.ID,
+		Error:     refused,
+	}
+	revoked := revokedRoles(user, roles)
+	for _, role := range revoked {
+		c.Items = append(c.Items, role.DisplayName()+": "+kit.RoleDescription(role))
+	}
+	if len(revoked) > 0 {
+		c.Consequence = name + " loses these roles on every project at once, and with them what they allowed:"
+	} else {
+		c.Question = "Give " + name + " these global roles?"
+	}
+	if kept := kit.RoleNames(roles); kept != "" {
+		c.Consequence += " " + name + " keeps or gains: " + kept + "."
+	}
+	a.ConfirmPage(w, r, c, staffCrumbs(kit.Crumb{Label: "Users", URL: "/staff/users"},
+		kit.Crumb{Label: user.Login, URL: "/staff/users/" + user.ID}, kit.Crumb{Label: "Change global roles"}))
+	return nil
+}
+
+// staffSetUserRoles is the button of the confirmation page: the user's global roles become the ones it
+// carries, in one command.
+func (a *Handlers) staffSetUserRoles(w http.ResponseWriter, r *http.Request) error {
+	user, err := staffLookup(r, chi.URLParam(r, "id"), a.Queries.User)
+	if err != nil {
+		return err
+	}
+	_ = r.ParseForm()
+	return a.setUserRoles(w, r, user, kit.PostedRoles(r), func(fields map[string]string) error {
+		return a.confirmUserRoles(w, r, fields["roles"])
+	})
+}
+
+// setUserRoles runs the command that makes the user's global roles exactly roles; refused shows the form that
+// posted them again with the command's messages.
+func (a *Handlers) setUserRoles(w http.ResponseWriter, r *http.Request, user identityviews.User, roles []domain.Role,
+	refused func(fields map[string]string) error) error {
+	res, err := a.Identity.SetGlobalRoles.Handle(r.Context(), identity.SetGlobalRoles{Actor: kit.Actor(r), UserID: user.ID, Roles: roles})
+	if fields, invalid := kit.FieldErrors(err); invalid {
+		return refused(fields)
 	}
 	if err != nil {
 		return err
