@@ -1,5 +1,7 @@
 // Package github is the server's side of GitHub: "Log in with GitHub" through the OAuth web flow
-// (golang.org/x/oauth2) and the REST API (go-github) for the profile of the account that authorised.
+// (golang.org/x/oauth2) and the REST API (go-github) for the profile of the account that authorised
+// (Login), and the repositories, branches and files that workspaces and jobs are made from, read with
+// the user's own token (Repos).
 package github
 
 import (
@@ -33,6 +35,8 @@ type Config struct {
 	RedirectURL string
 	// Timeout bounds each HTTP call to GitHub; zero means 10 seconds.
 	Timeout time.Duration
+	// Now is the clock Repos tells the time to retry after a rate limit by; nil means time.Now.
+	Now func() time.Time
 }
 
 // Login logs people in with GitHub. It is safe for concurrent use.

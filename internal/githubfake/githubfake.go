@@ -1,9 +1,16 @@
-// Package githubfake is a local stand-in for GitHub in tests: the OAuth web flow (the authorize page and
-// the token endpoint) and the REST endpoints a login reads, speaking GitHub's own protocol over HTTP on
-// 127.0.0.1, so the real OAuth and GitHub clients run against it without any network.
+// Package githubfake is a local stand-in for GitHub in tests and in the offline demo: the OAuth web flow
+// (the authorize page and the token endpoint) and the REST endpoints the server reads (the token's user,
+// repositories, branches and file contents), speaking GitHub's own protocol over HTTP on 127.0.0.1, so the
+// real OAuth and GitHub clients run against it without any network.
 //
 // The REST API sits under /api/v3/, as on GitHub Enterprise Server, so one server answers both the web
 // and the API: point the OAuth endpoints at URL and the API client at APIURL().
+//
+// Users get tokens by logging in (the OAuth flow) or from AddToken (a personal access token).
+// Repositories are added with AddRepository and filled with Push; AddDemoRepository adds one holding a
+// realistic study. Switches make the API fail as GitHub does: RevokeToken (401), DeleteRepository and
+// private repositories (404), DeleteBranch (404), RateLimitUntil (403 with X-RateLimit-Remaining: 0),
+// SecondaryRateLimitFor (429 with Retry-After), FailWith (5xx), Delay (slow answers) and Close (down).
 package githubfake
 
 import (
@@ -28,6 +35,9 @@ const (
 	EndpointAccessToken     = "POST /login/oauth/access_token"
 	EndpointUser            = "GET /api/v3/user"
 	EndpointUserEmails      = "GET /api/v3/user/emails"
+	EndpointRepository      = "GET /api/v3/repos/{owner}/{repo}"
+	EndpointBranch          = "GET /api/v3/repos/{owner}/{repo}/branches/{branch...}"
+	EndpointContents        = "GET /api/v3/repos/{owner}/{repo}/contents/{path...}"
 )
 
 // appName is the OAuth app the authorize page asks the user to trust.
@@ -68,7 +78,11 @@ type Server struct {
 	users    map[int64]User // by GitHub id
 	codes    map[string]grant
 	tokens   map[string]grant
-	requests map[string]int // by endpoint
+	requests map[string]int         // by endpoint
+	repos    map[string]*repository // by lower-case full name: GitHub's names ignore case
+	nextID   int64                  // of repositories
+	rates    map[int64]*rateWindow  // by user: GitHub's limit is the account's
+	failures failures
 }
 
 // grant is what an authorization code, and then the access token it was exchanged for, stands for.
@@ -80,9 +94,16 @@ type grant struct {
 	expires     time.Time // of a code; tokens do not expire
 }
 
-// New starts a fake GitHub with one OAuth app and no users.
+// New starts a fake GitHub with one OAuth app, no users and no repositories, closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
+	s := Start()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// Start starts a fake GitHub on 127.0.0.1 outside a test (the offline demo); the caller closes it.
+func Start() *Server {
 	s := &Server{
 		ClientID:     "Iv1." + randomHex(8),
 		ClientSecret: randomHex(20),
@@ -90,6 +111,8 @@ func New(t testing.TB) *Server {
 		codes:        map[string]grant{},
 		tokens:       map[string]grant{},
 		requests:     map[string]int{},
+		repos:        map[string]*repository{},
+		rates:        map[int64]*rateWindow{},
 	}
 	mux := http.NewServeMux()
 	s.handle(mux, EndpointAuthorizePage, s.authorizePage)
@@ -97,6 +120,9 @@ func New(t testing.TB) *Server {
 	s.handle(mux, EndpointAccessToken, s.accessToken)
 	s.handle(mux, EndpointUser, s.authenticated(s.user))
 	s.handle(mux, EndpointUserEmails, s.authenticated(s.userEmails))
+	s.handle(mux, EndpointRepository, s.authenticated(s.repository))
+	s.handle(mux, EndpointBranch, s.authenticated(s.branch))
+	s.handle(mux, EndpointContents, s.authenticated(s.contents))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			writeJSON(w, http.StatusNotFound, apiError("Not Found"))
@@ -106,7 +132,6 @@ func New(t testing.TB) *Server {
 	})
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
 	return s
 }
 
@@ -340,9 +365,13 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticated serves an API endpoint to a request carrying a token this server issued, as
-// "Authorization: Bearer <token>" or the older "Authorization: token <token>".
+// "Authorization: Bearer <token>" or the older "Authorization: token <token>", after the failures the
+// server was switched to: a delay, a server error, then (once the token is known) a rate limit.
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, User, grant)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.beforeAuthentication(w, r) {
+			return
+		}
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		s.mu.Lock()
 		g, ok := s.tokens[strings.TrimSpace(token)]
@@ -350,6 +379,9 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, User, 
 		s.mu.Unlock()
 		if !ok || !exists || (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) {
 			writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))
+			return
+		}
+		if !s.withinRateLimit(w, u) {
 			return
 		}
 		w.Header().Set("X-OAuth-Scopes", strings.Join(g.scopes, ", "))
@@ -395,7 +427,11 @@ func scopes(s string) []string {
 }
 
 func apiError(message string) map[string]string {
-	return map[string]string{"message": message, "documentation_url": "https://docs.github.com/rest"}
+	return apiErrorDocumented(message, "https://docs.github.com/rest")
+}
+
+func apiErrorDocumented(message, documentation string) map[string]string {
+	return map[string]string{"message": message, "documentation_url": documentation}
 }
 
 // nullable turns "" into JSON null, as GitHub sends missing profile fields.
