@@ -89,12 +89,13 @@ func NewApp(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	slice := kit.Slice{Kit: a.kit, Queries: d.Queries, Identity: d.Identity}
 	// Fixed paths first; the projects slice owns /{org}, which chi tries after every fixed path anyway.
 	a.slices = []interface{ Routes(chi.Router) }{
-		&auth.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, GitHub: d.GitHub, Development: d.Development, CSRFCookie: csrfCookie},
-		&account.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity},
-		&staff.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity},
-		&home.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity},
+		&auth.Handlers{Slice: slice, GitHub: d.GitHub, Development: d.Development, CSRFCookie: csrfCookie},
+		&account.Handlers{Slice: slice},
+		&staff.Handlers{Slice: slice},
+		&home.Handlers{Slice: slice},
 		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity},
 	}
 	return a, nil

@@ -2,30 +2,15 @@ package account
 
 import (
 	"embed"
-	"io/fs"
 
-	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/http/web/kit"
-	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-// Handlers serve the pages of this slice.
-type Handlers struct {
-	*kit.Kit
-	Queries  *identityviews.Queries
-	Identity *identity.Commands
-}
+// Handlers serve the settings of the logged-in user.
+type Handlers struct{ kit.Slice }
 
-// Templates are the slice's pages, for the renderer.
-var Templates = mustSub(templates, "templates")
+// Templates are the settings page, for the renderer.
+var Templates = kit.Templates(pages)
 
 //go:embed templates
-var templates embed.FS
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var pages embed.FS

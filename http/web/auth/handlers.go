@@ -2,35 +2,22 @@ package auth
 
 import (
 	"embed"
-	"io/fs"
 
-	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/http/web/kit"
-	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-// Handlers serve the pages of this slice.
+// Handlers serve logging in and out.
 type Handlers struct {
-	*kit.Kit
-	Queries  *identityviews.Queries
-	Identity *identity.Commands
-	GitHub   GitHubLogin // nil when no OAuth app is configured
+	kit.Slice
+	GitHub GitHubLogin // nil when no OAuth app is configured
 	// Development switches the demo login on; production refuses it.
 	Development bool
 	// CSRFCookie is the cookie gorilla/csrf keeps its secret in, replaced at every login.
 	CSRFCookie string
 }
 
-// Templates are the slice's pages, for the renderer.
-var Templates = mustSub(templates, "templates")
+// Templates are the login page, for the renderer.
+var Templates = kit.Templates(loginTemplates)
 
 //go:embed templates
-var templates embed.FS
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var loginTemplates embed.FS

@@ -286,25 +286,22 @@ func pageData(chrome Chrome, v View) templateData {
 	return templateData{Chrome: chrome, View: v}
 }
 
+// statusWords are the heading and the default explanation of each error status a page may show.
+var statusWords = map[int]struct{ heading, message string }{
+	http.StatusBadRequest:          {"Bad request", "The request could not be understood. Check what you entered and try again."},
+	http.StatusUnauthorized:        {"Log in required", "You need to log in to see this page."},
+	http.StatusForbidden:           {"Access denied", "You do not have permission to see this page or to do this."},
+	http.StatusNotFound:            {"Page not found", "There is no page at this address. Check the address, or start again from the home page."},
+	http.StatusMethodNotAllowed:    {"Not allowed", "This page cannot be used that way."},
+	http.StatusConflict:            {"Something changed", "Someone else changed this at the same time. Reload the page and try again."},
+	http.StatusUnprocessableEntity: {"Could not be done", "What was asked cannot be done. Go back, check and try again."},
+	http.StatusServiceUnavailable:  {"Service unavailable", "The service is busy or down for maintenance. Please try again shortly."},
+}
+
 // describeStatus gives the heading and the default explanation of an error status.
 func describeStatus(status int) (heading, message string) {
-	switch status {
-	case http.StatusBadRequest:
-		return "Bad request", "The request could not be understood. Check what you entered and try again."
-	case http.StatusUnauthorized:
-		return "Log in required", "You need to log in to see this page."
-	case http.StatusForbidden:
-		return "Access denied", "You do not have permission to see this page or to do this."
-	case http.StatusNotFound:
-		return "Page not found", "There is no page at this address. Check the address, or start again from the home page."
-	case http.StatusMethodNotAllowed:
-		return "Not allowed", "This page cannot be used that way."
-	case http.StatusConflict:
-		return "Something changed", "Someone else changed this at the same time. Reload the page and try again."
-	case http.StatusUnprocessableEntity:
-		return "Could not be done", "What was asked cannot be done. Go back, check and try again."
-	case http.StatusServiceUnavailable:
-		return "Service unavailable", "The service is busy or down for maintenance. Please try again shortly."
+	if words, ok := statusWords[status]; ok {
+		return words.heading, words.message
 	}
 	if status >= 500 {
 		return "Something went wrong", "An unexpected error happened on our side. It has been logged; please try again later."

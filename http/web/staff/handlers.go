@@ -2,30 +2,15 @@ package staff
 
 import (
 	"embed"
-	"io/fs"
 
-	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/http/web/kit"
-	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-// Handlers serve the pages of this slice.
-type Handlers struct {
-	*kit.Kit
-	Queries  *identityviews.Queries
-	Identity *identity.Commands
-}
-
-// Templates are the slice's pages, for the renderer.
-var Templates = mustSub(templates, "templates")
+// Handlers serve the staff area; requireStaff lets only admins in.
+type Handlers struct{ kit.Slice }
 
 //go:embed templates
-var templates embed.FS
+var staffTemplates embed.FS
 
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+// Templates are the pages of the staff area (staff_*.html), for the renderer.
+var Templates = kit.Templates(staffTemplates)

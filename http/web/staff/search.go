@@ -57,28 +57,27 @@ func (a *Handlers) staffSearch(r *http.Request, page *staffIndexPage) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range orgs {
-		if staffContainsFold(q, o.Name, o.Slug) {
-			page.Orgs = append(page.Orgs, o)
-		}
-	}
+	page.Orgs = matching(q, orgs, func(o identityviews.Org) []string { return []string{o.Name, o.Slug} })
 	projects, err := a.Queries.Projects(ctx)
 	if err != nil {
 		return err
 	}
-	for _, p := range projects {
-		if staffContainsFold(q, p.Name, p.Slug) {
-			page.Projects = append(page.Projects, p)
-		}
-	}
+	page.Projects = matching(q, projects, func(p identityviews.Project) []string { return []string{p.Name, p.Slug} })
 	backends, err := a.Queries.Backends(ctx)
 	if err != nil {
 		return err
 	}
-	for _, b := range backends {
-		if staffContainsFold(q, b.Name, b.Slug) {
-			page.Backends = append(page.Backends, b)
+	page.Backends = matching(q, backends, func(b identityviews.Backend) []string { return []string{b.Name, b.Slug} })
+	return nil
+}
+
+// matching are the items one of whose names contains text, ignoring case.
+func matching[T any](text string, items []T, names func(T) []string) []T {
+	var found []T
+	for _, item := range items {
+		if staffContainsFold(text, names(item)...) {
+			found = append(found, item)
 		}
 	}
-	return nil
+	return found
 }
