@@ -8,11 +8,12 @@ func TestCheck(t *testing.T) {
 		pkg, imp string
 		ok       bool
 	}{
-		// domain: stdlib, ulid and itself only.
+		// domain: stdlib, ulid, the YAML parser and itself only.
 		{"domain", "time", true},
 		{"domain", "crypto/rand", true},
 		{"domain", "github.com/oklog/ulid/v2", true},
 		{"domain/projectyaml", m + "/domain", true},
+		{"domain/projectyaml", "go.yaml.in/yaml/v3", true},
 		{"domain", "github.com/oklog/ulid", false},
 		{"domain", "gopkg.in/yaml.v3", false},
 		{"domain", "github.com/jackc/pgx/v5", false},
