@@ -22,6 +22,12 @@ func (r *Runner) Replay(ctx context.Context, p Projector, progress func(int)) er
 	if err != nil {
 		return err
 	}
+	return r.swapIn(ctx, p, scratch, progress)
+}
+
+// swapIn holds p's checkpoint, applies to scratch what arrived since it was filled, and swaps its tables
+// in for the live ones, in one transaction.
+func (r *Runner) swapIn(ctx context.Context, p Projector, scratch string, progress func(int)) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+LiveSchema+`.projection_checkpoints (name) VALUES ($1)
 			ON CONFLICT (name) DO UPDATE SET name = excluded.name`, p.Name()); err != nil {
@@ -48,6 +54,36 @@ func (r *Runner) Replay(ctx context.Context, p Projector, progress func(int)) er
 		}
 		return nil
 	})
+}
+
+// replayTogether is Replay for several projectors at once (Prepare after an upgrade that changes many): one
+// read of the log feeds every scratch schema, then each projector is swapped in on its own.
+func (r *Runner) replayTogether(ctx context.Context, ps []Projector) error {
+	if len(ps) == 1 {
+		return r.Replay(ctx, ps[0], nil)
+	}
+	scratches := make([]string, 0, len(ps))
+	defer func() {
+		for _, s := range scratches {
+			r.dropSchema(s)
+		}
+	}()
+	for _, p := range ps {
+		scratch, err := r.createScratch(ctx, p)
+		scratches = append(scratches, scratch)
+		if err != nil {
+			return err
+		}
+	}
+	if err := r.fillScratch(ctx, ps, scratches, nil, nil); err != nil {
+		return err
+	}
+	for i, p := range ps {
+		if err := r.swapIn(ctx, p, scratches[i], nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Difference is a row found in only one of the live table and its rebuild.
@@ -117,6 +153,16 @@ func compareTable(ctx context.Context, tx pgx.Tx, liveSchema, scratch, table str
 // buildScratch creates a scratch schema with p's tables and applies the log to them (up to until, when
 // given). It returns the schema's name even on failure, so the caller can drop it.
 func (r *Runner) buildScratch(ctx context.Context, p Projector, until *eventstore.Position, progress func(int)) (string, error) {
+	scratch, err := r.createScratch(ctx, p)
+	if err != nil {
+		return scratch, err
+	}
+	return scratch, r.fillScratch(ctx, []Projector{p}, []string{scratch}, until, progress)
+}
+
+// createScratch creates a scratch schema with p's (empty) tables. It returns the schema's name even on
+// failure, so the caller can drop it.
+func (r *Runner) createScratch(ctx context.Context, p Projector) (string, error) {
 	scratch := "rebuild_" + strings.ToLower(ulid.Make().String())
 	if err := r.createSchema(ctx, scratch); err != nil {
 		return scratch, err
@@ -130,10 +176,7 @@ func (r *Runner) buildScratch(ctx context.Context, p Projector, until *eventstor
 		}
 		return nil
 	})
-	if err != nil {
-		return scratch, err
-	}
-	return scratch, r.fillScratch(ctx, p, scratch, until, progress)
+	return scratch, err
 }
 
 // catchUpInTx applies, inside tx, the events that arrived since scratch was built.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
@@ -14,19 +17,22 @@ import (
 
 // A rebuild into a scratch schema has the schema to itself, so it need not read each batch in the
 // transaction that writes it (which catch-up of the live schema must, to hold the checkpoint against other
-// runners). fillScratch runs three stages at once, each on its own goroutine: one reads the log a batch ahead,
-// one decodes the payloads, and one writes. Each batch is still one transaction with the scratch
-// checkpoint, so the scratch tables always sit at a position of the log.
+// runners). fillScratch runs the stages at once, on goroutines of their own: one reads the log a batch ahead,
+// one decodes the payloads (a batch's chunks on several goroutines), and one writer per projector writes.
+// Several projectors rebuilt together (Prepare) share the read and the decoding, so the log is read once,
+// not once per projector. Each batch is still one transaction with the projector's scratch checkpoint, so
+// the scratch tables always sit at a position of the log.
 //
 // The batch transactions commit with synchronous_commit off: losing the last of them in a crash loses
 // nothing, as a scratch schema is only used by the run that builds it. The transaction that swaps the tables
-// in (Replay) commits synchronously, and its commit flushes the log up to it, every batch included.
+// in (swapIn) commits synchronously, and its commit flushes the log up to it, every batch included.
 
 // scratchBatch is one batch of the log on its way through the pipeline.
 type scratchBatch struct {
 	events  []eventstore.Event // every event of the batch, the ones p ignores included
 	decoded []decodedEvent     // the events p handles, decoded
 	last    eventstore.Position
+	pending atomic.Int32 // writers that have yet to write the batch
 }
 
 type decodedEvent struct {
@@ -37,49 +43,78 @@ type decodedEvent struct {
 // pipelineDepth is how many batches may wait between two stages.
 const pipelineDepth = 2
 
-// fillScratch applies the log (up to until, when given) to p's tables in scratch, which are empty.
-func (r *Runner) fillScratch(ctx context.Context, p Projector, scratch string, until *eventstore.Position, progress func(int)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	handled := handledBy(p)
-	read := make(chan scratchBatch, pipelineDepth)
-	decoded := make(chan scratchBatch, pipelineDepth)
-	var readErr error
-	go func() {
+// decodeChunk is how many events one goroutine decodes at a time: JSON decoding is most of the client's
+// work in a rebuild, and a batch's events decode independently.
+const decodeChunk = 250
+
+// fillScratch applies the log (up to until, when given) to the tables of each projector in its scratch
+// schema (scratches[i] for ps[i]), which are empty. The log is read and decoded once for all of them; each
+// projector has a writer of its own, on its own connection, so the server works on several at once.
+func (r *Runner) fillScratch(ctx context.Context, ps []Projector, scratches []string, until *eventstore.Position, progress func(int)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	handled := make([]map[string]bool, len(ps))
+	anyHandles := map[string]bool{}
+	for i, p := range ps {
+		handled[i] = handledBy(p)
+		for t := range handled[i] {
+			anyHandles[t] = true
+		}
+	}
+	read := make(chan *scratchBatch, pipelineDepth)
+	g.Go(func() error {
 		defer close(read)
-		readErr = r.readAhead(ctx, until, read)
-	}()
-	go func() {
-		defer close(decoded)
+		return r.readAhead(ctx, until, read)
+	})
+	inputs := make([]chan *scratchBatch, len(ps))
+	for i := range inputs {
+		inputs[i] = make(chan *scratchBatch, pipelineDepth)
+	}
+	g.Go(func() error {
+		defer func() {
+			for _, in := range inputs {
+				close(in)
+			}
+		}()
 		for b := range read {
-			r.decodeBatch(&b, handled)
-			select {
-			case decoded <- b:
-			case <-ctx.Done():
-				return
+			r.decodeBatch(b, anyHandles)
+			b.pending.Store(int32(len(ps)))
+			for _, in := range inputs {
+				select {
+				case in <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
 		}
-	}()
-	for b := range decoded {
-		if err := r.writeScratchBatch(ctx, p, scratch, b); err != nil {
-			cancel()
-			for range decoded {
-				// let the other stages end
+		return nil
+	})
+	var progressMu sync.Mutex
+	for i, p := range ps {
+		g.Go(func() error {
+			for b := range inputs[i] {
+				own := &scratchBatch{events: b.events, last: b.last}
+				for _, e := range b.decoded {
+					if handled[i][e.Type] {
+						own.decoded = append(own.decoded, e)
+					}
+				}
+				if err := r.writeScratchBatch(ctx, p, scratches[i], own); err != nil {
+					return fmt.Errorf("projector %s: %w", p.Name(), err)
+				}
+				if b.pending.Add(-1) == 0 && progress != nil {
+					progressMu.Lock()
+					progress(len(b.events))
+					progressMu.Unlock()
+				}
 			}
-			return err
-		}
-		if progress != nil {
-			progress(len(b.events))
-		}
+			return ctx.Err()
+		})
 	}
-	if readErr != nil {
-		return readErr
-	}
-	return ctx.Err()
+	return g.Wait()
 }
 
 // readAhead reads the log in batches from the start and sends them on, up to the first short batch.
-func (r *Runner) readAhead(ctx context.Context, until *eventstore.Position, out chan<- scratchBatch) error {
+func (r *Runner) readAhead(ctx context.Context, until *eventstore.Position, out chan<- *scratchBatch) error {
 	var after eventstore.Position
 	for {
 		events, err := pgstore.ReadAll(ctx, r.pool, after, r.batchSize)
@@ -97,7 +132,7 @@ func (r *Runner) readAhead(ctx context.Context, until *eventstore.Position, out 
 		}
 		after = events[len(events)-1].Position
 		select {
-		case out <- scratchBatch{events: events, last: after}:
+		case out <- &scratchBatch{events: events, last: after}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -107,20 +142,38 @@ func (r *Runner) readAhead(ctx context.Context, until *eventstore.Position, out 
 	}
 }
 
+// decodeBatch decodes the payloads of the events of a handled type, in chunks on several goroutines.
 func (r *Runner) decodeBatch(b *scratchBatch, handled map[string]bool) {
-	for _, e := range b.events {
-		if !handled[e.Type] {
-			continue
+	all := make([]decodedEvent, len(b.events))
+	var wg sync.WaitGroup
+	for start := 0; start < len(b.events); start += decodeChunk {
+		end := min(len(b.events), start+decodeChunk)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				e := b.events[i]
+				if !handled[e.Type] {
+					continue
+				}
+				payload, err := r.registry.Decode(e.Type, e.SchemaVersion, e.Data)
+				all[i] = decodedEvent{Event: Event{Event: e, Payload: payload}, err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	b.decoded = make([]decodedEvent, 0, len(all))
+	for i, e := range all {
+		if handled[b.events[i].Type] {
+			b.decoded = append(b.decoded, e)
 		}
-		payload, err := r.registry.Decode(e.Type, e.SchemaVersion, e.Data)
-		b.decoded = append(b.decoded, decodedEvent{Event: Event{Event: e, Payload: payload}, err: err})
 	}
 }
 
 // writeScratchBatch writes one batch and moves the scratch checkpoint past it, in one transaction. An event
 // that fails sends the batch through again one event at a time, to set the failing event aside as catch-up
 // does; transient errors are tried again.
-func (r *Runner) writeScratchBatch(ctx context.Context, p Projector, scratch string, b scratchBatch) error {
+func (r *Runner) writeScratchBatch(ctx context.Context, p Projector, scratch string, b *scratchBatch) error {
 	oneByOne := false
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {

@@ -54,6 +54,7 @@ func (r *Runner) Prepare(ctx context.Context) error {
 	if err := r.createSchema(ctx, LiveSchema); err != nil {
 		return err
 	}
+	var stale []Projector
 	for _, p := range r.projectors {
 		built, err := r.builtFingerprint(ctx, p)
 		if err != nil {
@@ -61,10 +62,16 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		}
 		if built != fingerprint(p) {
 			r.logger.Info("rebuilding read model", "projector", p.Name(), "reason", rebuildReason(built))
-			if err := r.Replay(ctx, p, nil); err != nil {
-				return err
-			}
+			stale = append(stale, p)
 		}
+	}
+	if len(stale) > 0 {
+		// Together: one read of the log for all of them.
+		if err := r.replayTogether(ctx, stale); err != nil {
+			return err
+		}
+	}
+	for _, p := range r.projectors {
 		if err := r.catchUp(ctx, p, LiveSchema, nil, nil); err != nil {
 			return fmt.Errorf("projector %s: %w", p.Name(), err)
 		}
