@@ -6,6 +6,8 @@
 //   - append: pgstore.Store.Append, one event per call with an exact expected version, same writer counts;
 //   - read: ReadAll in global order against a raw keyset read of the same rows;
 //   - rebuild: projections.Runner.Replay of a one-row-per-event projector, against the raw keyset read;
+//   - identity rebuild: the real identity projectors rebuilt (Runner.Prepare) from a log of real identity
+//     events of the same size in a second database, against a raw keyset read of that log;
 //   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader;
 //   - command: a real command (ChangeProjectMemberRoles) on a project stream of 10,000 events against the
 //     same command on a new project, through the command kit on the Postgres store (steady state, p50).
@@ -144,6 +146,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureRebuild(ctx, env, cfg.events, &rep); err != nil {
 		return err
+	}
+	if err := measureIdentityRebuild(ctx, cfg, &rep); err != nil {
+		return fmt.Errorf("identity rebuild: %w", err)
 	}
 	if err := measureWrites(ctx, env, cfg, &rep); err != nil {
 		return err
