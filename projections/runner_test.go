@@ -117,18 +117,7 @@ func (f fixture) seed(t *testing.T, from, n int) eventstore.Position {
 // server may hold them back for a moment.
 func (f fixture) waitVisible(t *testing.T, pos eventstore.Position) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		events, err := f.store.ReadAll(context.Background(), eventstore.Position{TxID: pos.TxID, Seq: pos.Seq - 1}, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(events) == 1 && events[0].Position == pos {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("event at %v did not become visible", pos)
+	pgtest.WaitVisible(t, f.store, pos)
 }
 
 func (f fixture) rows(t *testing.T) map[string]string {
