@@ -407,3 +407,21 @@ func TestNewReposRefusesAddressesThatAreNotURLs(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAnOrganisationRequiringSSOForbidsTheToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.fake.RequireSSO("OpenSAFELY")
+	for name, call := range w.calls(adaToken) {
+		err := call()
+		if name == "CheckToken" {
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		if e := requireKind(t, err, github.ErrForbidden); e.Status != http.StatusForbidden || !strings.Contains(e.Message, "SAML") {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+}

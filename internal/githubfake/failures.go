@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,9 +23,10 @@ const (
 // failures are the switches that make the API misbehave; the zero value is a healthy GitHub.
 type failures struct {
 	delay            time.Duration
-	status           int       // every API request answers this server error
-	rateLimitedUntil time.Time // primary rate limit exhausted for every account
-	throttledUntil   time.Time // secondary rate limit
+	status           int             // every API request answers this server error
+	rateLimitedUntil time.Time       // primary rate limit exhausted for every account
+	throttledUntil   time.Time       // secondary rate limit
+	sso              map[string]bool // owners (lower case) whose repositories refuse tokens not authorised for SSO
 }
 
 // rateWindow counts an account's requests in the current window.
@@ -69,6 +71,17 @@ func (s *Server) SecondaryRateLimitFor(d time.Duration) {
 	if d > 0 {
 		s.failures.throttledUntil = time.Now().Add(d)
 	}
+}
+
+// RequireSSO makes the organisation enforce SAML single sign-on: its repositories answer 403, as GitHub
+// does to a token that was not authorised for the organisation.
+func (s *Server) RequireSSO(owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures.sso == nil {
+		s.failures.sso = map[string]bool{}
+	}
+	s.failures.sso[strings.ToLower(owner)] = true
 }
 
 // FailWith makes every API request answer status (500, 502, 503…) as GitHub does when it is having a

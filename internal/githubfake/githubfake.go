@@ -9,8 +9,9 @@
 // Users get tokens by logging in (the OAuth flow) or from AddToken (a personal access token).
 // Repositories are added with AddRepository and filled with Push; AddDemoRepository adds one holding a
 // realistic study. Switches make the API fail as GitHub does: RevokeToken (401), DeleteRepository and
-// private repositories (404), DeleteBranch (404), RateLimitUntil (403 with X-RateLimit-Remaining: 0),
-// SecondaryRateLimitFor (429 with Retry-After), FailWith (5xx), Delay (slow answers) and Close (down).
+// private repositories (404), DeleteBranch (404), RequireSSO (403), RateLimitUntil (403 with
+// X-RateLimit-Remaining: 0), SecondaryRateLimitFor (429 with Retry-After), FailWith (5xx), Delay (slow
+// answers) and Close (down).
 package githubfake
 
 import (

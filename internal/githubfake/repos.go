@@ -128,10 +128,18 @@ func (s *Server) DeleteBranch(fullName, branch string) {
 }
 
 // visibleRepository finds the repository named in the request's path if u may see it: a copy of what
-// the handler needs, taken under the lock. It answers 404 otherwise and reports false.
+// the handler needs, taken under the lock. It answers 404 otherwise (403 if its owner requires SSO) and
+// reports false.
 func (s *Server) visibleRepository(w http.ResponseWriter, r *http.Request, u User, docs string) (repository, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failures.sso[strings.ToLower(r.PathValue("owner"))] {
+		w.Header().Set("X-GitHub-SSO", "required; url="+s.webURL("orgs/%s/sso?authorization_request=%s", r.PathValue("owner"), randomHex(8)))
+		writeJSON(w, http.StatusForbidden, apiErrorDocumented(
+			"Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.",
+			"https://docs.github.com/articles/authenticating-to-a-github-organization-with-saml-single-sign-on/"))
+		return repository{}, false
+	}
 	repo, ok := s.repos[strings.ToLower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok || (repo.Private && !strings.EqualFold(repo.Owner, u.Login) &&
 		!slices.ContainsFunc(repo.Collaborators, func(l string) bool { return strings.EqualFold(l, u.Login) })) {
