@@ -23,6 +23,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 	}{
 		{"AppendedEventsReadBackWithEverythingTheyCarry", appendedEventsReadBack},
 		{"ExpectedVersionsAreEnforced", expectedVersionsAreEnforced},
+		{"AnExpectedVersionOneAheadLeavesNoGap", expectedVersionOneAheadLeavesNoGap},
 		{"ConcurrentWritersToOneStreamLoseNothingAndDuplicateNothing", concurrentWritersToOneStream},
 		{"RepeatedAppendOfTheSameEventsIsANoOp", repeatedAppendIsANoOp},
 		{"EventIDUsedInAnotherStreamIsRefused", eventIDUsedElsewhereIsRefused},
@@ -135,6 +136,34 @@ func expectedVersionsAreEnforced(t *testing.T, s eventstore.Store) {
 	events, _ := s.ReadStream(ctx, "s")
 	if len(events) != 4 {
 		t.Errorf("stream has %d events, want 4", len(events))
+	}
+}
+
+// expectedVersionOneAheadLeavesNoGap: an append expecting version N to a stream at N-1 would write N+1,
+// which no other event holds, so only the expected-version check itself can refuse it (a store cannot lean
+// on the unique stream version for this case). One event, several events, and a multi-stream append.
+func expectedVersionOneAheadLeavesNoGap(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	mustAppend(t, s, one("s", eventstore.NoStream, Event("A", `{}`)))
+	mustAppend(t, s, one("t", eventstore.NoStream, Event("A", `{}`)))
+	attempts := map[string][]eventstore.Append{
+		"one event":        one("s", eventstore.Exactly(2), Event("B", `{}`)),
+		"several events":   one("s", eventstore.Exactly(2), Event("B", `{}`), Event("C", `{}`)),
+		"new stream ahead": one("u", eventstore.Exactly(1), Event("B", `{}`)),
+		"multi-stream": {
+			{Stream: "t", Expected: eventstore.Exactly(1), Events: []eventstore.NewEvent{Event("B", `{}`)}},
+			{Stream: "s", Expected: eventstore.Exactly(2), Events: []eventstore.NewEvent{Event("B", `{}`)}},
+		},
+	}
+	for name, appends := range attempts {
+		if _, err := s.Append(ctx, appends); !errors.Is(err, eventstore.ErrConcurrency) {
+			t.Errorf("%s: err = %v, want a concurrency error", name, err)
+		}
+	}
+	for stream, want := range map[string]int{"s": 1, "t": 1, "u": 0} {
+		if events, _ := s.ReadStream(ctx, stream); len(events) != want {
+			t.Errorf("stream %s has %d events, want %d", stream, len(events), want)
+		}
 	}
 }
 
