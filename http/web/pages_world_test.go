@@ -102,6 +102,16 @@ func tickRoles(rs ...domain.Role) url.Values {
 	return form
 }
 
+// renameForm is the settings page's name form, filled in.
+func renameForm(name string) url.Values {
+	return url.Values{"form": {"rename"}, "name": {name}}
+}
+
+// addMemberForm is the settings page's add-member form, filled in.
+func addMemberForm(login string, roles ...string) url.Values {
+	return url.Values{"form": {"add-member"}, "login": {login}, "roles": roles}
+}
+
 // sentToLogin fails unless an anonymous visit to path ended on the login page, which will come back there.
 func sentToLogin(t *testing.T, p *page, path string) {
 	t.Helper()

@@ -8,29 +8,22 @@ import (
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-// orgPage is the Data of the "org" page.
-type orgPage struct {
-	Org      identityviews.Org
-	Projects []identityviews.Project
-}
+// orgPage is the Data of the "org" page: the view, and the addresses of its projects.
+type orgPage struct{ identityviews.OrgPage }
 
 // ProjectURL is the address of one of the organisation's projects.
 func (orgPage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
 
 // orgPage is "/{org}": the organisation's projects (step 6 of the guide).
 func (a *Handlers) orgPage(w http.ResponseWriter, r *http.Request) error {
-	o, err := a.loadOrg(r)
-	if err != nil || redirectToCanonical(w, r, orgURL(o.Slug)) {
-		return err
-	}
-	projects, err := a.Queries.ProjectsOfOrg(r.Context(), o.ID)
-	if err != nil {
+	v, err := a.orgView(r)
+	if err != nil || redirectToCanonical(w, r, orgURL(v.Org.Slug)) {
 		return err
 	}
 	a.Page(w, r, http.StatusOK, "org", kit.View{
-		Title:  o.Name,
-		Crumbs: []kit.Crumb{{Label: o.Name}},
-		Data:   orgPage{Org: o, Projects: projects},
+		Title:  v.Org.Name,
+		Crumbs: []kit.Crumb{{Label: v.Org.Name}},
+		Data:   orgPage{v},
 	})
 	return nil
 }
@@ -39,7 +32,7 @@ func (a *Handlers) orgPage(w http.ResponseWriter, r *http.Request) error {
 type projectPage struct {
 	Project     identityviews.Project
 	URL         string // the project's page
-	Members     []identityviews.Membership
+	Members     []identityviews.Member
 	CanSettings bool // the user may open the settings: change members or rename the project
 }
 
@@ -51,25 +44,22 @@ func projectCrumbs(p identityviews.Project, more ...kit.Crumb) []kit.Crumb {
 	return crumbs
 }
 
+// mayOpenSettings reports whether the settings page has a form for the viewer.
+func mayOpenSettings(perms domain.PermissionSet) bool {
+	return perms.Has(domain.ProjectMembershipEdit) || perms.Has(domain.ProjectSettingsEdit)
+}
+
 // projectPage is "/{org}/{project}": the project's workspaces, repositories and researchers.
 func (a *Handlers) projectPage(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.loadProject(r)
-	if err != nil || redirectToCanonical(w, r, projectURL(p)) {
-		return err
-	}
-	members, err := a.Queries.ProjectMembers(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	perms, err := kit.Permissions(r, a.Queries, p.ID)
-	if err != nil {
+	v, err := a.projectView(r)
+	if err != nil || redirectToCanonical(w, r, projectURL(v.Project)) {
 		return err
 	}
 	a.Page(w, r, http.StatusOK, "project", kit.View{
-		Title:  p.Name,
-		Crumbs: projectCrumbs(p),
-		Data: projectPage{Project: p, URL: projectURL(p), Members: members,
-			CanSettings: perms.Has(domain.ProjectMembershipEdit) || perms.Has(domain.ProjectSettingsEdit)},
+		Title:  v.Project.Name,
+		Crumbs: projectCrumbs(v.Project),
+		Data: projectPage{Project: v.Project, URL: projectURL(v.Project), Members: v.Members,
+			CanSettings: mayOpenSettings(v.Viewer)},
 	})
 	return nil
 }

@@ -15,8 +15,12 @@ import (
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
-// pageRoutes mounts the pages of steps 3 to 7 of the user guide: the home page, the backends the user is a
-// member of, organisations, projects and their settings.
+// Routes mounts the pages of organisations and projects (steps 5 to 7 of the user guide).
+//
+// Every form posts to the address of the page that shows it, so a form shown again with its errors (422)
+// is at an address that also answers GET: the settings page's forms post to /settings, saying which form
+// they are in a hidden field "form"; a member's roles form posts to the member's page; and the removal of a
+// member is asked first on a page of its own, .../remove, whose button posts there. A POST answers 303.
 //
 // Organisations live at /{org}, so these routes come last in chi's eyes: a fixed path such as /status or
 // /staff always wins over {org}. A first segment that can never be an organisation's slug (a reserved word,
@@ -26,16 +30,14 @@ func (a *Handlers) Routes(r chi.Router) {
 	org.Get("/{org}", a.Handle(a.orgPage))
 	org.Get("/{org}/{project}", a.Handle(a.projectPage))
 	org.Get("/{org}/{project}/settings", a.Handle(a.projectSettingsPage))
-	org.Post("/{org}/{project}/settings/name", a.Handle(a.renameProject))
-	org.Post("/{org}/{project}/settings/members", a.Handle(a.addProjectMember))
+	org.Post("/{org}/{project}/settings", a.Handle(a.projectSettingsForm))
 	org.Get("/{org}/{project}/settings/members/{userID}", a.Handle(a.projectMemberPage))
 	org.Post("/{org}/{project}/settings/members/{userID}", a.Handle(a.changeProjectMemberRoles))
+	org.Get("/{org}/{project}/settings/members/{userID}/remove", a.Handle(a.confirmRemoveProjectMember))
 	org.Post("/{org}/{project}/settings/members/{userID}/remove", a.Handle(a.removeProjectMember))
-	// A form's address opened as a page (the login that follows an expired session leads there) goes on to
-	// the page that holds the form.
+	// The addresses the settings forms used to post to, opened as pages, lead to the settings page.
 	org.Get("/{org}/{project}/settings/name", toFormPage)
 	org.Get("/{org}/{project}/settings/members", toFormPage)
-	org.Get("/{org}/{project}/settings/members/{userID}/remove", a.Handle(a.confirmRemoveProjectMember))
 }
 
 // toFormPage redirects from a form's address to the page one level up, where the form is.
@@ -57,25 +59,46 @@ func (a *Handlers) orgSlugOnly(next http.Handler) http.Handler {
 func orgURL(slug string) string                 { return kit.OrgURL(slug) }
 func projectURL(p identityviews.Project) string { return kit.ProjectURL(p) }
 
-// loadOrg reads the organisation at /{org}.
-func (a *Handlers) loadOrg(r *http.Request) (identityviews.Org, error) {
-	slug := chi.URLParam(r, "org")
-	o, err := a.Queries.OrgBySlug(r.Context(), slug)
-	if domain.KindOf(err) == domain.KindNotFound {
-		return o, domain.NotFound("There is no organisation called \u201c" + slug + "\u201d. Check the address, or start again from the home page.")
+// viewerID is who is looking at the page.
+func viewerID(r *http.Request) string {
+	if u := kit.CurrentUserOf(r); u != nil {
+		return u.ID
 	}
-	return o, err
+	return ""
 }
 
-// loadProject reads the project at /{org}/{project}, the slugs matched without regard to case. A project in
-// another organisation is missing here.
-func (a *Handlers) loadProject(r *http.Request) (identityviews.Project, error) {
-	orgSlug, slug := chi.URLParam(r, "org"), chi.URLParam(r, "project")
-	p, err := a.Queries.ProjectInOrg(r.Context(), orgSlug, slug)
+// orgView reads the view of the organisation at /{org}.
+func (a *Handlers) orgView(r *http.Request) (identityviews.OrgPage, error) {
+	slug := chi.URLParam(r, "org")
+	v, err := a.Queries.OrgPage(r.Context(), slug)
 	if domain.KindOf(err) == domain.KindNotFound {
-		return p, domain.NotFound("There is no project \u201c" + slug + "\u201d in the organisation \u201c" + orgSlug + "\u201d. Check the address, or start again from the home page.")
+		return v, domain.NotFound("There is no organisation called \u201c" + slug + "\u201d. Check the address, or start again from the home page.")
 	}
-	return p, err
+	return v, err
+}
+
+// projectNotFound says which project of which organisation is missing, for a view of a project at
+// /{org}/{project} (the slugs matched without regard to case; a project in another organisation is missing
+// here).
+func projectNotFound(r *http.Request, err error) error {
+	if domain.KindOf(err) == domain.KindNotFound {
+		return domain.NotFound("There is no project \u201c" + chi.URLParam(r, "project") + "\u201d in the organisation \u201c" +
+			chi.URLParam(r, "org") + "\u201d. Check the address, or start again from the home page.")
+	}
+	return err
+}
+
+// projectView reads the view of the project at /{org}/{project} as the user sees it.
+func (a *Handlers) projectView(r *http.Request) (identityviews.ProjectPage, error) {
+	v, err := a.Queries.ProjectPage(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"), viewerID(r))
+	return v, projectNotFound(r, err)
+}
+
+// memberView reads the view of the member at .../settings/members/{userID} as the user sees it.
+func (a *Handlers) memberView(r *http.Request) (identityviews.ProjectMemberPage, error) {
+	v, err := a.Queries.ProjectMemberPage(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"),
+		chi.URLParam(r, "userID"), viewerID(r))
+	return v, projectNotFound(r, err)
 }
 
 // redirectToCanonical sends a GET for /MediciaAIOrg2/MyStudy on to /mediciaaiorg2/mystudy, so every page has
