@@ -265,7 +265,7 @@ func TestAFileIsReadAtAnExactCommit(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	original := githubfake.DemoFiles()["project.yaml"]
-	if !strings.Contains(original, "generate_dataset:") || !strings.Contains(original, "needs: [describe_population, model_bp_control]") {
+	if !strings.Contains(original, "generate_dataset:") || !strings.Contains(original, "needs: [generate_dataset]") {
 		t.Fatalf("the demo project.yaml is not the study expected:\n%s", original)
 	}
 

@@ -5,9 +5,10 @@ import (
 	"io/fs"
 )
 
-// demo is a small but realistic study: a project.yaml whose four actions depend on each other
-// (generate_dataset with ehrQL, two analyses that need it, a report that needs both), the scripts they
-// run and their codelists.
+// demo is a small but realistic study: a project.yaml whose five actions depend on each other
+// (generate_dataset and generate_measures with ehrQL, two analyses needing the dataset, a report needing
+// them all), the scripts they run and their codelists. Its project.yaml is a copy of the domain's
+// domain/projectyaml/testdata/project.yaml, which a test keeps equal.
 //
 //go:embed demo
 var demo embed.FS
@@ -32,7 +33,7 @@ func DemoFiles() map[string]string {
 // AddDemoRepository adds the public repository owner/name holding the demo study in one commit on its
 // default branch, main, and returns that commit's sha.
 func (s *Server) AddDemoRepository(owner, name string) string {
-	r := Repository{Owner: owner, Name: name, Description: "Blood pressure control in hypertension, 2019–2024"}
+	r := Repository{Owner: owner, Name: name, Description: "Antibiotic prescribing before and after the pandemic"}
 	s.AddRepository(r)
 	return s.Push(r.FullName(), "main", "Add the study's actions", DemoFiles())
 }

@@ -3,6 +3,7 @@ package githubfake_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/mediciasafely/jobserver/domain/projectyaml"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 )
 
@@ -43,7 +45,7 @@ func TestTheRepositoryIsDescribedAsGitHubDoes(t *testing.T) {
 		repo.GetOwner().GetLogin() != "opensafely" || repo.GetOwner().GetType() != "Organization" || repo.GetID() == 0 {
 		t.Errorf("repository %s", body)
 	}
-	if !strings.Contains(body, `"description":"Blood pressure control`) {
+	if !strings.Contains(body, `"description":"Antibiotic prescribing`) {
 		t.Errorf("description missing: %s", body)
 	}
 }
@@ -112,7 +114,7 @@ func TestADirectoryIsListedAndMissingThingsAreNotFound(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.GetType()+":"+e.GetPath())
 	}
-	if got := strings.Join(names, " "); got != "file:analysis/dataset_definition.py file:analysis/describe_population.py file:analysis/model_bp_control.R file:analysis/report.py" {
+	if got := strings.Join(names, " "); got != "file:analysis/dataset_definition.py file:analysis/describe_cohort.py file:analysis/measure_definitions.py file:analysis/model_prescribing.R file:analysis/report.py" {
 		t.Errorf("analysis/ lists %s", got)
 	}
 	_, body = get(t, base+"?ref="+sha, "Bearer "+patToken)
@@ -209,15 +211,30 @@ func TestServerErrorsAndDelays(t *testing.T) {
 	}
 }
 
-func TestTheDemoStudyHasActionsThatNeedEachOther(t *testing.T) {
+func TestTheDemoStudyIsTheDomainsExampleAndParses(t *testing.T) {
 	t.Parallel()
-	yaml := githubfake.DemoFiles()["project.yaml"]
-	for _, want := range []string{
-		"version:", "generate_dataset:", "run: ehrql:", "needs: [generate_dataset]", "needs: [describe_population, model_bp_control]",
-		"highly_sensitive:", "moderately_sensitive:",
+	files := githubfake.DemoFiles()
+	domains, err := os.ReadFile("../../domain/projectyaml/testdata/project.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files["project.yaml"] != string(domains) {
+		t.Error("demo/project.yaml differs from domain/projectyaml/testdata/project.yaml: copy it again")
+	}
+	project, err := projectyaml.Parse([]byte(files["project.yaml"]))
+	if err != nil {
+		t.Fatalf("the demo project.yaml does not parse: %v", err)
+	}
+	if got := strings.Join(project.ActionNames(), " "); got != "generate_dataset generate_measures describe_cohort model_prescribing report" {
+		t.Errorf("actions %s", got)
+	}
+	// Every script an action runs is in the repository.
+	for _, script := range []string{
+		"analysis/dataset_definition.py", "analysis/measure_definitions.py", "analysis/describe_cohort.py",
+		"analysis/model_prescribing.R", "analysis/report.py",
 	} {
-		if !strings.Contains(yaml, want) {
-			t.Errorf("project.yaml lacks %q", want)
+		if !strings.Contains(files["project.yaml"], script) || files[script] == "" {
+			t.Errorf("%s is not both run and present", script)
 		}
 	}
 }
