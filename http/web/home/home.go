@@ -17,10 +17,7 @@ func (a *Handlers) Routes(r chi.Router) {
 
 // homePage is the Data of the "home" page: the user's projects and the organisations whose pages lead to
 // a new workspace (step 7 of the guide: "Add a New Workspace" goes to the user's organisation).
-type homePage struct {
-	Memberships []identityviews.Membership
-	Orgs        []identityviews.Org
-}
+type homePage struct{ identityviews.HomePage }
 
 // FirstOrgURL is where "Add a New Workspace" leads: the page of the user's first organisation.
 func (h homePage) FirstOrgURL() string {
@@ -40,15 +37,11 @@ func (a *Handlers) homePage(w http.ResponseWriter, r *http.Request) error {
 		a.Page(w, r, http.StatusOK, "home_anonymous", kit.View{})
 		return nil
 	}
-	memberships, err := a.Queries.MembershipsOfUser(r.Context(), u.ID)
+	v, err := a.Queries.HomePage(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
-	orgs, err := a.Queries.OrgsOfUser(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	a.Page(w, r, http.StatusOK, "home", kit.View{Title: "Home", Data: homePage{Memberships: memberships, Orgs: orgs}})
+	a.Page(w, r, http.StatusOK, "home", kit.View{Title: "Home", Data: homePage{v}})
 	return nil
 }
 
