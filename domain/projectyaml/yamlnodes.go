@@ -39,15 +39,17 @@ func isNull(n *yaml.Node) bool {
 func isMerge(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" }
 
 // entries returns a mapping's pairs in file order. Merged mappings (<<: *anchor) contribute the keys the
-// mapping does not set itself; repeated and non-scalar keys are skipped (checkKeys reports them).
+// mapping does not set itself; repeated and non-scalar keys are skipped (checkKeys reports them). Each merged
+// mapping is read once, so a chain of merges cannot make the work grow exponentially.
 func entries(n *yaml.Node) []pair {
-	return entriesDepth(resolve(n), 0)
+	return entriesOf(resolve(n), map[*yaml.Node]bool{})
 }
 
-func entriesDepth(n *yaml.Node, depth int) []pair {
-	if n == nil || n.Kind != yaml.MappingNode || depth > 10 {
+func entriesOf(n *yaml.Node, visited map[*yaml.Node]bool) []pair {
+	if n == nil || n.Kind != yaml.MappingNode || visited[n] {
 		return nil
 	}
+	visited[n] = true
 	explicit := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; k.Kind == yaml.ScalarNode && !isMerge(k) {
@@ -67,7 +69,7 @@ func entriesDepth(n *yaml.Node, depth int) []pair {
 				sources = []*yaml.Node{v}
 			}
 			for _, src := range sources {
-				for _, p := range entriesDepth(resolve(src), depth+1) {
+				for _, p := range entriesOf(resolve(src), visited) {
 					if !explicit[p.key] && !seen[p.key] {
 						seen[p.key] = true
 						out = append(out, pair{key: p.key, line: k.Line, value: p.value})
