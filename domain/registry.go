@@ -13,6 +13,8 @@ var Events = NewRegistry(
 	Type[GitHubAccountLinked](),
 	Type[AdminRosterJoined](),
 	Type[AdminRosterLeft](),
+	Type[GitHubTokenSaved](),
+	Type[GitHubTokenCleared](),
 
 	// Unique slugs and names.
 	Type[SlugReserved](),
@@ -37,4 +39,12 @@ var Events = NewRegistry(
 	Type[ProjectMemberAdded](),
 	Type[ProjectMemberRolesChanged](),
 	Type[ProjectMemberRemoved](),
+
+	// Workspaces and the jobs they run.
+	Type[WorkspaceCreated](),
+	Type[WorkspaceArchived](),
+	Type[WorkspaceUnarchived](),
+	Type[WorkspaceNotificationsChanged](),
+	Type[JobRequested](),
+	Type[JobActionsCancelled](),
 )

@@ -109,6 +109,7 @@ type User struct {
 	avatarURL         string
 	notificationEmail string
 	roles             map[Role]bool
+	tokenFingerprint  string
 }
 
 // Apply folds one event of the user's stream.
@@ -128,6 +129,10 @@ func (u *User) Apply(e Event) {
 		u.roles[e.Role] = true
 	case GlobalRoleRevoked:
 		delete(u.roles, e.Role)
+	case GitHubTokenSaved:
+		u.tokenFingerprint = e.Fingerprint
+	case GitHubTokenCleared:
+		u.tokenFingerprint = ""
 	}
 }
 

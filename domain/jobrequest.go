@@ -1,0 +1,178 @@
+package domain
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"slices"
+	"strings"
+)
+
+// JobRequested records a researcher's request to run actions of a workspace on a backend (stream
+// jobrequest-<id>). It holds everything the runner needs: the commit, the project.yaml read at exactly
+// that commit, and the flags of the Run Jobs form.
+type JobRequested struct {
+	JobRequestID         string
+	WorkspaceID          string
+	ProjectID            string
+	BackendID            string
+	SHA                  string
+	RequestedActions     []string
+	ForceRunDependencies bool
+	WillNotify           bool
+	ProjectDefinition    string
+	RequestedBy          string
+	DatabaseName         string
+	CodelistsOK          bool
+}
+
+func (JobRequested) EventType() string { return "JobRequested" }
+
+// JobActionsCancelled asks the runner to cancel actions of a job request: the whole request's pending and
+// running actions, or one job's action. Runners read them as cancelled_actions on their next poll.
+type JobActionsCancelled struct {
+	JobRequestID string
+	Actions      []string
+	CancelledBy  string
+}
+
+func (JobActionsCancelled) EventType() string { return "JobActionsCancelled" }
+
+// JobRequestStream is the stream of one job request.
+func JobRequestStream(jobRequestID string) string { return "jobrequest-" + jobRequestID }
+
+// NewJobRequestID returns a job request identifier as runners expect it: 16 lowercase base32 characters
+// (10 random bytes).
+func NewJobRequestID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b))
+}
+
+// DefaultDatabaseName is the database a job request's database actions use.
+const DefaultDatabaseName = "default"
+
+// JobRequestForm is what the Run Jobs form submits, checked against the project.yaml read at SHA.
+type JobRequestForm struct {
+	JobRequestID         string
+	BackendID            string
+	SHA                  string
+	Actions              []string
+	ForceRunDependencies bool
+	WillNotify           bool
+	ProjectDefinition    string
+	CodelistsOK          bool
+}
+
+// RequestJobs decides a job request in the workspace (needs job_run on its project). known lists the
+// actions of the project.yaml at the commit (with run_all); onBackend says whether the actor is a member
+// of the chosen backend. Every problem is reported beside its field.
+func (w *Workspace) RequestJobs(by Actor, f JobRequestForm, known []string, onBackend bool) (JobRequested, error) {
+	if err := by.Require(JobRun); err != nil {
+		return JobRequested{}, err
+	}
+	if err := w.mustExist(); err != nil {
+		return JobRequested{}, err
+	}
+	if w.archived {
+		return JobRequested{}, Refused("This workspace is archived, so it cannot run jobs. Unarchive it first.")
+	}
+	var v Validation
+	if len(f.Actions) == 0 {
+		v.Add("actions", "Please select at least one of the actions listed above.")
+	}
+	for _, a := range f.Actions {
+		if !slices.Contains(known, a) {
+			v.Add("actions", "There is no action "+quote(a)+" in this branch's project.yaml.")
+		}
+	}
+	switch {
+	case f.BackendID == "":
+		v.Add("backend", "Please choose a backend.")
+	case !onBackend:
+		v.Add("backend", "You are not a member of this backend, so you cannot run jobs on it.")
+	}
+	v.Check(f.SHA != "", "sha", "The commit to run is missing; reload the page.")
+	v.Check(f.JobRequestID != "", "job_request_id", "A job request needs an identifier.")
+	if err := v.Err(); err != nil {
+		return JobRequested{}, err
+	}
+	return JobRequested{
+		JobRequestID: f.JobRequestID, WorkspaceID: w.id, ProjectID: w.projectID, BackendID: f.BackendID, SHA: f.SHA,
+		RequestedActions: slices.Clone(f.Actions), ForceRunDependencies: f.ForceRunDependencies, WillNotify: f.WillNotify,
+		ProjectDefinition: f.ProjectDefinition, RequestedBy: by.UserID, DatabaseName: DefaultDatabaseName,
+		CodelistsOK: f.CodelistsOK,
+	}, nil
+}
+
+// JobRequest is a job request as cancellation sees it: who asked, what, and what was cancelled. The
+// statuses of its jobs arrive from the runner (a later slice).
+type JobRequest struct {
+	id          string
+	workspaceID string
+	projectID   string
+	requestedBy string
+	actions     []string
+	cancelled   []string
+}
+
+// Apply folds one event of the job request's stream.
+func (j *JobRequest) Apply(e Event) {
+	switch e := e.(type) {
+	case JobRequested:
+		j.id, j.workspaceID, j.projectID, j.requestedBy = e.JobRequestID, e.WorkspaceID, e.ProjectID, e.RequestedBy
+		j.actions = slices.Clone(e.RequestedActions)
+	case JobActionsCancelled:
+		for _, a := range e.Actions {
+			if !slices.Contains(j.cancelled, a) {
+				j.cancelled = append(j.cancelled, a)
+			}
+		}
+	}
+}
+
+// Clone is a copy that later events do not change, for caching folded state.
+func (j *JobRequest) Clone() *JobRequest {
+	c := *j
+	c.actions, c.cancelled = slices.Clone(j.actions), slices.Clone(j.cancelled)
+	return &c
+}
+
+// Exists reports whether the job request was made.
+func (j *JobRequest) Exists() bool { return j.id != "" }
+
+// ProjectID is the id of the project whose permissions govern the request.
+func (j *JobRequest) ProjectID() string { return j.projectID }
+
+// WorkspaceID is the id of the request's workspace.
+func (j *JobRequest) WorkspaceID() string { return j.workspaceID }
+
+// CancelledActions lists the actions whose cancellation was asked, in order.
+func (j *JobRequest) CancelledActions() []string { return slices.Clone(j.cancelled) }
+
+// Cancel decides cancelling actions of the request: the named action, or (action "") every requested
+// action not cancelled yet. The requester may always cancel their own request; anyone else needs
+// job_cancel. Actions already cancelled need no event.
+func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
+	if !by.Is(j.requestedBy) {
+		if err := by.Require(JobCancel); err != nil {
+			return nil, err
+		}
+	}
+	if !j.Exists() {
+		return nil, NotFound("No such job request.")
+	}
+	targets := j.actions
+	if action != "" {
+		targets = []string{action}
+	}
+	var cancel []string
+	for _, a := range targets {
+		if !slices.Contains(j.cancelled, a) {
+			cancel = append(cancel, a)
+		}
+	}
+	if len(cancel) == 0 {
+		return nil, nil
+	}
+	return []Event{JobActionsCancelled{JobRequestID: j.id, Actions: cancel, CancelledBy: by.UserID}}, nil
+}
