@@ -121,20 +121,28 @@ func escapeLike(text string) string {
 }
 
 // Permissions returns what a user may do on a project ("" for outside any project): the union of their
-// global roles and their roles in the project, as the commands decide it. It reads the projects projector
-// only, the one behind the pages that show or hide buttons by it.
+// global roles and their roles in the project, as the commands decide it. Outside any project it reads the
+// users projector, the one the forms that grant global roles wait for; on a project, the projects
+// projector, the one behind the project's pages and the forms on them.
 func (q *Queries) Permissions(ctx context.Context, userID, projectID string) (domain.PermissionSet, error) {
+	if projectID == "" {
+		return rolesToPermissions(q.pool.QueryRow(ctx, `SELECT global_roles, '{}'::text[] FROM users WHERE id = $1`, userID))
+	}
 	return permissions(ctx, q.pool, userID, projectID)
 }
 
+// permissions is what a user may do on a project, read from the projects projector's tables.
 func permissions(ctx context.Context, db querier, userID, projectID string) (domain.PermissionSet, error) {
-	if userID == "" {
-		return domain.PermissionSet{}, nil
-	}
-	var global, project []string
-	err := db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM project_members m
+	return rolesToPermissions(db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM project_members m
 			WHERE m.project_id = $2 AND m.user_id = u.id), '{}')
-		FROM project_people u WHERE u.id = $1`, userID, projectID).Scan(&global, &project)
+		FROM project_people u WHERE u.id = $1`, userID, projectID))
+}
+
+// rolesToPermissions reads a row of global and project roles; no row (nobody, or someone unknown) may do
+// nothing.
+func rolesToPermissions(row pgx.Row) (domain.PermissionSet, error) {
+	var global, project []string
+	err := row.Scan(&global, &project)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.PermissionSet{}, nil
 	}
