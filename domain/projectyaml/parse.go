@@ -540,7 +540,7 @@ func (p *parser) checkUniqueRuns(proj *Project) {
 		if a.run.Image == "" {
 			continue
 		}
-		key := a.run.String()
+		key := strings.Join(append([]string{a.run.Image, a.run.Version}, a.run.Args...), "\x00")
 		if other, dup := first[key]; dup {
 			p.add(a.name, a.runLine, "the action has the same `run` command as action %s (line %d); two actions doing the same thing would overwrite each other's outputs", quote(other.name), other.runLine)
 			continue

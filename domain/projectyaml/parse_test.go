@@ -2,10 +2,12 @@ package projectyaml
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // want is one expected problem: its action, its line and words its message contains.
@@ -107,6 +109,7 @@ func TestValidFiles(t *testing.T) {
 		"cohortextractor before version 4":           "version: '3.0'\nexpectations: {population_size: 100}\nactions:\n  c:\n    run: cohortextractor:latest generate_cohort --study-definition s\n    outputs: {highly_sensitive: {cohort: output/input.csv}}\n",
 		"anchors and merge keys":                     header + "  a: &base\n    run: python:v2 a.py\n    outputs: {moderately_sensitive: {t: output/t.csv}}\n  b:\n    <<: *base\n    run: python:v2 b.py\n    outputs: {moderately_sensitive: {t: output/b.csv}}\n",
 		"same output name at two levels":             header + "  a:\n    run: python:v2 a.py\n    outputs:\n      highly_sensitive: {t: output/t.arrow}\n      moderately_sensitive: {t: output/t.csv}\n",
+		"quoting makes different commands":           header + "  a:\n    run: python:v2 \"a b\"\n    outputs: {moderately_sensitive: {t: output/t.csv}}\n  b:\n    run: python:v2 a b\n    outputs: {moderately_sensitive: {t: output/u.csv}}\n",
 		"wildcards in names":                         header + "  a:\n    run: python:v2 a.py\n    outputs: {moderately_sensitive: {t: output/*/table_*.csv}}\n",
 	}
 	for name, text := range tests {
@@ -312,4 +315,24 @@ func mustParse(t *testing.T, file string) *Project {
 		t.Fatal(err)
 	}
 	return proj
+}
+
+func TestAChainOfMergeKeysIsReadOnce(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("a0: &a0 {x: 1}\n")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d {<<: [*a%d, *a%d, *a%d, *a%d]}\n", i, i, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("version: 4\nactions:\n  <<: *a39\n")
+	done := make(chan error, 1)
+	go func() { _, err := Parse([]byte(b.String())); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a file of anchors only was accepted")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Parse took more than 5s on 40 chained merges")
+	}
 }
