@@ -67,6 +67,19 @@ func (a Actor) On(ctx context.Context, log *EventLog, state any) (domain.Actor, 
 	return domain.Actor{UserID: a.userID, Can: domain.PermissionsOf(u.GlobalRoles(), projectRoles)}, nil
 }
 
+// OnProject is the actor as a decision about something of a project sees them: with the permissions of
+// their global roles and of their roles in that project, read now.
+func (a Actor) OnProject(ctx context.Context, log *EventLog, projectID string) (domain.Actor, error) {
+	if projectID == "" {
+		return a.On(ctx, log, nil)
+	}
+	p, _, err := LoadAggregate[domain.Project](ctx, log, domain.ProjectStream(projectID))
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	return a.On(ctx, log, p)
+}
+
 // Decider returns the actor as a decision sees them, outside any project: with the permissions of their
 // global roles, read now. Commands that create things call it inside their attempt, so a retry reads again.
 func (a Actor) Decider(ctx context.Context, log *EventLog) (domain.Actor, error) {

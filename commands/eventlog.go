@@ -189,6 +189,35 @@ func Decide[A any, P Aggregate[A]](ctx context.Context, log *EventLog, actor Act
 	})
 }
 
+// InProject is an aggregate that belongs to a project (a workspace, a job request): the project's
+// memberships govern what an actor may do to it.
+type InProject interface {
+	ProjectID() string
+}
+
+// DecideInProject is Decide for an aggregate of a project: the actor's permissions are read from the
+// project it belongs to, loaded in the same attempt as the aggregate.
+func DecideInProject[A any, P interface {
+	Aggregate[A]
+	InProject
+}](ctx context.Context, log *EventLog, actor Actor, stream string, decide func(P, domain.Actor) ([]domain.Event, error)) (Result, error) {
+	return Retry(ctx, func() (Result, error) {
+		agg, version, err := LoadAggregate[A, P](ctx, log, stream)
+		if err != nil {
+			return Result{}, err
+		}
+		by, err := actor.OnProject(ctx, log, agg.ProjectID())
+		if err != nil {
+			return Result{}, err
+		}
+		events, err := decide(agg, by)
+		if err != nil {
+			return Result{}, err
+		}
+		return log.Append(ctx, actor, []Write{{Stream: stream, Expected: eventstore.Exactly(version), Events: events}})
+	})
+}
+
 // Reserve loads the reservation of a unique name or slug (its own stream) and lets decide choose what to
 // append there; the write is guarded by the version read, so two commands reserving one name cannot both
 // succeed.

@@ -67,14 +67,8 @@ type JobRequestForm struct {
 // actions of the project.yaml at the commit (with run_all); onBackend says whether the actor is a member
 // of the chosen backend. Every problem is reported beside its field.
 func (w *Workspace) RequestJobs(by Actor, f JobRequestForm, known []string, onBackend bool) (JobRequested, error) {
-	if err := by.Require(JobRun); err != nil {
+	if err := w.MayRunJobs(by); err != nil {
 		return JobRequested{}, err
-	}
-	if err := w.mustExist(); err != nil {
-		return JobRequested{}, err
-	}
-	if w.archived {
-		return JobRequested{}, Refused("This workspace is archived, so it cannot run jobs. Unarchive it first.")
 	}
 	var v Validation
 	if len(f.Actions) == 0 {
@@ -102,6 +96,21 @@ func (w *Workspace) RequestJobs(by Actor, f JobRequestForm, known []string, onBa
 		ProjectDefinition: f.ProjectDefinition, RequestedBy: by.UserID, DatabaseName: DefaultDatabaseName,
 		CodelistsOK: f.CodelistsOK,
 	}, nil
+}
+
+// MayRunJobs refuses unless the actor may run jobs in the workspace: job_run on its project, and the
+// workspace not archived.
+func (w *Workspace) MayRunJobs(by Actor) error {
+	if err := by.Require(JobRun); err != nil {
+		return err
+	}
+	if err := w.mustExist(); err != nil {
+		return err
+	}
+	if w.archived {
+		return Refused("This workspace is archived, so it cannot run jobs. Unarchive it first.")
+	}
+	return nil
 }
 
 // JobRequest is a job request as cancellation sees it: who asked, what, and what was cancelled. The

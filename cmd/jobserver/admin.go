@@ -25,6 +25,7 @@ Tasks:
   grant-role      --github-login LOGIN --role ROLE   give a user a global role
   revoke-role     --github-login LOGIN --role ROLE   take a global role away
   create-backend  --slug SLUG --name NAME            create a backend and print its runner token, once
+  reencrypt-secrets                                  move sealed GitHub tokens to the current secret key
 
 The user must have logged in once. ROLE is a role's name or id, e.g. "Core Developer" or core_developer.
 `
@@ -46,6 +47,8 @@ func admin(ctx context.Context, cfg config, args []string, out output) error {
 		return adminChangeRole(ctx, cfg, args, out, false)
 	case "create-backend":
 		return adminCreateBackend(ctx, cfg, args, out)
+	case "reencrypt-secrets":
+		return adminReencryptSecrets(ctx, cfg, args, out)
 	}
 	fmt.Fprintf(out.stderr, "jobserver admin: unknown task %q\n\n%s", task, adminUsage)
 	return errUsage

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mediciasafely/jobserver/commands"
+
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/internal/database"
 )
@@ -28,6 +30,7 @@ var settings = []setting{
 	{"JOBSERVER_ENV", "production", "development enables the local demo login and demo data; production refuses them"},
 	{"JOBSERVER_BASE_URL", "", "public URL of the server, for OAuth callbacks and links in e-mail (default: http://JOBSERVER_ADDR)"},
 	{"JOBSERVER_SECRET_KEY", "", "64 hex digits (32 bytes) for cookies and encrypted secrets; required in production, generated under .data/ in development"},
+	{"JOBSERVER_OLD_SECRET_KEYS", "", "earlier secret keys, comma-separated: GitHub tokens sealed under them still open until `jobserver admin reencrypt-secrets` moves them to the current key"},
 	{"GITHUB_CLIENT_ID", "", "OAuth app client id for \"Log in with GitHub\""},
 	{"GITHUB_CLIENT_SECRET", "", "OAuth app client secret"},
 	{"GITHUB_URL", "https://github.com", "GitHub (or GitHub Enterprise) web URL, for the OAuth endpoints"},
@@ -151,6 +154,23 @@ func baseURLFor(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// keyring seals the secrets that must be read back (GitHub tokens) under a key derived from the current
+// secret key, and still opens what older keys listed in JOBSERVER_OLD_SECRET_KEYS sealed.
+func keyring(current []byte) (*commands.Keyring, error) {
+	var older [][]byte
+	for _, v := range strings.Split(os.Getenv("JOBSERVER_OLD_SECRET_KEYS"), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		key, err := hex.DecodeString(v)
+		if err != nil || len(key) != 32 {
+			return nil, errors.New("JOBSERVER_OLD_SECRET_KEYS must be 64 hex digits (32 bytes) each, separated by commas")
+		}
+		older = append(older, key)
+	}
+	return commands.NewKeyring(current, older...)
 }
 
 // secretKey reads JOBSERVER_SECRET_KEY, which only the web server needs. In development a key is made once and kept under .data/, so
