@@ -13,13 +13,13 @@ import (
 
 // Commands is every use case of the slice, each decorated once.
 type Commands struct {
-	SaveGitHubToken   commands.Handler[SaveGitHubToken, commands.Result]
-	ClearGitHubToken  commands.Handler[ClearGitHubToken, commands.Result]
-	CreateWorkspace   commands.Handler[CreateWorkspace, Created]
-	ArchiveWorkspace  commands.Handler[ArchiveWorkspace, commands.Result]
-	SetNotifications  commands.Handler[SetNotifications, commands.Result]
-	RequestJobs       commands.Handler[RequestJobs, Requested]
-	CancelJobs        commands.Handler[CancelJobs, commands.Result]
+	SaveGitHubToken  commands.Handler[SaveGitHubToken, commands.Result]
+	ClearGitHubToken commands.Handler[ClearGitHubToken, commands.Result]
+	CreateWorkspace  commands.Handler[CreateWorkspace, Created]
+	ArchiveWorkspace commands.Handler[ArchiveWorkspace, commands.Result]
+	SetNotifications commands.Handler[SetNotifications, commands.Result]
+	RequestJobs      commands.Handler[RequestJobs, Requested]
+	CancelJobs       commands.Handler[CancelJobs, commands.Result]
 	handlers
 }
 
