@@ -49,11 +49,19 @@ func Setups() []Setup {
 	return setups
 }
 
-// Use is one use case of the matrix and the setups that may run it; everyone else is refused.
+// Use is one use case of the matrix, the slice it belongs to, and the setups that may run it; everyone
+// else is refused.
 type Use struct {
+	Slice   string
 	Name    string
 	Allowed []string
 }
+
+// The slices of the matrix.
+const (
+	Identity   = "identity"
+	Workspaces = "workspaces"
+)
 
 // Allows reports whether the setup with key may run the use.
 func (u Use) Allows(key string) bool {
@@ -71,6 +79,9 @@ var admins = []string{"cli", "global:core_developer"}
 // coordinators of the project, global ones, and admins may change members and settings.
 var coordinators = []string{"cli", "global:core_developer", "global:project_coordinator", "project:project_coordinator"}
 
+// developers of the project and global ones create and archive workspaces and run and cancel jobs.
+var developers = []string{"cli", "global:project_developer", "project:project_developer"}
+
 func everyoneSignedIn() []string {
 	var keys []string
 	for _, s := range Setups() {
@@ -81,30 +92,47 @@ func everyoneSignedIn() []string {
 	return keys
 }
 
-// Uses is the table of spec/roles.md for the identity slice: admins (Core Developers) create backends,
+// Uses is the table of spec/roles.md: for identity: admins (Core Developers) create backends,
 // organisations and projects, grant roles and add project members; a Project Coordinator of a project (or
 // a global one, or an admin) changes members' roles, removes members and renames the project, but a
 // coordinator of another project may not; everyone signed in changes only their own notification
-// address; an anonymous visitor may do nothing.
+// address; an anonymous visitor may do nothing. A Project Developer of the project (or a global one)
+// creates, archives and configures workspaces, runs jobs on a backend they belong to, and cancels jobs.
 func Uses() []Use {
 	return []Use{
-		{Name: "ChangeNotificationEmail of their own address", Allowed: everyoneSignedIn()},
-		{Name: "ChangeNotificationEmail of someone else", Allowed: []string{"cli"}},
-		{Name: "SetGlobalRoles", Allowed: admins},
-		{Name: "GrantGlobalRole", Allowed: admins},
-		{Name: "RevokeGlobalRole", Allowed: admins},
-		{Name: "CreateBackend", Allowed: admins},
-		{Name: "RotateRunnerToken", Allowed: admins},
-		{Name: "AddBackendMember", Allowed: admins},
-		{Name: "RemoveBackendMember", Allowed: admins},
-		{Name: "CreateOrg", Allowed: admins},
-		{Name: "AddOrgMember", Allowed: admins},
-		{Name: "RemoveOrgMember", Allowed: admins},
-		{Name: "CreateProject", Allowed: admins},
-		{Name: "AddProjectToOrg", Allowed: admins},
-		{Name: "AddProjectMember", Allowed: admins},
-		{Name: "ChangeProjectMemberRoles", Allowed: coordinators},
-		{Name: "RemoveProjectMember", Allowed: coordinators},
-		{Name: "RenameProject", Allowed: coordinators},
+		{Slice: Identity, Name: "ChangeNotificationEmail of their own address", Allowed: everyoneSignedIn()},
+		{Slice: Identity, Name: "ChangeNotificationEmail of someone else", Allowed: []string{"cli"}},
+		{Slice: Identity, Name: "SetGlobalRoles", Allowed: admins},
+		{Slice: Identity, Name: "GrantGlobalRole", Allowed: admins},
+		{Slice: Identity, Name: "RevokeGlobalRole", Allowed: admins},
+		{Slice: Identity, Name: "CreateBackend", Allowed: admins},
+		{Slice: Identity, Name: "RotateRunnerToken", Allowed: admins},
+		{Slice: Identity, Name: "AddBackendMember", Allowed: admins},
+		{Slice: Identity, Name: "RemoveBackendMember", Allowed: admins},
+		{Slice: Identity, Name: "CreateOrg", Allowed: admins},
+		{Slice: Identity, Name: "AddOrgMember", Allowed: admins},
+		{Slice: Identity, Name: "RemoveOrgMember", Allowed: admins},
+		{Slice: Identity, Name: "CreateProject", Allowed: admins},
+		{Slice: Identity, Name: "AddProjectToOrg", Allowed: admins},
+		{Slice: Identity, Name: "AddProjectMember", Allowed: admins},
+		{Slice: Identity, Name: "ChangeProjectMemberRoles", Allowed: coordinators},
+		{Slice: Identity, Name: "RemoveProjectMember", Allowed: coordinators},
+		{Slice: Identity, Name: "RenameProject", Allowed: coordinators},
+		{Slice: Workspaces, Name: "CreateWorkspace", Allowed: developers},
+		{Slice: Workspaces, Name: "ArchiveWorkspace", Allowed: developers},
+		{Slice: Workspaces, Name: "SetWorkspaceNotifications", Allowed: developers},
+		{Slice: Workspaces, Name: "RequestJobs", Allowed: developers},
+		{Slice: Workspaces, Name: "CancelJobs of someone else's request", Allowed: developers},
 	}
+}
+
+// UsesOf lists the uses of one slice.
+func UsesOf(slice string) []Use {
+	var uses []Use
+	for _, u := range Uses() {
+		if u.Slice == slice {
+			uses = append(uses, u)
+		}
+	}
+	return uses
 }
