@@ -19,8 +19,8 @@ import (
 // newcomer who is a member of nothing.
 type matrixWorld struct {
 	org, orgSlug, project, projectURL, loose, backend string
-	target, newcomer, newcomerLogin                    string
-	n                                                  int
+	target, newcomer, newcomerLogin                   string
+	n                                                 int
 }
 
 // newMatrixWorld builds world n in e and gives actor the setup's project role on it.
