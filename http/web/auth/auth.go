@@ -49,6 +49,16 @@ func (a *Handlers) Routes(r chi.Router) {
 	r.Get("/login/github/callback", a.Handle(a.finishGitHubLogin))
 	r.Post("/login/dev", a.Handle(a.devLogin))
 	r.Post("/logout", a.Handle(a.logout))
+	// The addresses the login and logout forms post to, opened as pages (a reload, a bookmark), lead to the
+	// login page rather than answering 405.
+	for _, path := range []string{"/login/github", "/login/dev", "/logout"} {
+		r.Get(path, toLoginPage)
+	}
+}
+
+// toLoginPage sends a GET of a form's address to the login page, keeping where to go afterwards.
+func toLoginPage(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(kit.SafeNext(r.URL.Query().Get("next"))), http.StatusSeeOther)
 }
 
 func (a *Handlers) loginPage(w http.ResponseWriter, r *http.Request) error {
