@@ -3,6 +3,7 @@ package domain
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -48,6 +49,12 @@ func NewJobRequestID() string {
 	return strings.ToLower(base32.StdEncoding.EncodeToString(b))
 }
 
+var commitSHAPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// IsCommitSHA reports whether sha names one commit for good: 40 lowercase hex digits, not a branch or a
+// tag, which move.
+func IsCommitSHA(sha string) bool { return commitSHAPattern.MatchString(sha) }
+
 // DefaultDatabaseName is the database a job request's database actions use.
 const DefaultDatabaseName = "default"
 
@@ -85,7 +92,12 @@ func (w *Workspace) RequestJobs(by Actor, f JobRequestForm, known []string, onBa
 	case !onBackend:
 		v.Add("backend", "You are not a member of this backend, so you cannot run jobs on it.")
 	}
-	v.Check(f.SHA != "", "sha", "The commit to run is missing; reload the page.")
+	switch {
+	case f.SHA == "":
+		v.Add("sha", "The commit to run is missing; reload the page.")
+	case !IsCommitSHA(f.SHA):
+		v.Add("sha", "The commit to run is not a commit's full sha; reload the page.")
+	}
 	v.Check(f.JobRequestID != "", "job_request_id", "A job request needs an identifier.")
 	if err := v.Err(); err != nil {
 		return JobRequested{}, err

@@ -99,8 +99,9 @@ func (h handlers) requestJobs(ctx context.Context, cmd RequestJobs) (Requested, 
 	if err := w.MayRunJobs(by); err != nil {
 		return Requested{}, err
 	}
-	if cmd.SHA == "" {
-		return Requested{}, domain.Invalid("sha", "The commit to run is missing; reload the page.")
+	if !domain.IsCommitSHA(cmd.SHA) {
+		// Not a branch or a tag, which move: the runner must run exactly the commit the page showed.
+		return Requested{}, domain.Invalid("sha", "The commit to run is missing or is not a commit's full sha; reload the page.")
 	}
 	token, err := h.token(ctx, cmd.ActorID(), cmd.Token)
 	if err != nil {
