@@ -31,6 +31,7 @@ const (
 	BadRepoURL
 	RepoNotFound
 	BranchNotFound
+	CommitNotFound
 	FileNotFound
 	Forbidden
 	RateLimited
@@ -71,6 +72,9 @@ func explain(err error, field string, now time.Time) error {
 		message = "GitHub has no repository at this address that your token can see. Check the address, and that the token may read the repository."
 	case BranchNotFound:
 		message = "The repository has no branch of this name."
+	case CommitNotFound:
+		message = "GitHub has no such commit in the repository any more (the branch may have been rewritten); reload the page to run the branch's latest commit."
+		field = "sha"
 	case FileNotFound:
 		message = "This branch has no project.yaml at the top of the repository."
 	case Forbidden:

@@ -48,7 +48,7 @@ var portProblems = map[Kind]workspaces.GitHubProblem{
 	ErrBadRepoURL:     workspaces.BadRepoURL,
 	ErrRepoNotFound:   workspaces.RepoNotFound,
 	ErrBranchNotFound: workspaces.BranchNotFound,
-	ErrCommitNotFound: workspaces.BranchNotFound,
+	ErrCommitNotFound: workspaces.CommitNotFound,
 	ErrFileNotFound:   workspaces.FileNotFound,
 	ErrForbidden:      workspaces.Forbidden,
 	ErrRateLimited:    workspaces.RateLimited,
