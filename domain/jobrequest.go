@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/mediciasafely/jobserver/domain/projectyaml"
 )
 
 // JobRequested records a researcher's request to run actions of a workspace on a backend (stream
@@ -125,6 +127,43 @@ func (w *Workspace) MayRunJobs(by Actor) error {
 	return nil
 }
 
+// runnableActions are the actions a request may run a job for: the requested ones, run_all expanded, and
+// every action they need, in the file's order. A definition that does not parse (it was checked when
+// requested) gives the requested actions.
+func runnableActions(definition string, requested []string) []string {
+	p, err := projectyaml.Parse([]byte(definition))
+	if err != nil {
+		return slices.DeleteFunc(slices.Clone(requested), func(a string) bool { return a == projectyaml.RunAllName })
+	}
+	names, err := p.Expand(requested)
+	if err != nil {
+		return slices.Clone(requested)
+	}
+	runs := map[string]bool{}
+	var add func(string)
+	add = func(name string) {
+		if runs[name] {
+			return
+		}
+		runs[name] = true
+		if a, ok := p.Action(name); ok {
+			for _, n := range a.Needs() {
+				add(n)
+			}
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	var out []string
+	for _, n := range p.ActionNames() {
+		if runs[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // JobRequest is a job request as cancellation sees it: who asked, what, and what was cancelled. The
 // statuses of its jobs arrive from the runner (a later slice).
 type JobRequest struct {
@@ -132,8 +171,10 @@ type JobRequest struct {
 	workspaceID string
 	projectID   string
 	requestedBy string
-	actions     []string
-	cancelled   []string
+	// actions are those the request may run a job for: the requested ones (run_all expanded) and what
+	// they need, in the file's order; a runner names its jobs by them.
+	actions   []string
+	cancelled []string
 }
 
 // Apply folds one event of the job request's stream.
@@ -141,7 +182,7 @@ func (j *JobRequest) Apply(e Event) {
 	switch e := e.(type) {
 	case JobRequested:
 		j.id, j.workspaceID, j.projectID, j.requestedBy = e.JobRequestID, e.WorkspaceID, e.ProjectID, e.RequestedBy
-		j.actions = slices.Clone(e.RequestedActions)
+		j.actions = runnableActions(e.ProjectDefinition, e.RequestedActions)
 	case JobActionsCancelled:
 		for _, a := range e.Actions {
 			if !slices.Contains(j.cancelled, a) {
@@ -170,9 +211,10 @@ func (j *JobRequest) WorkspaceID() string { return j.workspaceID }
 // CancelledActions lists the actions whose cancellation was asked, in order.
 func (j *JobRequest) CancelledActions() []string { return slices.Clone(j.cancelled) }
 
-// Cancel decides cancelling actions of the request: the named action, or (action "") every requested
-// action not cancelled yet. The requester may always cancel their own request; anyone else needs
-// job_cancel. Actions already cancelled need no event.
+// Cancel decides cancelling actions of the request: the named action's job, or (action "") every action
+// the request may run (run_all expanded, with what the requested actions need) not cancelled yet. The
+// requester may always cancel their own request; anyone else needs job_cancel. An action the request does
+// not run is NotFound; actions already cancelled need no event.
 func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
 	if !by.Is(j.requestedBy) {
 		if err := by.Require(JobCancel); err != nil {
@@ -184,6 +226,9 @@ func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
 	}
 	targets := j.actions
 	if action != "" {
+		if !slices.Contains(j.actions, action) {
+			return nil, NotFound("This job request runs no action " + quote(action) + ".")
+		}
 		targets = []string{action}
 	}
 	var cancel []string
