@@ -67,7 +67,7 @@ type Created struct {
 // checks the repository and the branch, then reserves the name on the whole server and appends, in one
 // append: of two concurrent creations of one name exactly one wins.
 func (h handlers) createWorkspace(ctx context.Context, cmd CreateWorkspace) (Created, error) {
-	checked := false
+	canonical := "" // the repository's address as GitHub writes it, once checked
 	return commands.Retry(ctx, func() (Created, error) {
 		p, _, err := commands.LoadAggregate[domain.Project](ctx, h.log, domain.ProjectStream(cmd.ProjectID))
 		if err != nil {
@@ -84,12 +84,12 @@ func (h handlers) createWorkspace(ctx context.Context, cmd CreateWorkspace) (Cre
 		if err != nil {
 			return Created{}, err
 		}
-		if !checked {
-			if created.RepoURL, err = h.checkBranch(ctx, cmd.ActorID(), cmd.Token, created.RepoURL, created.Branch); err != nil {
+		if canonical == "" {
+			if canonical, err = h.checkBranch(ctx, cmd.ActorID(), cmd.Token, created.RepoURL, created.Branch); err != nil {
 				return Created{}, err
 			}
-			checked = true
 		}
+		created.RepoURL = canonical
 		name, err := h.log.Reserve(ctx, domain.WorkspaceNameStream(created.Name), func(r *domain.Reservation) ([]domain.Event, error) {
 			return r.ReserveName("name", domain.ReservedForWorkspace, created.Name, id)
 		})
@@ -116,6 +116,9 @@ func (h handlers) checkBranch(ctx context.Context, userID, oneTime, repoURL, bra
 	}
 	if _, err := h.github.BranchHead(ctx, token, repoURL, branch); err != nil {
 		return "", explain(err, "branch", h.log.Now())
+	}
+	if canonical == "" {
+		canonical = repoURL
 	}
 	return canonical, nil
 }
