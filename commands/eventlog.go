@@ -91,7 +91,11 @@ func (l *EventLog) Load(ctx context.Context, stream string, agg Folder) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", stream, err)
 	}
-	return l.fold(stream, events, agg, 0)
+	version, err := l.fold(stream, events, agg, 0)
+	if err == nil {
+		readsOf(ctx).record(stream, version)
+	}
+	return version, err
 }
 
 // fold applies events to agg and returns the version of the last one (version when there are none).
@@ -130,6 +134,7 @@ func LoadAggregate[A any, P Aggregate[A]](ctx context.Context, l *EventLog, stre
 		return nil, 0, err
 	}
 	l.states.Add(stream, cachedState{version: version, state: any(agg).(Cloner[P]).Clone()})
+	readsOf(ctx).record(stream, version)
 	return agg, version, nil
 }
 
@@ -160,6 +165,7 @@ func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secr
 	if len(appends) == 0 {
 		return Result{}, nil
 	}
+	appends = append(appends, readsOf(ctx).guards(appends)...)
 	res, err := l.store.Append(ctx, appends, secrets...)
 	if err != nil {
 		return Result{}, err
@@ -239,6 +245,7 @@ func (l *EventLog) Reserve(ctx context.Context, stream string, decide func(*doma
 func Retry[R any](ctx context.Context, attempt func() (R, error)) (R, error) {
 	const attempts = 5
 	for i := 0; ; i++ {
+		readsOf(ctx).reset()
 		res, err := attempt()
 		if !errors.Is(err, eventstore.ErrConcurrency) {
 			return res, err

@@ -59,7 +59,7 @@ type observed[C any, R Outcome] struct {
 
 func (o observed[C, R]) Handle(ctx context.Context, cmd C) (R, error) {
 	start := time.Now()
-	res, err := o.handle(ctx, cmd)
+	res, err := o.handle(withReads(ctx), cmd)
 	took := time.Since(start)
 
 	outcome := outcomeOf(err)

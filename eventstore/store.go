@@ -60,7 +60,11 @@ type NewEvent struct {
 	Metadata      Metadata
 }
 
-// Append is a batch of events for one stream, guarded by the version the stream must have.
+// Append is a batch of events for one stream, guarded by the version the stream must have. An Append
+// without events is a guard: the append fails with a *ConcurrencyError unless the stream is still at
+// exactly Expected when it commits. A decision made on a stream it does not write (the project whose
+// membership gave a permission, the actor's own roles) guards that stream, so a change to it committed
+// in the meantime sends the decision round again.
 type Append struct {
 	Stream   string
 	Expected ExpectedVersion
@@ -138,6 +142,7 @@ func Validate(appends []Append) error {
 		return errors.New("append: nothing to append")
 	}
 	seen := make(map[string]bool, len(appends))
+	events := 0
 	for _, a := range appends {
 		if a.Stream == "" {
 			return errors.New("append: empty stream name")
@@ -150,8 +155,12 @@ func Validate(appends []Append) error {
 			return fmt.Errorf("append: stream %s: invalid expected version %d", a.Stream, a.Expected)
 		}
 		if len(a.Events) == 0 {
-			return fmt.Errorf("append: stream %s: no events", a.Stream)
+			if a.Expected == Any {
+				return fmt.Errorf("append: stream %s: a guard without events needs an expected version", a.Stream)
+			}
+			continue
 		}
+		events++
 		for _, e := range a.Events {
 			var zero ulid.ULID
 			if e.ID == zero {
@@ -162,5 +171,20 @@ func Validate(appends []Append) error {
 			}
 		}
 	}
+	if events == 0 {
+		return errors.New("append: nothing to append, only guards")
+	}
 	return nil
+}
+
+// SplitGuards separates the appends that write events from the guards (appends without events).
+func SplitGuards(appends []Append) (writes, guards []Append) {
+	for _, a := range appends {
+		if len(a.Events) == 0 {
+			guards = append(guards, a)
+		} else {
+			writes = append(writes, a)
+		}
+	}
+	return writes, guards
 }

@@ -175,3 +175,30 @@ func wantMessage(t *testing.T, err error, kind domain.Kind, words string) {
 		t.Fatalf("err = %v, want it to say %q", err, words)
 	}
 }
+
+// TestAnAdminDemotedBetweenLoadAndAppendIsRefused: a decision that read the actor's global roles from
+// their own stream guards that stream when it appends elsewhere, so an admin whose role is revoked while
+// their command runs is refused on the retry, not let through on the roles read before.
+func TestAnAdminDemotedBetweenLoadAndAppendIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &interleavingStore{Memory: eventstore.NewMemory()}
+	log := commands.NewEventLog(store, domain.Events, time.Now)
+	s := server{Commands: identity.New(commands.Kit{Log: log}), store: store.Memory, log: log}
+	cli := commands.CLIActor
+	admin, other := s.signIn(t, 1, "admin"), s.signIn(t, 2, "other")
+	for _, u := range []string{admin, other} {
+		ok(t)(s.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: cli, UserID: u, Role: domain.CoreDeveloper}))
+	}
+
+	store.stream = domain.UserStream(admin)
+	store.hook = func() {
+		ok(t)(s.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: cli, UserID: admin, Role: domain.CoreDeveloper}))
+	}
+	_, err := s.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: commands.UserActor(admin), Name: "Late Org"})
+	wantKind(t, err, domain.KindForbidden, "")
+	var slug domain.Reservation
+	if _, err := s.log.Load(ctx, domain.OrgSlugStream("late-org"), &slug); err != nil || slug.Held() {
+		t.Fatalf("the demoted admin's organisation was created (slug held %v, err %v)", slug.Held(), err)
+	}
+}

@@ -94,7 +94,8 @@ func (s *Store) Append(ctx context.Context, appends []eventstore.Append, secrets
 // errRetryAny means a writer with expected version Any lost a race; it tries again on the new version.
 var errRetryAny = errors.New("retry append with expected version any")
 
-func (s *Store) tryAppend(ctx context.Context, appends []eventstore.Append, secrets []eventstore.SecretWrite) (eventstore.AppendResult, error) {
+func (s *Store) tryAppend(ctx context.Context, all []eventstore.Append, secrets []eventstore.SecretWrite) (eventstore.AppendResult, error) {
+	appends, guards := eventstore.SplitGuards(all)
 	versions, err := s.currentVersionsForAny(ctx, appends)
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -104,15 +105,21 @@ func (s *Store) tryAppend(ctx context.Context, appends []eventstore.Append, secr
 		return eventstore.AppendResult{}, err
 	}
 	var rows []position
-	if len(secrets) == 0 {
+	if len(secrets) == 0 && len(guards) == 0 {
 		rows, err = insertEvents(ctx, s.pool, stmt)
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if rows, err = insertEvents(ctx, tx, stmt); err != nil || len(rows) == 0 {
 				return err
 			}
+			if err := checkGuards(ctx, tx, guards); err != nil {
+				return err
+			}
 			return writeSecrets(ctx, tx, secrets)
 		})
+	}
+	if errors.Is(err, eventstore.ErrConcurrency) {
+		return eventstore.AppendResult{}, err
 	}
 	if err != nil && !isUniqueViolation(err) {
 		return eventstore.AppendResult{}, fmt.Errorf("append: %w", err)
@@ -128,6 +135,40 @@ func (s *Store) tryAppend(ctx context.Context, appends []eventstore.Append, secr
 type position struct {
 	txID int64
 	seq  int64
+}
+
+// checkGuards fails with a *ConcurrencyError unless every guarded stream is still at its expected version.
+// It runs after the insert, inside the same transaction: a change to a guarded stream committed before
+// this statement fails the append; one committed after it is ordered after this append, which it did not
+// read, so the two are as if run one after the other.
+func checkGuards(ctx context.Context, tx pgx.Tx, guards []eventstore.Append) error {
+	if len(guards) == 0 {
+		return nil
+	}
+	streams, expected := make([]string, len(guards)), make([]int64, len(guards))
+	for i, g := range guards {
+		streams[i], expected[i] = g.Stream, int64(g.Expected)
+	}
+	var stream string
+	var actual int64
+	err := tx.QueryRow(ctx, `
+SELECT g.stream_id, v.version
+FROM unnest($1::text[], $2::bigint[]) AS g(stream_id, expected),
+     LATERAL (SELECT coalesce(max(e.stream_version), 0) AS version FROM events e WHERE e.stream_id = g.stream_id) v
+WHERE v.version <> g.expected
+LIMIT 1`, streams, expected).Scan(&stream, &actual)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("append: check guards: %w", err)
+	}
+	for _, g := range guards {
+		if g.Stream == stream {
+			return &eventstore.ConcurrencyError{Stream: stream, Expected: g.Expected, Actual: actual}
+		}
+	}
+	return &eventstore.ConcurrencyError{Stream: stream, Actual: actual}
 }
 
 type querier interface {

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"SubscribeDeliversStoredThenNewEventsInOrder", subscribeDeliversInOrder},
 		{"SecretsAreWrittenOnlyWithTheirEvents", secretsAreWrittenWithTheirEvents},
 		{"InvalidAppendsAreRefused", invalidAppendsAreRefused},
+		{"AGuardRefusesAnAppendWhenItsStreamMoved", guardsRefuseWhenTheirStreamMoved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -428,6 +429,7 @@ func invalidAppendsAreRefused(t *testing.T, s eventstore.Store) {
 		"nothing":           nil,
 		"empty stream name": one("", eventstore.Any, Event("A", `{}`)),
 		"no events":         one("s", eventstore.Any),
+		"only a guard":      one("s", eventstore.NoStream),
 		"event without id":  one("s", eventstore.Any, noID),
 		"stream twice": {
 			{Stream: "s", Expected: eventstore.Any, Events: []eventstore.NewEvent{Event("A", `{}`)}},
@@ -441,6 +443,37 @@ func invalidAppendsAreRefused(t *testing.T, s eventstore.Store) {
 	}
 	if all := readAllSettled(t, s); len(all) != 0 {
 		t.Errorf("invalid appends stored %d events", len(all))
+	}
+}
+
+// guardsRefuseWhenTheirStreamMoved: an Append without events guards its stream: the whole append fails
+// unless that stream is at exactly the expected version, a stream that does not exist included.
+func guardsRefuseWhenTheirStreamMoved(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	mustAppend(t, s, one("project-1", eventstore.NoStream, Event("ProjectCreated", `{}`), Event("MemberAdded", `{}`)))
+	guarded := func(version eventstore.ExpectedVersion) []eventstore.Append {
+		return []eventstore.Append{
+			{Stream: "workspace-1", Expected: eventstore.Any, Events: []eventstore.NewEvent{Event("WorkspaceArchived", `{}`)}},
+			{Stream: "project-1", Expected: version},
+			{Stream: "never-written", Expected: eventstore.NoStream},
+		}
+	}
+	for _, stale := range []eventstore.ExpectedVersion{1, 3, eventstore.NoStream} {
+		_, err := s.Append(ctx, guarded(stale))
+		var ce *eventstore.ConcurrencyError
+		if !errors.As(err, &ce) || ce.Stream != "project-1" {
+			t.Fatalf("guard at %d on a stream at 2: err = %v, want a concurrency error on project-1", stale, err)
+		}
+	}
+	if events, _ := s.ReadStream(ctx, "workspace-1"); len(events) != 0 {
+		t.Fatalf("a refused guarded append stored %d events", len(events))
+	}
+	res := mustAppend(t, s, guarded(2))
+	if res.Versions["workspace-1"] != 1 {
+		t.Fatalf("versions = %v", res.Versions)
+	}
+	if events, _ := s.ReadStream(ctx, "project-1"); len(events) != 2 {
+		t.Fatalf("a guard wrote to its stream: %d events", len(events))
 	}
 }
 
