@@ -24,6 +24,8 @@ func TestATokenGitHubRefusesIsNotSaved(t *testing.T) {
 	s.fake.RevokeToken(devToken)
 	_, err = s.SaveGitHubToken.Handle(ctx, workspaces.SaveGitHubToken{Actor: user, Token: devToken})
 	wantField(t, err, domain.KindInvalid, "token", "GitHub refused the token")
+	_, err = s.SaveGitHubToken.Handle(ctx, workspaces.SaveGitHubToken{Actor: user, Token: "ghp_pasted\r\nTwice"})
+	wantField(t, err, domain.KindInvalid, "token", "GitHub refused the token")
 	_, err = s.SaveGitHubToken.Handle(ctx, workspaces.SaveGitHubToken{Actor: user, Token: "  "})
 	wantField(t, err, domain.KindInvalid, "token")
 

@@ -60,6 +60,7 @@ func TestEveryGitHubFailureIsExplainedOnItsField(t *testing.T) {
 	}{
 		{name: "no token", token: "-", field: "token", message: []string{"needs a GitHub personal access token"}},
 		{name: "a bad token", token: "ghp_wrong", field: "token", message: []string{"GitHub refused the token", "expired"}},
+		{name: "a token with a line break in it", token: "ghp_abc\ndef", field: "token", message: []string{"GitHub refused the token"}},
 		{name: "a revoked token", break_: func(s *server) { s.fake.RevokeToken(devToken) }, field: "token", message: []string{"GitHub refused the token"}},
 		{name: "an address not on GitHub", repo: "https://gitlab.com/opensafely/bp-study", field: "repo", message: []string{"https://github.com/owner/repository"}},
 		{name: "not an address", repo: "bp-study", field: "repo", message: []string{"address on GitHub"}},
