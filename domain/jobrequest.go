@@ -114,9 +114,15 @@ func (w *Workspace) RequestJobs(by Actor, f JobRequestForm, known []string, onBa
 
 // MayRunJobs refuses unless the actor may run jobs in the workspace: job_run on its project, and the
 // workspace not archived.
+//
+// Jobs are always requested by a person, whom the runner records and the e-mail on completion goes to:
+// the operator's command line, which is nobody, may not.
 func (w *Workspace) MayRunJobs(by Actor) error {
 	if err := by.Require(JobRun); err != nil {
 		return err
+	}
+	if by.UserID == "" {
+		return Refused("Jobs are requested by a person: log in to run them.")
 	}
 	if err := w.mustExist(); err != nil {
 		return err

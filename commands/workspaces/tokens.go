@@ -70,7 +70,7 @@ func (h handlers) clearGitHubToken(ctx context.Context, cmd ClearGitHubToken) (c
 // fingerprint is a short hash of a token: enough to tell two tokens apart on a page, useless to find it.
 func fingerprint(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:4])
+	return hex.EncodeToString(sum[:8])
 }
 
 // token is the token a researcher's GitHub calls use: a one-time token they gave for this request, or

@@ -73,7 +73,7 @@ func TestASavedTokenIsSealedAndNeverInAnEventOrALogLine(t *testing.T) {
 		t.Fatal("the sealed token opens under another user's key")
 	}
 	saved := eventsOf[domain.GitHubTokenSaved](t, s)
-	if len(saved) != 1 || saved[0].UserID != userID || len(saved[0].Fingerprint) != 8 {
+	if len(saved) != 1 || saved[0].UserID != userID || len(saved[0].Fingerprint) != 16 {
 		t.Fatalf("GitHubTokenSaved events: %+v", saved)
 	}
 

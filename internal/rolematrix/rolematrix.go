@@ -82,6 +82,17 @@ var coordinators = []string{"cli", "global:core_developer", "global:project_coor
 // developers of the project and global ones create and archive workspaces and run and cancel jobs.
 var developers = []string{"cli", "global:project_developer", "project:project_developer"}
 
+// people are the setups of keys that are a person: the command line runs no jobs.
+func people(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if k != "cli" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func everyoneSignedIn() []string {
 	var keys []string
 	for _, s := range Setups() {
@@ -121,7 +132,7 @@ func Uses() []Use {
 		{Slice: Workspaces, Name: "CreateWorkspace", Allowed: developers},
 		{Slice: Workspaces, Name: "ArchiveWorkspace", Allowed: developers},
 		{Slice: Workspaces, Name: "SetWorkspaceNotifications", Allowed: developers},
-		{Slice: Workspaces, Name: "RequestJobs", Allowed: developers},
+		{Slice: Workspaces, Name: "RequestJobs", Allowed: people(developers)},
 		{Slice: Workspaces, Name: "CancelJobs of someone else's request", Allowed: developers},
 	}
 }
