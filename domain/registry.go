@@ -47,4 +47,9 @@ var Events = NewRegistry(
 	Type[WorkspaceNotificationsChanged](),
 	Type[JobRequested](),
 	Type[JobActionsCancelled](),
+	Type[JobStatusChanged](),
+	Type[JobsRemoved](),
+
+	// What runners report about backends.
+	Type[BackendFlagChanged](),
 )

@@ -11,11 +11,14 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mediciasafely/jobserver/domain"
 )
 
 var writeMissingGolden = flag.Bool("write-missing-golden", false, "write testdata/events files for event types that have none (never overwrites)")
+
+var sampleTime = time.Date(2026, 11, 24, 19, 6, 0, 0, time.UTC)
 
 // eventSamples holds one sample of every registered event type, with every field set.
 var eventSamples = []domain.Event{
@@ -33,6 +36,9 @@ var eventSamples = []domain.Event{
 	domain.WorkspaceUnarchived{WorkspaceID: "01J0WORKSPACE0000000000001"},
 	domain.WorkspaceNotificationsChanged{WorkspaceID: "01J0WORKSPACE0000000000001", Notify: false},
 	domain.JobRequested{JobRequestID: "abcdefghijklmnop", WorkspaceID: "01J0WORKSPACE0000000000001", ProjectID: "01J0PROJECT000000000000001", BackendID: "01J0BACKEND000000000000001", SHA: "0123456789abcdef0123456789abcdef01234567", RequestedActions: []string{"generate_dataset", "analyse"}, ForceRunDependencies: true, WillNotify: true, ProjectDefinition: "version: '4.0'\n", RequestedBy: "01J0USER000000000000000001", DatabaseName: "default", CodelistsOK: true},
+	domain.JobStatusChanged{JobRequestID: "abcdefghijklmnop", JobID: "rfzajqkfrp766yxc", Action: "generate_dataset", RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py --output output/dataset.csv.gz", Status: "succeeded", StatusCode: "succeeded", StatusMessage: "Completed successfully", CreatedAt: time.Date(2026, 11, 24, 19, 4, 38, 0, time.UTC), UpdatedAt: &sampleTime, StartedAt: &sampleTime, CompletedAt: &sampleTime, TraceContext: map[string]any{"traceparent": "00-c4eb9fa80fdfb7ffd6fd46b96783ab1b-9bd8baaad76c3fcb-01"}, Metrics: map[string]any{"cpu_mean": 12.5, "mem_mb_peak": float64(1200), "container_id": "os-job-rfzajqkfrp766yxc"}, Finished: true},
+	domain.JobsRemoved{JobRequestID: "abcdefghijklmnop", JobIDs: []string{"itq647utyj25vrhv"}},
+	domain.BackendFlagChanged{BackendID: "01J0BACKEND000000000000001", Flag: "paused", Value: "true", SetAt: time.Date(2026, 11, 24, 19, 5, 14, 705266000, time.UTC)},
 	domain.JobActionsCancelled{JobRequestID: "abcdefghijklmnop", Actions: []string{"analyse"}, CancelledBy: "01J0USER000000000000000001"},
 	domain.GitHubAccountLinked{GitHubID: 583231, UserID: "01J0USER000000000000000001"},
 	domain.SlugReserved{Kind: domain.ReservedForOrg, Slug: "mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
