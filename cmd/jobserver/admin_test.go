@@ -63,7 +63,7 @@ func (o *operator) signIn(login, name string) string {
 	}
 	// A catch-up sees an event once no older transaction on the server is still open, which may take
 	// a moment while other tests write.
-	runner := projections.NewRunner(o.pool, o.store, domain.Events, slog.New(slog.DiscardHandler), identityviews.Projectors()...)
+	runner := projections.NewRunner(o.pool, o.store, domain.Events, slog.New(slog.DiscardHandler), projectors()...)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if err := runner.Prepare(ctx); err != nil {
 			o.t.Fatal(err)

@@ -8,9 +8,12 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
+	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // demoPerson is one of the demo's people, with a made-up GitHub account.
@@ -145,5 +148,81 @@ func (d *demoLoader) load(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// The demo's GitHub: when no GitHub OAuth app is configured, a development server reads repositories from
+// a local fake GitHub (internal/githubfake) holding the demo study, so steps 7 to 9 of the guide work
+// offline.
+const (
+	demoRepoOwner     = "medicia-demo"
+	demoRepoName      = "antibiotics"
+	demoWorkspaceName = "antibiotics-demo"
+	// demoGitHubToken is the demo researcher's token on the fake GitHub, and nowhere else.
+	demoGitHubToken = "ghp_demoResearcherTokenOnTheLocalFakeGitHub"
+	demoResearcher  = "demo-researcher"
+)
+
+// seedDemoGitHub gives the fake GitHub, which forgets everything when the server stops, the demo people,
+// the demo repository and the demo researcher's token, on every start.
+func seedDemoGitHub(fake *githubfake.Server) string {
+	for _, p := range demoPeople {
+		fake.AddUser(githubfake.User{ID: p.gitHubID, Login: p.login, Name: p.name,
+			Emails: []githubfake.Email{{Address: p.login + "@example.org", Primary: true, Verified: true}}})
+		if p.login == demoResearcher {
+			fake.AddToken(p.gitHubID, demoGitHubToken, "repo")
+		}
+	}
+	fake.AddDemoRepository(demoRepoOwner, demoRepoName)
+	return fake.URL + "/" + demoRepoOwner + "/" + demoRepoName
+}
+
+// loadDemoWorkspace saves the demo researcher's GitHub token (through SaveGitHubToken, checked with the fake
+// GitHub like any other) and creates a workspace on the demo repository in the demo project, once: a log
+// that already has the workspace's name, or lacks the demo people, is left alone.
+func loadDemoWorkspace(ctx context.Context, logger *slog.Logger, store eventstore.Store, queries *identityviews.Queries,
+	ws *workspaces.Commands, repoURL string, projected projections.Waiter) error {
+	reserved, err := store.ReadStream(ctx, domain.WorkspaceNameStream(demoWorkspaceName))
+	if err != nil {
+		return fmt.Errorf("demo workspace: read the event log: %w", err)
+	}
+	if len(reserved) > 0 {
+		return nil
+	}
+	researcher, err := queries.UserByLogin(ctx, demoResearcher)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo workspace: %w", err)
+	}
+	project, err := queries.ProjectInOrg(ctx, domain.SlugFromName(demoOrgName), domain.SlugFromName(demoProjectName))
+	if domain.KindOf(err) == domain.KindNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo workspace: %w", err)
+	}
+	actor := commands.UserActor(researcher.ID)
+	saved, err := ws.SaveGitHubToken.Handle(ctx, workspaces.SaveGitHubToken{Actor: actor, Token: demoGitHubToken})
+	if err != nil {
+		return fmt.Errorf("demo workspace: save the demo researcher's GitHub token: %w", err)
+	}
+	created, err := ws.CreateWorkspace.Handle(ctx, workspaces.CreateWorkspace{Actor: actor, ProjectID: project.ID,
+		Name: demoWorkspaceName, RepoURL: repoURL, Branch: "main"})
+	if err != nil {
+		return fmt.Errorf("demo workspace: create %s: %w", demoWorkspaceName, err)
+	}
+	last := saved.Position
+	if created.Changed() {
+		last = created.Position
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := projected.WaitFor(waitCtx, last); err != nil {
+		return fmt.Errorf("demo workspace: wait for the read models: %w", err)
+	}
+	logger.InfoContext(ctx, "demo workspace created", slog.String("workspace", demoWorkspaceName),
+		slog.String("repository", repoURL), slog.String("by", demoResearcher))
 	return nil
 }

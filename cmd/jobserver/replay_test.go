@@ -32,7 +32,7 @@ func TestVerifyExitsOneWhenAReadModelDiffersAndReplayRepairsIt(t *testing.T) {
 		t.Fatalf("verify after replay: status %d\n%s", status, stdout)
 	}
 
-	if status, _, stderr = o.jobserver("replay", "--projection", "nope"); status != 1 || !strings.Contains(stderr, `no projection named "nope"; there are: users, orgs, backends, projects`) {
+	if status, _, stderr = o.jobserver("replay", "--projection", "nope"); status != 1 || !strings.Contains(stderr, `no projection named "nope"; there are: users, orgs, backends, projects, workspaces`) {
 		t.Errorf("unknown projection: status %d, %s", status, stderr)
 	}
 }

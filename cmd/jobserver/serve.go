@@ -10,11 +10,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/workspaces"
+	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/github"
 	"github.com/mediciasafely/jobserver/internal/database"
+	"github.com/mediciasafely/jobserver/internal/githubfake"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 func serve(ctx context.Context, cfg config, args []string, out output) error {
@@ -29,6 +34,23 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	key, err := secretKey(cfg.Development)
 	if err != nil {
 		return err
+	}
+	ring, err := keyring(key)
+	if err != nil {
+		return err
+	}
+	// Workspaces read repositories from GitHub; a development server without a GitHub OAuth app reads them
+	// from a local fake GitHub holding the demo study, so the guide's steps 7 to 9 work offline.
+	var demoGitHub *githubfake.Server
+	gitHubURL, gitHubAPIURL := cfg.GitHubURL, cfg.GitHubAPIURL
+	if cfg.Development && gitHub == nil {
+		demoGitHub = githubfake.Start()
+		defer demoGitHub.Close()
+		gitHubURL, gitHubAPIURL = demoGitHub.URL, demoGitHub.APIURL()
+	}
+	repos, err := github.NewRepos(github.Config{WebURL: gitHubURL, APIURL: gitHubAPIURL})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
 	// Web requests are short: the database cuts off a statement that runs away. Long jobs (replay, verify,
 	// migrate) are other subcommands and run without the limit.
@@ -49,8 +71,12 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 
 	logger := slog.Default()
 	identity := newIdentity(b.store)
+	queries := identityviews.NewQueries(b.pool)
+	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
+		github.ForWorkspaces{Repos: repos}, ring)
 	app, err := web.NewApp(web.Deps{
-		Logger: logger, Pool: b.pool, Queries: identityviews.NewQueries(b.pool), Projected: b.runner, Identity: identity,
+		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
+		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development,
 	})
 	if err != nil {
@@ -90,6 +116,15 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		if err := loadDemoData(ctx, logger, b.store, identity, b.runner); err != nil {
 			return err
 		}
+	}
+	if demoGitHub != nil {
+		repoURL := seedDemoGitHub(demoGitHub)
+		if err := loadDemoWorkspace(ctx, logger, b.store, queries, ws, repoURL, b.runner); err != nil {
+			return err
+		}
+		// The fake listens on a new port at every start: a workspace made before a restart names the old one.
+		logger.Info("demo GitHub (no GitHub OAuth app is configured)", slog.String("url", demoGitHub.URL),
+			slog.String("demo_repository", repoURL), slog.String("demo_researcher_token", "saved for "+demoResearcher))
 	}
 
 	// Serving ends when we are told to stop, or when the projectors stop on their own.

@@ -12,6 +12,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // backend is the database side every command works with.
@@ -39,8 +40,13 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 		slog.Info("applied migrations", "count", n)
 	}
 	store := pgstore.New(pool)
-	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), identityviews.Projectors()...)
+	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), projectors()...)
 	return &backend{pool: pool, store: store, runner: runner}, nil
+}
+
+// projectors are every read model the server keeps.
+func projectors() []projections.Projector {
+	return append(identityviews.Projectors(), wsviews.Projectors()...)
 }
 
 func (b *backend) close() {

@@ -1,5 +1,5 @@
 // Package web wires the pages: each slice of the user guide is a package of its own (auth, home, account,
-// projects, staff) on the page kit (kit); this package mounts them with the middleware every page needs:
+// projects, workspaces, staff) on the page kit (kit); this package mounts them with the middleware every page needs:
 // the session, CSRF protection and the logged-in user.
 package web
 
@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
+	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/account"
 	"github.com/mediciasafely/jobserver/http/web/auth"
@@ -25,8 +26,10 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/projects"
 	"github.com/mediciasafely/jobserver/http/web/staff"
 	"github.com/mediciasafely/jobserver/http/web/static"
+	workspacepages "github.com/mediciasafely/jobserver/http/web/workspaces"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // GitHubLogin is the GitHub side of "Log in with GitHub".
@@ -48,7 +51,10 @@ type Deps struct {
 	Queries   *identityviews.Queries
 	Projected projections.Waiter
 	Identity  *identity.Commands
-	GitHub    GitHubLogin
+	// Workspaces are the commands of workspaces, GitHub tokens and Run Jobs; WorkspaceViews their read models.
+	Workspaces     *workspaces.Commands
+	WorkspaceViews *wsviews.Queries
+	GitHub         GitHubLogin
 	// BaseURL is the public URL of the server; an https URL makes cookies Secure.
 	BaseURL string
 	// SecretKey signs the CSRF cookie.
@@ -85,7 +91,8 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	a.sessions.Cookie.Secure = a.secure
 	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected}
-	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates)
+	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
+		workspacepages.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +100,11 @@ func NewApp(d Deps) (*App, error) {
 	// Fixed paths first; the projects slice owns /{org}, which chi tries after every fixed path anyway.
 	a.slices = []interface{ Routes(chi.Router) }{
 		&auth.Handlers{Slice: slice, GitHub: d.GitHub, Development: d.Development, CSRFCookie: csrfCookie},
-		&account.Handlers{Slice: slice},
+		&account.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&staff.Handlers{Slice: slice},
 		&home.Handlers{Slice: slice},
-		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity},
+		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, Workspaces: d.WorkspaceViews},
+		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 	}
 	return a, nil
 }

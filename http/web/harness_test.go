@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -20,13 +21,17 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
+	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
+	"github.com/mediciasafely/jobserver/integrations/github"
+	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // env is the whole service started against its own database: the event store, the projectors following
@@ -40,6 +45,11 @@ type env struct {
 	cmds    *identity.Commands
 	server  *httptest.Server
 	logs    *strings.Builder
+	// gh is the GitHub that workspaces read repositories from (a fake of the test's own), ws the
+	// workspaces commands on it and wsViews their read models.
+	gh      *githubfake.Server
+	ws      *workspaces.Commands
+	wsViews *wsviews.Queries
 }
 
 type envOptions struct {
@@ -48,6 +58,8 @@ type envOptions struct {
 	baseURL    string
 	// newGitHub, when set, builds the GitHub login once the server's address (and so its callback) is known.
 	newGitHub func(baseURL string) web.GitHubLogin
+	// logEverything keeps every log line, down to debug, in env.logs (warnings and errors otherwise).
+	logEverything bool
 }
 
 // inProduction runs the server as production does: no development login.
@@ -65,12 +77,29 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		opt(&o)
 	}
 	e := &env{t: t, pool: pgtest.NewPool(t), logs: &strings.Builder{}}
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if o.logEverything {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: level}))
 	e.store = pgstore.New(e.pool)
 	t.Cleanup(e.store.Close)
-	e.cmds = identity.New(commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now)})
+	kit := commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now), Logger: logger}
+	e.cmds = identity.New(kit)
 	e.queries = identityviews.NewQueries(e.pool)
-	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger, identityviews.Projectors()...)
+	e.gh = githubfake.New(t)
+	repos, err := github.NewRepos(github.Config{WebURL: e.gh.URL, APIURL: e.gh.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := commands.NewKeyring([]byte(testSecretKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ws = workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
+	e.wsViews = wsviews.NewQueries(e.pool)
+	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger,
+		append(identityviews.Projectors(), wsviews.Projectors()...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -89,7 +118,8 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	}
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.cmds,
-		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		Workspaces: e.ws, WorkspaceViews: e.wsViews,
+		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
 		Development: !o.production,
 	})
 	if err != nil {
@@ -100,6 +130,9 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	t.Cleanup(e.server.Close)
 	return e
 }
+
+// testSecretKey signs the test server's CSRF cookies and seals its GitHub tokens.
+const testSecretKey = "0123456789abcdef0123456789abcdef"
 
 // lockedWriter lets concurrent requests log into one builder.
 type lockedWriter struct {
@@ -363,4 +396,19 @@ func TestTheCSRFTokenIsRenewedAtLogin(t *testing.T) {
 	b.postRaw("/settings", url.Values{"email": {"x@example.org"}, "gorilla.csrf.Token": {planted}}).
 		expect(http.StatusForbidden, "This form has expired")
 	b.post("/settings", url.Values{"email": {"ada@example.org"}}).at("/settings").expect(http.StatusOK, "Settings saved")
+}
+
+// withAllLogs keeps every log line of the server, down to debug, in env.logs: for tests that a secret never
+// reaches the log.
+func withAllLogs(o *envOptions) { o.logEverything = true }
+
+// gitHubAccount gives a person an account on the test's GitHub, with the same login, and a personal access
+// token for it, which it returns.
+func (e *env) gitHubAccount(login string) string {
+	e.t.Helper()
+	id := 50_000 + nextGitHubID.Add(1)
+	e.gh.AddUser(githubfake.User{ID: id, Login: login, Name: login})
+	token := "ghp_" + login + "Token" + strings.Repeat("x", 20) + fmt.Sprint(id)
+	e.gh.AddToken(id, token, "repo")
+	return token
 }

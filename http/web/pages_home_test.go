@@ -38,8 +38,9 @@ func TestHomeOffersEveryOrganisationOfAUserInSeveral(t *testing.T) {
 	s := setUpMyStudy(e)
 	s.newOrg("Second Lab", s.developer)
 
+	// Her one project is where the workspace goes: the button leads straight to its form.
 	s.as(s.developer).get("/").expect(http.StatusOK,
-		`<a class="button button-primary" href="/mediciaaiorg2">Add a New Workspace</a>`,
+		`<a class="button button-primary" href="/mediciaaiorg2/mystudy/new-workspace/">Add a New Workspace</a>`,
 		"You are in several organisations.",
 		`<li><a href="/mediciaaiorg2">MediciaAIOrg2</a></li>`,
 		`<li><a href="/second-lab">Second Lab</a></li>`,

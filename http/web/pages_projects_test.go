@@ -44,7 +44,7 @@ func TestProjectPageShowsItsResearchersWithTheirRoles(t *testing.T) {
 		`<span aria-current="page">MyStudy</span>`,
 		`<h2 id="workspaces-heading">Workspaces</h2>`,
 		"This project has no workspaces yet.",
-		`<h2 id="repositories-heading">Repositories</h2>`,
+		`<h2 id="repositories-heading">Repos</h2>`,
 		`<h2 id="researchers-heading">Researchers</h2>`,
 		`<img class="avatar" src="https://avatars.example.org/cora" alt=""`,
 		`<span class="person-name">Cora Tester</span>`,
@@ -55,7 +55,6 @@ func TestProjectPageShowsItsResearchersWithTheirRoles(t *testing.T) {
 	).lacks(
 		"Olga Tester", "Otto Tester", // members of the other project, and of none
 		`href="/mediciaaiorg2/mystudy/settings"`, // a Developer may not change the settings
-		"Create a new workspace",                 // no workspaces yet
 	)
 }
 

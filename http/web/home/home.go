@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
@@ -25,6 +27,19 @@ func (h homePage) FirstOrgURL() string {
 		return ""
 	}
 	return kit.OrgURL(h.Orgs[0].Slug)
+}
+
+// AddWorkspaceURL is where "Add a New Workspace" leads: straight to the form of the user's one project when
+// they have a single project, in an organisation, where they may create workspaces; else their first
+// organisation's page, where they choose the project.
+func (h homePage) AddWorkspaceURL() string {
+	if len(h.Memberships) == 1 {
+		m := h.Memberships[0]
+		if u := kit.ProjectURL(m.Project); u != "" && domain.PermissionsOf(m.User.GlobalRoles, m.Roles).Has(domain.WorkspaceCreate) {
+			return u + "/new-workspace/"
+		}
+	}
+	return h.FirstOrgURL()
 }
 
 // ProjectURL is the address of a project's page, "" when it is in no organisation yet.

@@ -7,6 +7,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // Handlers serve the pages of this slice.
@@ -14,6 +15,8 @@ type Handlers struct {
 	*kit.Kit
 	Queries  *identityviews.Queries
 	Identity *identity.Commands
+	// Workspaces reads the project's workspaces and repositories for its page.
+	Workspaces *wsviews.Queries
 }
 
 // Templates are the slice's pages, for the renderer.

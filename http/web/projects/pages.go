@@ -6,6 +6,7 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/kit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // orgPage is the Data of the "org" page: the view, and the addresses of its projects.
@@ -34,7 +35,14 @@ type projectPage struct {
 	URL         string // the project's page
 	Members     []identityviews.Member
 	CanSettings bool // the user may open the settings: change members or rename the project
+	// Workspaces are the project's workspaces and their repositories (the workspaces projector's view).
+	Workspaces wsviews.ProjectWorkspaces
+	// NewWorkspaceURL is the form that creates a workspace, "" for a user who may not (workspace_create).
+	NewWorkspaceURL string
 }
+
+// WorkspaceURL is the address of one of the project's workspaces.
+func (p projectPage) WorkspaceURL(w wsviews.Workspace) string { return p.URL + "/" + w.Name }
 
 // projectCrumbs is the trail org › project, with more steps after it.
 func projectCrumbs(p identityviews.Project, more ...kit.Crumb) []kit.Crumb {
@@ -55,11 +63,17 @@ func (a *Handlers) projectPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || redirectToCanonical(w, r, projectURL(v.Project)) {
 		return err
 	}
+	page := projectPage{Project: v.Project, URL: projectURL(v.Project), Members: v.Members, CanSettings: mayOpenSettings(v.Viewer)}
+	if page.Workspaces, err = a.Workspaces.ProjectWorkspaces(r.Context(), v.Project.ID); err != nil {
+		return err
+	}
+	if v.Viewer.Has(domain.WorkspaceCreate) {
+		page.NewWorkspaceURL = page.URL + "/new-workspace/"
+	}
 	a.Page(w, r, http.StatusOK, "project", kit.View{
 		Title:  v.Project.Name,
 		Crumbs: projectCrumbs(v.Project),
-		Data: projectPage{Project: v.Project, URL: projectURL(v.Project), Members: v.Members,
-			CanSettings: mayOpenSettings(v.Viewer)},
+		Data:   page,
 	})
 	return nil
 }

@@ -1,0 +1,185 @@
+// Package workspaces holds the read models of workspaces and their job requests (steps 7 to 9 of the user
+// guide) and the queries their pages read them with.
+package workspaces
+
+import (
+	"context"
+
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// Projector projects workspaces and their job requests. It is the one projector behind the pages of a
+// workspace, its Run Jobs page and its logs, so it keeps its own copy of everything they show or decide
+// buttons with: the people (names, global roles, whether they saved a GitHub token), the organisations and
+// projects (slugs for addresses, names), the projects' members with their roles, and the backends' names.
+func Projector() projections.Projector {
+	h := projections.Handlers{}
+	onWorkspaces(h)
+	onJobRequests(h)
+	onPeople(h)
+	onProjects(h)
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
+		return db.Exec(ctx, `INSERT INTO workspace_backends (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.BackendID, ev.Slug, ev.Name)
+	})
+	return projections.Define(WorkspacesProjector, 1,
+		[]string{"workspaces", "workspace_job_requests", "workspace_people", "workspace_orgs", "workspace_projects",
+			"workspace_project_members", "workspace_backends"}, schema, h)
+}
+
+// Projectors are the read models of the workspaces slice.
+func Projectors() []projections.Projector { return []projections.Projector{Projector()} }
+
+const schema = `
+	CREATE TABLE workspaces (
+		id         text PRIMARY KEY,
+		project_id text NOT NULL,
+		name       text NOT NULL UNIQUE,
+		repo_url   text NOT NULL,
+		branch     text NOT NULL,
+		archived   boolean NOT NULL DEFAULT false,
+		notify     boolean NOT NULL,
+		created_by text NOT NULL,
+		created_at timestamptz NOT NULL
+	);
+	CREATE INDEX workspaces_project ON workspaces (project_id);
+	CREATE TABLE workspace_job_requests (
+		id                     text PRIMARY KEY,
+		workspace_id           text NOT NULL,
+		backend_id             text NOT NULL,
+		requested_actions      text[] NOT NULL,
+		requested_by           text NOT NULL,
+		sha                    text NOT NULL,
+		force_run_dependencies boolean NOT NULL,
+		will_notify            boolean NOT NULL,
+		status                 text NOT NULL DEFAULT 'pending',
+		cancelled_actions      text[] NOT NULL DEFAULT '{}',
+		created_at             timestamptz NOT NULL
+	);
+	CREATE INDEX workspace_job_requests_workspace ON workspace_job_requests (workspace_id, created_at DESC);
+	CREATE TABLE workspace_people (
+		id                       text PRIMARY KEY,
+		login                    text NOT NULL,
+		name                     text NOT NULL,
+		global_roles             text[] NOT NULL DEFAULT '{}',
+		github_token_fingerprint text NOT NULL DEFAULT ''
+	);
+	CREATE TABLE workspace_orgs (
+		id   text PRIMARY KEY,
+		slug text NOT NULL UNIQUE,
+		name text NOT NULL
+	);
+	CREATE TABLE workspace_projects (
+		id     text PRIMARY KEY,
+		slug   text NOT NULL UNIQUE,
+		name   text NOT NULL,
+		org_id text
+	);
+	CREATE TABLE workspace_project_members (
+		project_id text NOT NULL,
+		user_id    text NOT NULL,
+		roles      text[] NOT NULL DEFAULT '{}',
+		PRIMARY KEY (project_id, user_id)
+	);
+	CREATE TABLE workspace_backends (
+		id   text PRIMARY KEY,
+		slug text NOT NULL UNIQUE,
+		name text NOT NULL
+	);`
+
+func onWorkspaces(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceCreated) error {
+		return db.Exec(ctx, `INSERT INTO workspaces (id, project_id, name, repo_url, branch, notify, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+			ev.WorkspaceID, ev.ProjectID, ev.Name, ev.RepoURL, ev.Branch, ev.Notify, ev.CreatedBy, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceArchived) error {
+		return db.Exec(ctx, `UPDATE workspaces SET archived = true WHERE id = $1`, ev.WorkspaceID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceUnarchived) error {
+		return db.Exec(ctx, `UPDATE workspaces SET archived = false WHERE id = $1`, ev.WorkspaceID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceNotificationsChanged) error {
+		return db.Exec(ctx, `UPDATE workspaces SET notify = $2 WHERE id = $1`, ev.WorkspaceID, ev.Notify)
+	})
+}
+
+func onJobRequests(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobRequested) error {
+		actions := ev.RequestedActions
+		if actions == nil {
+			actions = []string{}
+		}
+		return db.Exec(ctx, `INSERT INTO workspace_job_requests (id, workspace_id, backend_id, requested_actions, requested_by, sha,
+				force_run_dependencies, will_notify, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+			ev.JobRequestID, ev.WorkspaceID, ev.BackendID, actions, ev.RequestedBy, ev.SHA,
+			ev.ForceRunDependencies, ev.WillNotify, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobActionsCancelled) error {
+		return db.Exec(ctx, `UPDATE workspace_job_requests
+			SET cancelled_actions = ARRAY(SELECT DISTINCT unnest(cancelled_actions || $2::text[]) ORDER BY 1) WHERE id = $1`,
+			ev.JobRequestID, ev.Actions)
+	})
+}
+
+func onPeople(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
+		return db.Exec(ctx, `INSERT INTO workspace_people (id, login, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.UserID, ev.Login, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
+		return db.Exec(ctx, `UPDATE workspace_people SET login = $2, name = $3 WHERE id = $1`, ev.UserID, ev.Login, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
+		return db.Exec(ctx, `UPDATE workspace_people SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
+			WHERE id = $1`, ev.UserID, string(ev.Role))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
+		return db.Exec(ctx, `UPDATE workspace_people SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`,
+			ev.UserID, string(ev.Role))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GitHubTokenSaved) error {
+		return db.Exec(ctx, `UPDATE workspace_people SET github_token_fingerprint = $2 WHERE id = $1`, ev.UserID, ev.Fingerprint)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GitHubTokenCleared) error {
+		return db.Exec(ctx, `UPDATE workspace_people SET github_token_fingerprint = '' WHERE id = $1`, ev.UserID)
+	})
+}
+
+func onProjects(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
+		return db.Exec(ctx, `INSERT INTO workspace_orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.OrgID, ev.Slug, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
+		return db.Exec(ctx, `INSERT INTO workspace_projects (id, slug, name, org_id) VALUES ($1, $2, $3, nullif($4, ''))
+			ON CONFLICT (id) DO NOTHING`, ev.ProjectID, ev.Slug, ev.Name, ev.OrgID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectAddedToOrg) error {
+		return db.Exec(ctx, `UPDATE workspace_projects SET org_id = $2 WHERE id = $1`, ev.ProjectID, ev.OrgID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectRenamed) error {
+		return db.Exec(ctx, `UPDATE workspace_projects SET name = $2 WHERE id = $1`, ev.ProjectID, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberAdded) error {
+		return db.Exec(ctx, `INSERT INTO workspace_project_members (project_id, user_id, roles) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
+		return db.Exec(ctx, `UPDATE workspace_project_members SET roles = $3 WHERE project_id = $1 AND user_id = $2`,
+			ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRemoved) error {
+		return db.Exec(ctx, `DELETE FROM workspace_project_members WHERE project_id = $1 AND user_id = $2`, ev.ProjectID, ev.UserID)
+	})
+}
+
+func roleStrings(roles []domain.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}
