@@ -506,3 +506,58 @@ func exposed(nodes []*accessibility.Node) []cdp.BackendNodeID {
 	}
 	return backend
 }
+
+// The guide's steps 7 to 9 in a real browser: a developer creates a workspace from the home page with a
+// one-time token, saves a token on the settings page, chooses two actions on Run Jobs (their Run toggles
+// turn green), submits, and finds the request pending in the workspace's logs.
+func TestADeveloperCreatesAWorkspaceAndRunsTwoActions(t *testing.T) {
+	t.Parallel()
+	chromium := startChromium(t)
+	e := newEnv(t)
+	w := setUpWorkspaces(e)
+
+	devon := openWindow(t, chromium, e, "devon")
+	devon.open("/login")
+	devon.choose("Demo user", "devon (Devon Tester)")
+	devon.follow("log in", click("button", "Log in as this user"))
+
+	// 7. Add a New Workspace leads straight to the form of Devon's one project.
+	devon.follow(`click "Add a New Workspace"`, click("link", "Add a New Workspace"))
+	devon.expectPath("/mediciaaiorg2/mystudy/new-workspace/")
+	devon.fill("Workspace name", "project2workspace")
+	devon.fill("GitHub repository", w.repoURL)
+	devon.fill("One-time GitHub token (optional)", w.token)
+	devon.follow("create the workspace", click("button", "Create"))
+	devon.expectPath("/mediciaaiorg2/mystudy/project2workspace")
+	devon.expectFlash("Workspace created")
+	devon.sees(w.repoURL, "main", "Devon Tester")
+
+	// 8. The token, saved once on the settings page.
+	devon.open("/settings")
+	devon.fill("GitHub personal access token", w.token)
+	devon.follow("save the token", click("button", "Save token"))
+	devon.expectFlash("GitHub token saved")
+	devon.sees("A token is saved (fingerprint")
+	if strings.Contains(devon.pageHTML(), w.token) {
+		devon.fail("the settings page shows the token")
+	}
+
+	// 9. Run Jobs: two actions, on the one backend, chosen already.
+	devon.open("/mediciaaiorg2/mystudy/project2workspace")
+	devon.follow(`click "Run Jobs"`, click("link", "Run Jobs"))
+	devon.expectPath("/mediciaaiorg2/mystudy/project2workspace/run-jobs/")
+	devon.sees("generate_dataset", "describe_cohort", "run_all")
+	devon.tick("Run generate_dataset")
+	devon.tick("Run describe_cohort")
+	green := devon.value("the colour of a selected Run toggle", chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector('input[value="describe_cohort"]').closest("label")).backgroundColor`))
+	idle := devon.value("the colour of a Run toggle not selected", chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector('input[value="report"]').closest("label")).backgroundColor`))
+	if green != "rgb(30, 123, 52)" || idle == green {
+		devon.fail("a selected Run toggle is %s (one not selected %s), not green", green, idle)
+	}
+	devon.follow("submit", click("button", "Submit"))
+	devon.expectPath("/mediciaaiorg2/mystudy/project2workspace/logs")
+	devon.expectFlash("Requested actions have been scheduled to run.")
+	devon.sees("generate_dataset, describe_cohort", "RC Demo 2", "pending")
+}
