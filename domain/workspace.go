@@ -64,7 +64,7 @@ type NewWorkspace struct {
 }
 
 // CreateWorkspace decides a new workspace in the project (needs workspace_create on it). The name is
-// lowercased; the caller reserves it. Notifications start on.
+// lowercased; the caller reserves it. Notifications start off, as the user guide says.
 func (p *Project) CreateWorkspace(by Actor, w NewWorkspace) (WorkspaceCreated, error) {
 	if err := by.Require(WorkspaceCreate); err != nil {
 		return WorkspaceCreated{}, err
@@ -91,7 +91,7 @@ func (p *Project) CreateWorkspace(by Actor, w NewWorkspace) (WorkspaceCreated, e
 		return WorkspaceCreated{}, err
 	}
 	return WorkspaceCreated{WorkspaceID: w.WorkspaceID, ProjectID: p.id, Name: name, RepoURL: strings.TrimSpace(w.RepoURL),
-		Branch: strings.TrimSpace(w.Branch), CreatedBy: w.CreatedBy, Notify: true}, nil
+		Branch: strings.TrimSpace(w.Branch), CreatedBy: w.CreatedBy}, nil
 }
 
 // WorkspaceNameStream reserves a workspace name on the whole server.

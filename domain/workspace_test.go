@@ -80,7 +80,7 @@ func TestCreateWorkspaceNeedsAllFieldsAndThePermission(t *testing.T) {
 		t.Fatalf("in no project: %v", err)
 	}
 	created, err := p.CreateWorkspace(developer, domain.NewWorkspace{WorkspaceID: "w1", Name: "ok", RepoURL: " https://github.com/o/r ", Branch: " main ", CreatedBy: "dev"})
-	if err != nil || created.RepoURL != "https://github.com/o/r" || created.Branch != "main" || !created.Notify || created.ProjectID != "p1" {
+	if err != nil || created.RepoURL != "https://github.com/o/r" || created.Branch != "main" || created.Notify || created.ProjectID != "p1" {
 		t.Fatalf("created %+v, %v", created, err)
 	}
 	if domain.WorkspaceNameStream("BP-Main") != domain.WorkspaceNameStream("bp-main") {
@@ -91,7 +91,7 @@ func TestCreateWorkspaceNeedsAllFieldsAndThePermission(t *testing.T) {
 func TestArchivingAndNotificationsChangeOnlyWhatDiffers(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t)
-	if w.Archived() || !w.Notify() || w.Name() != "bp-main" || w.ProjectID() != "p1" {
+	if w.Archived() || w.Notify() || w.Name() != "bp-main" || w.ProjectID() != "p1" {
 		t.Fatalf("new workspace: archived %v, notify %v", w.Archived(), w.Notify())
 	}
 	steps := []struct {
@@ -102,9 +102,9 @@ func TestArchivingAndNotificationsChangeOnlyWhatDiffers(t *testing.T) {
 		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetArchived(developer, true) }, "WorkspaceArchived"},
 		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetArchived(developer, true) }, ""},
 		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetArchived(developer, false) }, "WorkspaceUnarchived"},
-		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetNotifications(developer, true) }, ""},
-		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetNotifications(developer, false) }, "WorkspaceNotificationsChanged"},
 		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetNotifications(developer, false) }, ""},
+		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetNotifications(developer, true) }, "WorkspaceNotificationsChanged"},
+		{func(w *domain.Workspace) ([]domain.Event, error) { return w.SetNotifications(developer, true) }, ""},
 	}
 	for i, s := range steps {
 		events, err := s.decide(w)
@@ -116,7 +116,7 @@ func TestArchivingAndNotificationsChangeOnlyWhatDiffers(t *testing.T) {
 		}
 		fold(w, events...)
 	}
-	if w.Notify() || w.Archived() {
+	if !w.Notify() || w.Archived() {
 		t.Fatal("the folded state lost a change")
 	}
 	_, err := w.SetArchived(collaborator, true)

@@ -84,7 +84,7 @@ func matrixRunners() map[string]func(ctx context.Context, w matrixWorld) error {
 			return err
 		},
 		"SetWorkspaceNotifications": func(ctx context.Context, w matrixWorld) error {
-			_, err := w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.actor, WorkspaceID: w.workspaceID, Notify: false})
+			_, err := w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.actor, WorkspaceID: w.workspaceID, Notify: true})
 			return err
 		},
 		"RequestJobs": func(ctx context.Context, w matrixWorld) error {

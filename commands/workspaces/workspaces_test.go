@@ -33,7 +33,7 @@ func TestADeveloperCreatesAWorkspaceCheckedOnGitHub(t *testing.T) {
 	got := eventsOf[domain.WorkspaceCreated](t, s)
 	want := domain.WorkspaceCreated{
 		WorkspaceID: created.WorkspaceID, ProjectID: projectID, Name: "bp_study-2024", RepoURL: s.repoURL, Branch: "main",
-		CreatedBy: userID, Notify: true,
+		CreatedBy: userID,
 	}
 	if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(want) {
 		t.Fatalf("WorkspaceCreated = %+v, want %+v", got, want)
@@ -237,10 +237,10 @@ func TestArchiveAndNotificationsChangeOnlyWhatDiffers(t *testing.T) {
 			return w.ArchiveWorkspace.Handle(ctx, workspaces.ArchiveWorkspace{Actor: w.dev, WorkspaceID: w.workspaceID, Archived: false})
 		}, true},
 		{func() (commands.Result, error) {
-			return w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.dev, WorkspaceID: w.workspaceID, Notify: true})
+			return w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.dev, WorkspaceID: w.workspaceID, Notify: false})
 		}, false},
 		{func() (commands.Result, error) {
-			return w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.dev, WorkspaceID: w.workspaceID, Notify: false})
+			return w.SetNotifications.Handle(ctx, workspaces.SetNotifications{Actor: w.dev, WorkspaceID: w.workspaceID, Notify: true})
 		}, true},
 	}
 	for i, step := range steps {

@@ -94,14 +94,14 @@ func TestTheNotificationsButtonFollowsTheWorkspacesSetting(t *testing.T) {
 	ws := w.workspace("notified")
 	b := w.as(w.developer)
 
-	// A new workspace notifies (the domain's default).
-	b.get(ws).expect(http.StatusOK, "Disable notifications").lacks("Enable notifications")
-	b.get(ws+"/run-jobs/").expect(http.StatusOK, `id="notify" name="notify" value="on" checked`)
-	b.post(ws, url.Values{"form": {"notifications"}, "notify": {"off"}}).at(ws).
-		expect(http.StatusOK, "Notifications disabled", "Enable notifications").lacks("Disable notifications")
+	// "Email notifications are not enabled by default" (the user guide, step 7).
+	b.get(ws).expect(http.StatusOK, "Enable notifications").lacks("Disable notifications")
 	b.get(ws+"/run-jobs/").expect(http.StatusOK, `id="notify" name="notify" value="on">`)
 	b.post(ws, url.Values{"form": {"notifications"}, "notify": {"on"}}).at(ws).
-		expect(http.StatusOK, "Notifications enabled", "Disable notifications")
+		expect(http.StatusOK, "Notifications enabled", "Disable notifications").lacks("Enable notifications")
+	b.get(ws+"/run-jobs/").expect(http.StatusOK, `id="notify" name="notify" value="on" checked`)
+	b.post(ws, url.Values{"form": {"notifications"}, "notify": {"off"}}).at(ws).
+		expect(http.StatusOK, "Notifications disabled", "Enable notifications")
 }
 
 func TestSavingAndRemovingTheGitHubTokenNeverShowsIt(t *testing.T) {
