@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/integrations/mail"
 
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/internal/database"
@@ -35,6 +36,9 @@ var settings = []setting{
 	{"GITHUB_CLIENT_SECRET", "", "OAuth app client secret"},
 	{"GITHUB_URL", "https://github.com", "GitHub (or GitHub Enterprise) web URL, for the OAuth endpoints"},
 	{"GITHUB_API_URL", "https://api.github.com/", "GitHub REST API URL"},
+	{"SMTP_URL", "", "mail server for the e-mails on job completion: smtp://user:password@host:587 (STARTTLS; ?tls=required|opportunistic|none, ?auth=plain|login|cram-md5|…) or smtps://user:password@host:465; empty: mails are written to the log"},
+	{"MAIL_FROM", "", "sender address of the e-mails (default: notifications@ the host of JOBSERVER_BASE_URL)"},
+	{"SMTP_TIMEOUT", "15s", "give up connecting to the mail server, or waiting for one of its replies, after this long"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"JOBSERVER_METRICS_ADDR", "127.0.0.1:9100", "address of the Prometheus metrics listener, kept off the public one; off disables it"},
 	{"JOBSERVER_TRUSTED_PROXIES", "", "comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP name the client"},
@@ -66,6 +70,9 @@ type config struct {
 	RequestTimeout   time.Duration
 	HTTPTimeouts     server.Timeouts
 	ShutdownTimeout  time.Duration
+	SMTPURL          string
+	MailFrom         string
+	SMTPTimeout      time.Duration
 }
 
 func env(name string) string {
@@ -90,6 +97,8 @@ func loadConfig() (config, error) {
 		GitHubClientSecret: env("GITHUB_CLIENT_SECRET"),
 		GitHubURL:          strings.TrimRight(env("GITHUB_URL"), "/"),
 		GitHubAPIURL:       env("GITHUB_API_URL"),
+		SMTPURL:            env("SMTP_URL"),
+		MailFrom:           env("MAIL_FROM"),
 	}
 	var errs []error
 	switch mode := env("JOBSERVER_ENV"); mode {
@@ -128,6 +137,15 @@ func loadConfig() (config, error) {
 		Idle:       duration("JOBSERVER_IDLE_TIMEOUT"),
 	}
 	c.ShutdownTimeout = duration("JOBSERVER_SHUTDOWN_TIMEOUT")
+	c.SMTPTimeout = duration("SMTP_TIMEOUT")
+	if c.MailFrom == "" {
+		c.MailFrom = mail.DefaultFrom(c.BaseURL)
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.NewSMTP(mail.Config{URL: c.SMTPURL, From: c.MailFrom, Timeout: c.SMTPTimeout}); err != nil {
+			errs = append(errs, err) // its text never holds the password
+		}
+	}
 	if w := c.HTTPTimeouts.Write; w > 0 && c.RequestTimeout > 0 && c.RequestTimeout >= w {
 		errs = append(errs, fmt.Errorf("JOBSERVER_REQUEST_TIMEOUT (%s) must be shorter than JOBSERVER_WRITE_TIMEOUT (%s), "+
 			"or a page that gives up on the database could not say so", c.RequestTimeout, w))

@@ -11,13 +11,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/github"
+	"github.com/mediciasafely/jobserver/integrations/mail"
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
+	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
@@ -74,6 +77,27 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	queries := identityviews.NewQueries(b.pool)
 	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
+	// The e-mail on a job's completion: a reactor with its own checkpoint, which no rebuild runs.
+	var mailer notifications.Mailer = mail.NewLog(logger, cfg.MailFrom)
+	if cfg.SMTPURL != "" {
+		smtpMailer, err := mail.NewSMTP(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: cfg.SMTPTimeout})
+		if err != nil {
+			return err
+		}
+		mailer = smtpMailer
+		logger.Info("e-mail through SMTP", slog.String("server", smtpMailer.Server()), slog.String("from", cfg.MailFrom))
+	} else if !cfg.Development {
+		logger.Warn("SMTP_URL is not set: the e-mails on job completion are written to the log, not sent")
+	}
+	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
+	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{},
+		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
+			return notifier.React(ctx, e.Payload, e.ID.String())
+		}))
+	if err := reactors.Prepare(ctx); err != nil {
+		return fmt.Errorf("prepare reactors: %w", err)
+	}
+
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
@@ -110,6 +134,16 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	defer func() {
 		stopProjectors()
 		<-projectorsStopped
+	}()
+	// The reactors stop with the projectors; they log and retry their own failures.
+	reactorsStopped := make(chan struct{})
+	go func() {
+		_ = reactors.Run(projectorsCtx)
+		close(reactorsStopped)
+	}()
+	defer func() {
+		stopProjectors()
+		<-reactorsStopped
 	}()
 
 	if cfg.Development {
