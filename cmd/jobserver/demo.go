@@ -158,6 +158,8 @@ const (
 	demoRepoOwner     = "medicia-demo"
 	demoRepoName      = "antibiotics"
 	demoWorkspaceName = "antibiotics-demo"
+	// demoGitHubAddr is where `make run` serves its local GitHub.
+	demoGitHubAddr = "127.0.0.1:8079"
 	// demoGitHubToken is the demo researcher's token on the fake GitHub, and nowhere else.
 	demoGitHubToken = "ghp_demoResearcherTokenOnTheLocalFakeGitHub"
 	demoResearcher  = "demo-researcher"

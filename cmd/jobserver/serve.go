@@ -47,7 +47,11 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	var demoGitHub *githubfake.Server
 	gitHubURL, gitHubAPIURL := cfg.GitHubURL, cfg.GitHubAPIURL
 	if cfg.Development && gitHub == nil {
-		demoGitHub = githubfake.Start()
+		// A fixed address, so the demo workspace's repository address still answers after a restart.
+		if demoGitHub, err = githubfake.StartAt(demoGitHubAddr); err != nil {
+			slog.Warn("the demo GitHub's usual address is taken; the demo workspace will not find its repository after this run", slog.String("addr", demoGitHubAddr), slog.Any("error", err))
+			demoGitHub = githubfake.Start()
+		}
 		defer demoGitHub.Close()
 		gitHubURL, gitHubAPIURL = demoGitHub.URL, demoGitHub.APIURL()
 	}
@@ -156,7 +160,6 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		if err := loadDemoWorkspace(ctx, logger, b.store, queries, ws, repoURL, b.runner); err != nil {
 			return err
 		}
-		// The fake listens on a new port at every start: a workspace made before a restart names the old one.
 		logger.Info("demo GitHub (no GitHub OAuth app is configured)", slog.String("url", demoGitHub.URL),
 			slog.String("demo_repository", repoURL), slog.String("demo_researcher_token", "saved for "+demoResearcher))
 	}

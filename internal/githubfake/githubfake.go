@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"html/template"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -105,6 +106,17 @@ func New(t testing.TB) *Server {
 
 // Start starts a fake GitHub on 127.0.0.1 outside a test (the offline demo); the caller closes it.
 func Start() *Server {
+	s, _ := StartAt("127.0.0.1:0") // a free port on loopback is always there
+	return s
+}
+
+// StartAt is Start on a given address, so that `make run`'s demo finds its fake at the same address
+// after a restart (the demo workspace stores the repository's address).
+func StartAt(addr string) (*Server, error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		ClientID:     "Iv1." + randomHex(8),
 		ClientSecret: randomHex(20),
@@ -131,9 +143,12 @@ func Start() *Server {
 		}
 		http.NotFound(w, r)
 	})
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Listener.Close()
+	s.srv.Listener = listener
+	s.srv.Start()
 	s.URL = s.srv.URL
-	return s
+	return s, nil
 }
 
 // APIURL is the base of the REST API, with the trailing slash go-github wants.
