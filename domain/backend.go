@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // BackendCreated records a new backend, a secure environment whose runner polls the server for jobs
@@ -64,6 +66,7 @@ type Backend struct {
 	slug    string
 	name    string
 	members map[string]bool
+	flags   map[string]string
 }
 
 // Apply folds one event of the backend's stream.
@@ -78,7 +81,52 @@ func (b *Backend) Apply(e Event) {
 		b.members[e.UserID] = true
 	case BackendMemberRemoved:
 		delete(b.members, e.UserID)
+	case BackendFlagChanged:
+		if b.flags == nil {
+			b.flags = map[string]string{}
+		}
+		if e.Value == "" {
+			delete(b.flags, e.Flag)
+		} else {
+			b.flags[e.Flag] = e.Value
+		}
 	}
+}
+
+// Clone is a copy that later events do not change, for caching folded state: a runner reports its flags
+// every few seconds.
+func (b *Backend) Clone() *Backend {
+	c := *b
+	c.members, c.flags = maps.Clone(b.members), maps.Clone(b.flags)
+	return &c
+}
+
+// RunnerFlag is one flag of a backend's runner as its Flags header reports it: the value ("" when unset)
+// and when the runner set it.
+type RunnerFlag struct {
+	Value string
+	SetAt time.Time
+}
+
+// Flags are the runner's flags with a value, by name.
+func (b *Backend) Flags() map[string]string { return maps.Clone(b.flags) }
+
+// RecordFlags decides what a runner's report of its flags changes: a BackendFlagChanged for each flag
+// whose value differs from the one known (a flag unset, or absent before, has the value ""), in the
+// flags' order by name; a new time for the same value is no change.
+func (b *Backend) RecordFlags(flags map[string]RunnerFlag) ([]Event, error) {
+	if err := b.mustExist(); err != nil {
+		return nil, err
+	}
+	var events []Event
+	for _, name := range sortedKeys(flags) {
+		f := flags[name]
+		if name == "" || b.flags[name] == f.Value {
+			continue
+		}
+		events = append(events, BackendFlagChanged{BackendID: b.id, Flag: name, Value: f.Value, SetAt: f.SetAt})
+	}
+	return events, nil
 }
 
 // Exists reports whether the backend was created.

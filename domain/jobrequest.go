@@ -3,6 +3,7 @@ package domain
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -170,13 +171,16 @@ func runnableActions(definition string, requested []string) []string {
 	return out
 }
 
-// JobRequest is a job request as cancellation sees it: who asked, what, and what was cancelled. The
-// statuses of its jobs arrive from the runner (a later slice).
+// JobRequest is a job request: who asked, what, on which backend, what was cancelled, and the last known
+// state of each of its jobs as the backend's runner reported them.
 type JobRequest struct {
 	id          string
 	workspaceID string
 	projectID   string
+	backendID   string
 	requestedBy string
+	// jobs are the request's jobs by identifier, as last reported.
+	jobs map[string]Job
 	// actions are those the request may run a job for: the requested ones (run_all expanded) and what
 	// they need, in the file's order; a runner names its jobs by them.
 	actions   []string
@@ -188,7 +192,17 @@ func (j *JobRequest) Apply(e Event) {
 	switch e := e.(type) {
 	case JobRequested:
 		j.id, j.workspaceID, j.projectID, j.requestedBy = e.JobRequestID, e.WorkspaceID, e.ProjectID, e.RequestedBy
+		j.backendID = e.BackendID
 		j.actions = runnableActions(e.ProjectDefinition, e.RequestedActions)
+	case JobStatusChanged:
+		if j.jobs == nil {
+			j.jobs = map[string]Job{}
+		}
+		j.jobs[e.JobID] = jobOf(e)
+	case JobsRemoved:
+		for _, id := range e.JobIDs {
+			delete(j.jobs, id)
+		}
 	case JobActionsCancelled:
 		for _, a := range e.Actions {
 			if !slices.Contains(j.cancelled, a) {
@@ -202,6 +216,7 @@ func (j *JobRequest) Apply(e Event) {
 func (j *JobRequest) Clone() *JobRequest {
 	c := *j
 	c.actions, c.cancelled = slices.Clone(j.actions), slices.Clone(j.cancelled)
+	c.jobs = maps.Clone(j.jobs) // a Job is replaced whole, never changed in place
 	return &c
 }
 
@@ -247,4 +262,84 @@ func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
 		return nil, nil
 	}
 	return []Event{JobActionsCancelled{JobRequestID: j.id, Actions: cancel, CancelledBy: by.UserID}}, nil
+}
+
+// BackendID is the id of the backend the request runs on.
+func (j *JobRequest) BackendID() string { return j.backendID }
+
+// Jobs lists the request's jobs as last reported, by identifier.
+func (j *JobRequest) Jobs() []Job {
+	out := make([]Job, 0, len(j.jobs))
+	for _, id := range sortedKeys(j.jobs) {
+		out = append(out, j.jobs[id])
+	}
+	return out
+}
+
+// Status is the request's status derived from its jobs (JobRequestStatus): pending until its runner
+// reports a job.
+func (j *JobRequest) Status() string {
+	statuses := make([]string, 0, len(j.jobs))
+	for _, job := range j.jobs {
+		statuses = append(statuses, job.Status)
+	}
+	return JobRequestStatus(statuses)
+}
+
+// IsActive reports whether the request's runner should still see it: it has no job yet, or a job is
+// pending or running.
+func (j *JobRequest) IsActive() bool {
+	if len(j.jobs) == 0 {
+		return true
+	}
+	for _, job := range j.jobs {
+		if !IsTerminalJobStatus(job.Status) {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordJobs decides what a runner's report of the request's jobs changes. The report is the complete
+// list of the request's jobs: a job new or whose state changed gets a JobStatusChanged (Finished when it
+// reaches succeeded or failed, or is first reported already there); a job known and no longer reported
+// gets a JobsRemoved; a report that repeats what is known decides nothing. Only the request's own
+// backend may report its jobs: another backend's report is refused (Refused, KindForbidden), which the
+// runner API treats like a request it does not know.
+func (j *JobRequest) RecordJobs(backendID string, reports []JobReport) ([]Event, error) {
+	if !j.Exists() {
+		return nil, NotFound("No such job request.")
+	}
+	if backendID == "" || backendID != j.backendID {
+		return nil, Refused("This job request runs on another backend.")
+	}
+	var events []Event
+	reported := make(map[string]bool, len(reports))
+	for _, r := range reports {
+		if r.JobID == "" || reported[r.JobID] {
+			continue // the first report of a job in one list is the one that counts
+		}
+		reported[r.JobID] = true
+		known, ok := j.jobs[r.JobID]
+		if ok && known.sameState(r) {
+			continue
+		}
+		finished := IsTerminalJobStatus(r.Status) && (!ok || !IsTerminalJobStatus(known.Status))
+		events = append(events, JobStatusChanged{
+			JobRequestID: j.id, JobID: r.JobID, Action: r.Action, RunCommand: r.RunCommand, Status: r.Status,
+			StatusCode: r.StatusCode, StatusMessage: r.StatusMessage, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+			StartedAt: r.StartedAt, CompletedAt: r.CompletedAt, TraceContext: r.TraceContext, Metrics: r.Metrics,
+			Finished: finished,
+		})
+	}
+	var gone []string
+	for _, id := range sortedKeys(j.jobs) {
+		if !reported[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		events = append(events, JobsRemoved{JobRequestID: j.id, JobIDs: gone})
+	}
+	return events, nil
 }
