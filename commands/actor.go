@@ -9,8 +9,9 @@ import (
 // Actor is who asks for a command: a signed-in user, the operator's command line, or nobody (an anonymous
 // visitor). Commands embed it, so the decorators read it from every command alike.
 type Actor struct {
-	userID string
-	cli    bool
+	userID    string
+	cli       bool
+	backendID string
 }
 
 // CLIActor is the operator's command line, which acts with every permission (it already holds the
@@ -23,6 +24,10 @@ var Anonymous = Actor{}
 // UserActor is a signed-in user.
 func UserActor(userID string) Actor { return Actor{userID: userID} }
 
+// RunnerActor is a backend's runner, known by its token: it reports that backend's jobs and flags, and
+// holds no permission of a person.
+func RunnerActor(backendID string) Actor { return Actor{backendID: backendID} }
+
 // ActorID is the acting user's id; "" for the command line and for anonymous visitors.
 func (a Actor) ActorID() string { return a.userID }
 
@@ -33,6 +38,9 @@ func (a Actor) By() Actor { return a }
 func (a Actor) String() string {
 	if a.cli {
 		return "cli"
+	}
+	if a.backendID != "" {
+		return "backend:" + a.backendID
 	}
 	if a.userID == "" {
 		return "anonymous"

@@ -1,0 +1,120 @@
+// Package runners holds the use cases of the backends' runners: the state of every job they report, and
+// their flags. A runner is known by its backend's token; it acts as commands.RunnerActor(backendID).
+package runners
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
+)
+
+// Commands is every use case of the slice, each decorated once.
+type Commands struct {
+	RecordJobStatuses commands.Handler[RecordJobStatuses, Recorded]
+	RecordFlags       commands.Handler[RecordFlags, commands.Result]
+}
+
+// New builds the slice on the kit's event log.
+func New(k commands.Kit) *Commands {
+	logger := k.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := handlers{log: k.Log, logger: logger}
+	return &Commands{
+		RecordJobStatuses: commands.NewHandler(k, "RecordJobStatuses", h.recordJobStatuses),
+		RecordFlags:       commands.NewHandler(k, "RecordRunnerFlags", h.recordFlags),
+	}
+}
+
+type handlers struct {
+	log    *commands.EventLog
+	logger *slog.Logger
+}
+
+// RecordJobStatuses is one report of a backend's runner: the full state of every job of its active job
+// requests.
+type RecordJobStatuses struct {
+	BackendID string
+	Jobs      []domain.JobReport
+}
+
+// By is the runner of the backend, for the decorators and the events' metadata.
+func (c RecordJobStatuses) By() commands.Actor { return commands.RunnerActor(c.BackendID) }
+
+// Recorded is what a report changed.
+type Recorded struct {
+	commands.Result
+	// Updated lists the job requests that got events; Ignored those the server does not know, or that run
+	// on another backend. Both sorted.
+	Updated []string
+	Ignored []string
+}
+
+// recordJobStatuses groups the report by job request and decides on each request's stream on its own
+// (a request's stream is the unit of consistency; a lost race decides again from fresh state, so two
+// identical reports at once append each change once). A request the server does not know, or of another
+// backend, is ignored, as job-server does: to the runner they are the same, and an error would stop its
+// sync loop for every other request.
+func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) (Recorded, error) {
+	groups := map[string][]domain.JobReport{}
+	for _, j := range cmd.Jobs {
+		groups[j.JobRequestID] = append(groups[j.JobRequestID], j)
+	}
+	ids := make([]string, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out Recorded
+	for _, id := range ids {
+		if id == "" {
+			out.Ignored = append(out.Ignored, id)
+			continue
+		}
+		res, err := commands.Decide(ctx, h.log, cmd.By(), domain.JobRequestStream(id),
+			func(j *domain.JobRequest, _ domain.Actor) ([]domain.Event, error) {
+				return j.RecordJobs(cmd.BackendID, groups[id])
+			})
+		switch domain.KindOf(err) {
+		case 0:
+		case domain.KindNotFound, domain.KindForbidden:
+			h.logger.InfoContext(ctx, "ignoring an unrecognised job request", "job_request", id, "backend", cmd.BackendID,
+				"reason", err.Error())
+			out.Ignored = append(out.Ignored, id)
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		if res.Changed() {
+			out.Updated = append(out.Updated, id)
+			out.Events += res.Events
+			if out.Position.Less(res.Position) {
+				out.Position = res.Position
+			}
+		}
+	}
+	return out, nil
+}
+
+// RecordFlags is a runner's report of its flags (its Flags header).
+type RecordFlags struct {
+	BackendID string
+	Flags     map[string]domain.RunnerFlag
+}
+
+// By is the runner of the backend.
+func (c RecordFlags) By() commands.Actor { return commands.RunnerActor(c.BackendID) }
+
+// recordFlags appends a BackendFlagChanged for each flag whose value changed; a report that repeats the
+// known values appends nothing.
+func (h handlers) recordFlags(ctx context.Context, cmd RecordFlags) (commands.Result, error) {
+	return commands.Decide(ctx, h.log, cmd.By(), domain.BackendStream(cmd.BackendID),
+		func(b *domain.Backend, _ domain.Actor) ([]domain.Event, error) {
+			return b.RecordFlags(cmd.Flags)
+		})
+}
