@@ -149,7 +149,7 @@ func scanMember(row pgx.CollectableRow) (Member, error) {
 	var m Member
 	var global, roles []string
 	err := row.Scan(&m.ID, &m.Login, &m.Name, &m.AvatarURL, &global, &roles, &m.AddedAt)
-	m.GlobalRoles, m.Roles = toRoles(global), toRoles(roles)
+	m.GlobalRoles, m.Roles = projections.Roles(global), projections.Roles(roles)
 	return m, err
 }
 
@@ -164,13 +164,13 @@ const byName = ` ORDER BY lower(coalesce(nullif(u.name, ''), u.login)), u.id`
 // list reads the members of one group by name.
 func (m members) list(ctx context.Context, db querier, groupID string) ([]Member, error) {
 	rows, err := db.Query(ctx, `SELECT `+memberColumns+m.from()+` WHERE m.`+m.group+` = $1`+byName, groupID)
-	return all(rows, err, scanMember)
+	return projections.All(rows, err, scanMember)
 }
 
 // one reads one member of a group; missing is the message when they are not one.
 func (m members) one(ctx context.Context, db querier, groupID, userID, missing string) (Member, error) {
 	rows, err := db.Query(ctx, `SELECT `+memberColumns+m.from()+` WHERE m.`+m.group+` = $1 AND m.user_id = $2`, groupID, userID)
-	return one(rows, err, missing, scanMember)
+	return projections.One(rows, err, missing, scanMember)
 }
 
 // The member lists of the three projectors.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 // Queries reads the read models for pages and the API.
@@ -22,37 +23,6 @@ type querier interface {
 
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
-
-// one collects exactly one row; none is the domain's NotFound with the message missing, the one
-// not-found error that pages and commands share.
-func one[T any](rows pgx.Rows, err error, missing string, scan func(pgx.CollectableRow) (T, error)) (T, error) {
-	var zero T
-	if err != nil {
-		return zero, err
-	}
-	v, err := pgx.CollectExactlyOneRow(rows, scan)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return zero, domain.NotFound(missing)
-	}
-	return v, err
-}
-
-// all collects every row.
-func all[T any](rows pgx.Rows, err error, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, scan)
-}
-
-func toRoles(ss []string) []domain.Role {
-	roles := make([]domain.Role, len(ss))
-	for i, s := range ss {
-		roles[i] = domain.Role(s)
-	}
-	domain.SortRoles(roles)
-	return roles
-}
 
 // User is a person who has logged in.
 type User struct {
@@ -84,20 +54,20 @@ func scanUser(row pgx.CollectableRow) (User, error) {
 	var u User
 	var roles []string
 	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.NotificationEmail, &u.AvatarURL, &u.GitHubID, &roles, &u.RegisteredAt)
-	u.GlobalRoles = toRoles(roles)
+	u.GlobalRoles = projections.Roles(roles)
 	return u, err
 }
 
 // User returns one user by id.
 func (q *Queries) User(ctx context.Context, id string) (User, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
-	return one(rows, err, "No such user.", scanUser)
+	return projections.One(rows, err, "No such user.", scanUser)
 }
 
 // UserByLogin returns the user with a GitHub login, ignoring case.
 func (q *Queries) UserByLogin(ctx context.Context, login string) (User, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.login) = lower($1)`, login)
-	return one(rows, err, "No such user.", scanUser)
+	return projections.One(rows, err, "No such user.", scanUser)
 }
 
 // Users lists users whose login, name or e-mail contains text (every user when text is empty), by login.
@@ -105,7 +75,7 @@ func (q *Queries) Users(ctx context.Context, text string, limit int) ([]User, er
 	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u
 		WHERE $1 = '' OR u.login ILIKE '%' || $1 || '%' OR u.name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%'
 		ORDER BY lower(u.login) LIMIT $2`, escapeLike(text), limit)
-	return all(rows, err, scanUser)
+	return projections.All(rows, err, scanUser)
 }
 
 // escapeLike makes text match itself literally inside an ILIKE pattern.
@@ -149,7 +119,7 @@ func rolesToPermissions(row pgx.Row) (domain.PermissionSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return domain.PermissionsOf(toRoles(global), toRoles(project)), nil
+	return domain.PermissionsOf(projections.Roles(global), projections.Roles(project)), nil
 }
 
 // groups reads one kind of group (organisations, backends) in each of the ways the pages ask for them: by
@@ -164,23 +134,23 @@ type groups[T any] struct {
 
 func (g groups[T]) byID(ctx context.Context, db querier, id string) (T, error) {
 	rows, err := db.Query(ctx, g.selectFrom+` WHERE g.id = $1`, id)
-	return one(rows, err, g.missing, g.scan)
+	return projections.One(rows, err, g.missing, g.scan)
 }
 
 func (g groups[T]) bySlug(ctx context.Context, db querier, slug string) (T, error) {
 	rows, err := db.Query(ctx, g.selectFrom+` WHERE g.slug = lower($1)`, slug)
-	return one(rows, err, g.missing, g.scan)
+	return projections.One(rows, err, g.missing, g.scan)
 }
 
 func (g groups[T]) every(ctx context.Context, db querier) ([]T, error) {
 	rows, err := db.Query(ctx, g.selectFrom+` `+g.order)
-	return all(rows, err, g.scan)
+	return projections.All(rows, err, g.scan)
 }
 
 func (g groups[T]) ofUser(ctx context.Context, db querier, userID string) ([]T, error) {
 	rows, err := db.Query(ctx, g.selectFrom+` JOIN `+g.members.table+` m ON m.`+g.members.group+` = g.id
 		WHERE m.user_id = $1 `+g.order, userID)
-	return all(rows, err, g.scan)
+	return projections.All(rows, err, g.scan)
 }
 
 // users turns a member list into users for the pages that list members as users: only the profile the
@@ -296,7 +266,7 @@ func (q *Queries) BackendMembershipsOfUser(ctx context.Context, userID string) (
 	rows, err := q.pool.Query(ctx, `SELECT `+backendColumns+`, `+backendMembers.count("g.id")+`, bm.added_at FROM backends g
 		JOIN backend_members bm ON bm.backend_id = g.id
 		WHERE bm.user_id = $1 ORDER BY g.slug`, userID)
-	return all(rows, err, func(row pgx.CollectableRow) (BackendMembership, error) {
+	return projections.All(rows, err, func(row pgx.CollectableRow) (BackendMembership, error) {
 		var m BackendMembership
 		b, err := scanBackend(row, &m.AddedAt)
 		m.Backend = b
@@ -327,7 +297,7 @@ func scanProject(row pgx.CollectableRow) (Project, error) {
 // Project returns one project by id.
 func (q *Queries) Project(ctx context.Context, id string) (Project, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE p.id = $1`, id)
-	return one(rows, err, "No such project.", scanProject)
+	return projections.One(rows, err, "No such project.", scanProject)
 }
 
 // ProjectInOrg returns the project at /{org}/{project}; slugs match without regard to case.
@@ -337,13 +307,13 @@ func (q *Queries) ProjectInOrg(ctx context.Context, orgSlug, projectSlug string)
 
 func projectInOrg(ctx context.Context, db querier, orgSlug, projectSlug string) (Project, error) {
 	rows, err := db.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE o.slug = lower($1) AND p.slug = lower($2)`, orgSlug, projectSlug)
-	return one(rows, err, "No such project.", scanProject)
+	return projections.One(rows, err, "No such project.", scanProject)
 }
 
 // Projects lists every project by name.
 func (q *Queries) Projects(ctx context.Context) ([]Project, error) {
 	rows, err := q.pool.Query(ctx, `SELECT `+projectColumns+projectsFrom+` ORDER BY lower(p.name)`)
-	return all(rows, err, scanProject)
+	return projections.All(rows, err, scanProject)
 }
 
 // ProjectsOfOrg lists an organisation's projects by name.
@@ -353,7 +323,7 @@ func (q *Queries) ProjectsOfOrg(ctx context.Context, orgID string) ([]Project, e
 
 func projectsOfOrg(ctx context.Context, db querier, orgID string) ([]Project, error) {
 	rows, err := db.Query(ctx, `SELECT `+projectColumns+projectsFrom+` WHERE p.org_id = $1 ORDER BY lower(p.name)`, orgID)
-	return all(rows, err, scanProject)
+	return projections.All(rows, err, scanProject)
 }
 
 // Membership is a user's place in a project.
@@ -370,7 +340,7 @@ func scanMembership(row pgx.CollectableRow) (Membership, error) {
 	p, u := &m.Project, &m.User
 	err := row.Scan(&p.ID, &p.Slug, &p.Name, &p.OrgID, &p.OrgSlug, &p.OrgName, &p.CreatedAt, &p.Members,
 		&u.ID, &u.Login, &u.Name, &u.AvatarURL, &globalRoles, &roles, &m.AddedAt)
-	m.Roles, u.GlobalRoles = toRoles(roles), toRoles(globalRoles)
+	m.Roles, u.GlobalRoles = projections.Roles(roles), projections.Roles(globalRoles)
 	return m, err
 }
 
@@ -380,7 +350,7 @@ var membershipQuery = `SELECT ` + projectColumns + `, ` + memberColumns + projec
 // ProjectMembers lists a project's members by name.
 func (q *Queries) ProjectMembers(ctx context.Context, projectID string) ([]Membership, error) {
 	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1`+byName, projectID)
-	return all(rows, err, scanMembership)
+	return projections.All(rows, err, scanMembership)
 }
 
 // MembershipsOfUser lists the projects a user is a member of, by project name.
@@ -390,11 +360,11 @@ func (q *Queries) MembershipsOfUser(ctx context.Context, userID string) ([]Membe
 
 func membershipsOfUser(ctx context.Context, db querier, userID string) ([]Membership, error) {
 	rows, err := db.Query(ctx, membershipQuery+` WHERE m.user_id = $1 ORDER BY lower(p.name), p.id`, userID)
-	return all(rows, err, scanMembership)
+	return projections.All(rows, err, scanMembership)
 }
 
 // ProjectMember returns one member of a project.
 func (q *Queries) ProjectMember(ctx context.Context, projectID, userID string) (Membership, error) {
 	rows, err := q.pool.Query(ctx, membershipQuery+` WHERE m.project_id = $1 AND m.user_id = $2`, projectID, userID)
-	return one(rows, err, "This person is not a member of the project.", scanMembership)
+	return projections.One(rows, err, "This person is not a member of the project.", scanMembership)
 }

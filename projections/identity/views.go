@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 // The views of the pages of organisations and projects and of the home page: each is everything one page
@@ -32,7 +33,7 @@ func (q *Queries) OrgPage(ctx context.Context, orgSlug string) (OrgPage, error) 
 	var page OrgPage
 	err := q.view(ctx, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT id, slug, name FROM project_orgs WHERE slug = lower($1)`, orgSlug)
-		if page.Org, err = one(rows, err, "No such organisation.", pgx.RowToStructByPos[OrgRef]); err != nil {
+		if page.Org, err = projections.One(rows, err, "No such organisation.", pgx.RowToStructByPos[OrgRef]); err != nil {
 			return err
 		}
 		page.Projects, err = projectsOfOrg(ctx, db, page.Org.ID)
@@ -116,7 +117,7 @@ func (q *Queries) HomePage(ctx context.Context, userID string) (HomePage, error)
 		}
 		rows, err := db.Query(ctx, `SELECT o.id, o.slug, o.name FROM project_orgs o
 			JOIN project_org_members m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY lower(o.name), o.id`, userID)
-		page.Orgs, err = all(rows, err, pgx.RowToStructByPos[OrgRef])
+		page.Orgs, err = projections.All(rows, err, pgx.RowToStructByPos[OrgRef])
 		return err
 	})
 	return page, err
