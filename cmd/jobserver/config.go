@@ -174,6 +174,16 @@ func baseURLFor(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// secretKeys reads the server's secret key and builds the keyring from it (and from the older keys).
+func secretKeys(development bool) ([]byte, *commands.Keyring, error) {
+	key, err := secretKey(development)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring, err := keyring(key)
+	return key, ring, err
+}
+
 // keyring seals the secrets that must be read back (GitHub tokens) under a key derived from the current
 // secret key, and still opens what older keys listed in JOBSERVER_OLD_SECRET_KEYS sealed.
 func keyring(current []byte) (*commands.Keyring, error) {

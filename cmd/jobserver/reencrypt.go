@@ -23,11 +23,7 @@ func adminReencryptSecrets(ctx context.Context, cfg config, args []string, out o
 	if err := parseTask(fs, args); err != nil {
 		return err
 	}
-	key, err := secretKey(cfg.Development)
-	if err != nil {
-		return err
-	}
-	ring, err := keyring(key)
+	_, ring, err := secretKeys(cfg.Development)
 	if err != nil {
 		return err
 	}

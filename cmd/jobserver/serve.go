@@ -34,11 +34,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
-	key, err := secretKey(cfg.Development)
-	if err != nil {
-		return err
-	}
-	ring, err := keyring(key)
+	key, ring, err := secretKeys(cfg.Development)
 	if err != nil {
 		return err
 	}
