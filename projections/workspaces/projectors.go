@@ -23,8 +23,8 @@ func Projector() projections.Projector {
 		return db.Exec(ctx, `INSERT INTO workspace_backends (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
 			ev.BackendID, ev.Slug, ev.Name)
 	})
-	return projections.Define(WorkspacesProjector, 1,
-		[]string{"workspaces", "workspace_job_requests", "workspace_people", "workspace_orgs", "workspace_projects",
+	return projections.Define(WorkspacesProjector, 2,
+		[]string{"workspaces", "workspace_job_requests", "workspace_jobs", "workspace_people", "workspace_orgs", "workspace_projects",
 			"workspace_project_members", "workspace_backends"}, schema, h)
 }
 
@@ -54,10 +54,29 @@ const schema = `
 		force_run_dependencies boolean NOT NULL,
 		will_notify            boolean NOT NULL,
 		status                 text NOT NULL DEFAULT 'pending',
+		active                 boolean NOT NULL DEFAULT true,
 		cancelled_actions      text[] NOT NULL DEFAULT '{}',
+		database_name          text NOT NULL DEFAULT 'default',
+		codelists_ok           boolean NOT NULL DEFAULT true,
 		created_at             timestamptz NOT NULL
 	);
 	CREATE INDEX workspace_job_requests_workspace ON workspace_job_requests (workspace_id, created_at DESC);
+	CREATE INDEX workspace_job_requests_active ON workspace_job_requests (backend_id, created_at DESC) WHERE active;
+	CREATE TABLE workspace_jobs (
+		id             text PRIMARY KEY,
+		job_request_id text NOT NULL,
+		action         text NOT NULL,
+		run_command    text NOT NULL,
+		status         text NOT NULL,
+		status_code    text NOT NULL,
+		status_message text NOT NULL,
+		created_at     timestamptz NOT NULL,
+		updated_at     timestamptz,
+		started_at     timestamptz,
+		completed_at   timestamptz,
+		metrics        jsonb NOT NULL DEFAULT '{}'
+	);
+	CREATE INDEX workspace_jobs_request ON workspace_jobs (job_request_id);
 	CREATE TABLE workspace_people (
 		id                       text PRIMARY KEY,
 		login                    text NOT NULL,
@@ -111,11 +130,38 @@ func onJobRequests(h projections.Handlers) {
 		if actions == nil {
 			actions = []string{}
 		}
+		database := ev.DatabaseName
+		if database == "" {
+			database = domain.DefaultDatabaseName
+		}
 		return db.Exec(ctx, `INSERT INTO workspace_job_requests (id, workspace_id, backend_id, requested_actions, requested_by, sha,
-				force_run_dependencies, will_notify, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+				force_run_dependencies, will_notify, database_name, codelists_ok, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 			ev.JobRequestID, ev.WorkspaceID, ev.BackendID, actions, ev.RequestedBy, ev.SHA,
-			ev.ForceRunDependencies, ev.WillNotify, e.RecordedAt)
+			ev.ForceRunDependencies, ev.WillNotify, database, ev.CodelistsOK, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobStatusChanged) error {
+		metrics := ev.Metrics
+		if metrics == nil {
+			metrics = map[string]any{}
+		}
+		if err := db.Exec(ctx, `INSERT INTO workspace_jobs (id, job_request_id, action, run_command, status, status_code,
+				status_message, created_at, updated_at, started_at, completed_at, metrics)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (id) DO UPDATE SET job_request_id = $2, action = $3, run_command = $4, status = $5, status_code = $6,
+				status_message = $7, created_at = $8, updated_at = $9, started_at = $10, completed_at = $11, metrics = $12`,
+			ev.JobID, ev.JobRequestID, ev.Action, ev.RunCommand, ev.Status, ev.StatusCode, ev.StatusMessage,
+			ev.CreatedAt, ev.UpdatedAt, ev.StartedAt, ev.CompletedAt, metrics); err != nil {
+			return err
+		}
+		return deriveStatus(ctx, db, ev.JobRequestID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobsRemoved) error {
+		if err := db.Exec(ctx, `DELETE FROM workspace_jobs WHERE job_request_id = $1 AND id = ANY($2)`,
+			ev.JobRequestID, ev.JobIDs); err != nil {
+			return err
+		}
+		return deriveStatus(ctx, db, ev.JobRequestID)
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobActionsCancelled) error {
 		return db.Exec(ctx, `UPDATE workspace_job_requests
@@ -182,4 +228,22 @@ func roleStrings(roles []domain.Role) []string {
 		out[i] = string(r)
 	}
 	return out
+}
+
+// deriveStatus sets a job request's status from its jobs' (domain.JobRequestStatus) and whether it is
+// active: no job yet, or a job pending or running.
+func deriveStatus(ctx context.Context, db projections.DB, jobRequestID string) error {
+	var statuses []string
+	if err := db.QueryRow(ctx, `SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM workspace_jobs WHERE job_request_id = $1`,
+		jobRequestID).Scan(&statuses); err != nil {
+		return err
+	}
+	active := len(statuses) == 0
+	for _, s := range statuses {
+		if !domain.IsTerminalJobStatus(s) {
+			active = true
+		}
+	}
+	return db.Exec(ctx, `UPDATE workspace_job_requests SET status = $2, active = $3 WHERE id = $1`,
+		jobRequestID, domain.JobRequestStatus(statuses), active)
 }

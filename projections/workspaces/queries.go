@@ -180,10 +180,46 @@ type JobRequest struct {
 	SHA                  string
 	ForceRunDependencies bool
 	WillNotify           bool
-	// Status is "pending" until the runners report the request's jobs.
+	// Status is derived from the request's jobs (domain.JobRequestStatus): "pending" until its runner
+	// reports a job.
 	Status           string
 	CancelledActions []string
 	CreatedAt        time.Time
+	// Jobs are the request's jobs as its runner last reported them, by action.
+	Jobs []Job
+}
+
+// Job is one job of a request as its runner last reported it.
+type Job struct {
+	ID, JobRequestID, Action          string
+	Status, StatusCode, StatusMessage string
+	CreatedAt                         time.Time
+	StartedAt, CompletedAt            *time.Time
+}
+
+// jobsOf reads the jobs of the requests and hands each its own.
+func jobsOf(ctx context.Context, db querier, requests []JobRequest) error {
+	if len(requests) == 0 {
+		return nil
+	}
+	ids := make([]string, len(requests))
+	for i, j := range requests {
+		ids[i] = j.ID
+	}
+	rows, err := db.Query(ctx, `SELECT id, job_request_id, action, status, status_code, status_message, created_at, started_at,
+		completed_at FROM workspace_jobs WHERE job_request_id = ANY($1) ORDER BY created_at, action, id`, ids)
+	jobs, err := all(rows, err, pgx.RowToStructByPos[Job])
+	if err != nil {
+		return err
+	}
+	byRequest := map[string][]Job{}
+	for _, j := range jobs {
+		byRequest[j.JobRequestID] = append(byRequest[j.JobRequestID], j)
+	}
+	for i := range requests {
+		requests[i].Jobs = byRequest[requests[i].ID]
+	}
+	return nil
 }
 
 // ShortSHA is the commit as people quote it.
@@ -239,8 +275,10 @@ func (q *Queries) LogsPage(ctx context.Context, orgSlug, projectSlug, workspaceN
 		}
 		rows, err := db.Query(ctx, `SELECT `+jobRequestColumns+jobRequestsFrom+` WHERE j.workspace_id = $1
 			ORDER BY j.created_at DESC, j.id DESC`, v.Workspace.ID)
-		v.JobRequests, err = all(rows, err, scanJobRequest)
-		return err
+		if v.JobRequests, err = all(rows, err, scanJobRequest); err != nil {
+			return err
+		}
+		return jobsOf(ctx, db, v.JobRequests)
 	})
 	return v, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
+	"github.com/mediciasafely/jobserver/commands/runners"
 	wscmd "github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
@@ -78,6 +79,24 @@ func TestTheWorkspacesReadModelShowsWorkspacesAndRequestsAndRebuildsAlike(t *tes
 		BackendID: backend.BackendID, SHA: "0123456789abcdef0123456789abcdef01234567", Actions: []string{"report", "describe_cohort"}})
 	track(requested.Result, err)
 	track(ws.CancelJobs.Handle(ctx, wscmd.CancelJobs{Actor: as, JobRequestID: requested.JobRequestID, Action: "report"}))
+	started := time.Date(2026, 11, 24, 19, 4, 38, 0, time.UTC)
+	reported, err := runners.New(kit).RecordJobStatuses.Handle(ctx, runners.RecordJobStatuses{BackendID: backend.BackendID,
+		Jobs: []domain.JobReport{
+			{JobID: "j2", JobRequestID: requested.JobRequestID, Action: "describe_cohort", Status: "running", StatusCode: "executing",
+				CreatedAt: started, StartedAt: &started, Metrics: map[string]any{"cpu_mean": 1.5}},
+			{JobID: "j1", JobRequestID: requested.JobRequestID, Action: "generate_dataset", Status: "succeeded", StatusCode: "succeeded",
+				StatusMessage: "Completed successfully", CreatedAt: started, CompletedAt: &started},
+			{JobID: "j0", JobRequestID: requested.JobRequestID, Action: "gone", Status: "pending", CreatedAt: started},
+		}})
+	track(reported.Result, err)
+	reported, err = runners.New(kit).RecordJobStatuses.Handle(ctx, runners.RecordJobStatuses{BackendID: backend.BackendID,
+		Jobs: []domain.JobReport{
+			{JobID: "j2", JobRequestID: requested.JobRequestID, Action: "describe_cohort", Status: "running", StatusCode: "executing",
+				CreatedAt: started, StartedAt: &started, Metrics: map[string]any{"cpu_mean": 1.5}},
+			{JobID: "j1", JobRequestID: requested.JobRequestID, Action: "generate_dataset", Status: "succeeded", StatusCode: "succeeded",
+				StatusMessage: "Completed successfully", CreatedAt: started, CompletedAt: &started},
+		}})
+	track(reported.Result, err)
 	track(ws.ArchiveWorkspace.Handle(ctx, wscmd.ArchiveWorkspace{Actor: as, WorkspaceID: created.WorkspaceID, Archived: true}))
 	track(id.RenameProject.Handle(ctx, identitycmd.RenameProject{Actor: cli, ProjectID: project.ID, Name: "My Study"}))
 
@@ -105,7 +124,22 @@ func TestTheWorkspacesReadModelShowsWorkspacesAndRequestsAndRebuildsAlike(t *tes
 		t.Fatalf("job requests: %+v", logs.JobRequests)
 	}
 	j := logs.JobRequests[0]
-	if j.BackendName != "RC Demo 2" || j.RequestedByName != "Devon Tester" || j.Status != "pending" ||
+	if len(j.Jobs) != 2 || j.Jobs[0].Action != "describe_cohort" || j.Jobs[1].Status != "succeeded" {
+		t.Errorf("jobs: %+v", j.Jobs)
+	}
+	active, count, err := q.ActiveJobRequests(ctx, backend.BackendID, 100, 0)
+	if err != nil || count != 1 || len(active) != 1 {
+		t.Fatalf("active job requests: %+v %d %v", active, count, err)
+	}
+	if a := active[0]; a.ID != requested.JobRequestID || a.BackendSlug != "rcdemo2" || a.CreatedBy != "devon" ||
+		a.WorkspaceName != "study1" || a.WorkspaceCreatedBy != "devon" || a.WorkspaceBranch != "main" || a.ProjectSlug != "mystudy" ||
+		len(a.OrgSlugs) != 1 || a.DatabaseName != "default" || !a.CodelistsOK || len(a.CancelledActions) != 1 {
+		t.Errorf("active job request: %+v", a)
+	}
+	if none, count, err := q.ActiveJobRequests(ctx, "nobody", 100, 0); err != nil || count != 0 || len(none) != 0 {
+		t.Errorf("another backend's: %+v %d %v", none, count, err)
+	}
+	if j.BackendName != "RC Demo 2" || j.RequestedByName != "Devon Tester" || j.Status != "running" ||
 		len(j.CancelledActions) != 1 || j.CancelledActions[0] != "report" || j.AllCancelled() || !j.MayCancel(logs.WorkspacePage) {
 		t.Errorf("job request: %+v", j)
 	}
