@@ -14,7 +14,7 @@
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
-//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick]
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity]
 package main
 
 import (
@@ -42,6 +42,7 @@ type config struct {
 	writerCounts []int
 	lagRate      int // events per second appended during the lag measurement
 	lagAppenders int
+	only         string // "identity": only the identity rebuild, for work on the rebuild
 }
 
 func parseFlags(args []string) (config, error) {
@@ -51,6 +52,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
+	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild)`)
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: jobserver-bench [flags]\n\nThe server comes from BENCH_DATABASE_URL (default "+defaultAdminURL+").")
@@ -61,6 +63,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if *quick {
 		applyQuickSizes(fs, &cfg)
+	}
+	if cfg.only != "" && cfg.only != "identity" {
+		return cfg, fmt.Errorf("-only %q: the one choice is identity", cfg.only)
 	}
 	if cfg.events < 1 || cfg.duration <= 0 || cfg.lagDuration <= 0 {
 		return cfg, errors.New("-events, -duration and -lag-duration must be positive")
@@ -138,6 +143,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		return err
 	}
 	var rep report
+	if cfg.only == "identity" {
+		if err := measureIdentityRebuild(ctx, cfg, &rep); err != nil {
+			return fmt.Errorf("identity rebuild: %w", err)
+		}
+		rep.print(out, info, cfg)
+		return nil
+	}
 	if err := seed(ctx, env, cfg.events); err != nil {
 		return err
 	}
