@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,7 @@ var settings = []setting{
 	{"JOBSERVER_READ_TIMEOUT", "60s", "longest time to read a request, body included"},
 	{"JOBSERVER_WRITE_TIMEOUT", "60s", "longest time to write a response (streams extend their own)"},
 	{"JOBSERVER_IDLE_TIMEOUT", "120s", "close keep-alive connections idle this long"},
+	{"JOBSERVER_API_BODY_LIMIT", "32MiB", "largest request body the runner API reads (bytes, or with KiB/MiB/GiB); a larger one is answered 413"},
 	{"JOBSERVER_SHUTDOWN_TIMEOUT", "15s", "on SIGINT/SIGTERM, wait this long for requests in flight before cutting them off"},
 }
 
@@ -73,6 +75,8 @@ type config struct {
 	SMTPURL          string
 	MailFrom         string
 	SMTPTimeout      time.Duration
+	// APIBodyLimit is the largest body the runner API reads, in bytes.
+	APIBodyLimit int64
 }
 
 func env(name string) string {
@@ -137,6 +141,9 @@ func loadConfig() (config, error) {
 		Idle:       duration("JOBSERVER_IDLE_TIMEOUT"),
 	}
 	c.ShutdownTimeout = duration("JOBSERVER_SHUTDOWN_TIMEOUT")
+	if c.APIBodyLimit, err = byteSize(env("JOBSERVER_API_BODY_LIMIT")); err != nil {
+		errs = append(errs, fmt.Errorf("JOBSERVER_API_BODY_LIMIT: %w", err))
+	}
 	c.SMTPTimeout = duration("SMTP_TIMEOUT")
 	if c.MailFrom == "" {
 		c.MailFrom = mail.DefaultFrom(c.BaseURL)
@@ -231,4 +238,20 @@ func secretKey(development bool) ([]byte, error) {
 		return nil, fmt.Errorf("keep the development secret key: %w", err)
 	}
 	return key, nil
+}
+
+// byteSize reads a size in bytes: a positive integer, optionally followed by KiB, MiB or GiB.
+func byteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, unit = strings.TrimSpace(strings.TrimSuffix(s, suffix)), u
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/unit {
+		return 0, fmt.Errorf("%q is not a size; use bytes or a number with KiB, MiB or GiB, such as 32MiB", s)
+	}
+	return n * unit, nil
 }

@@ -11,9 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/commands"
+	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/notifications"
+	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/runnerapi"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/github"
@@ -106,7 +109,13 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
-	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes,
+	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool), Projected: b.runner,
+		Runners: runners.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}),
+		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
+			return identitycmd.BackendForToken(ctx, b.store, token)
+		},
+		BodyLimit: cfg.APIBodyLimit, BaseURL: cfg.BaseURL})
+	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes, API: runnerAPI,
 		BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.RequestTimeout})
 
 	listener, err := net.Listen("tcp", cfg.Addr)

@@ -30,6 +30,8 @@ type Options struct {
 	Renderer *web.Renderer
 	// Pages mounts the page routes (and their own middleware) on the router.
 	Pages func(chi.Router)
+	// API mounts machine APIs (the runner API) on the router, outside the pages' sessions and CSRF.
+	API func(chi.Router)
 	// BaseURL is the public URL of the server; an https URL turns on Strict-Transport-Security.
 	BaseURL string
 	// TrustedProxies are the addresses whose X-Forwarded-For and X-Real-IP headers name the client.
@@ -55,6 +57,9 @@ func New(o Options) http.Handler {
 	}
 	r.NotFound(notFound)
 	r.MethodNotAllowed(notAllowed)
+	if o.API != nil {
+		o.API(r)
+	}
 	if o.Pages != nil {
 		r.Group(func(r chi.Router) {
 			o.Pages(r)
