@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/domain/projectyaml"
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 // Queries reads the read models of workspaces for the pages. Each view reads one snapshot of the tables of
@@ -81,12 +82,12 @@ func (q *Queries) ProjectWorkspaces(ctx context.Context, projectID string) (Proj
 	var v ProjectWorkspaces
 	err := q.view(ctx, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT `+workspaceColumns+workspacesFrom+` WHERE w.project_id = $1 ORDER BY w.name`, projectID)
-		if v.Workspaces, err = all(rows, err, scanWorkspace); err != nil {
+		if v.Workspaces, err = projections.All(rows, err, scanWorkspace); err != nil {
 			return err
 		}
 		rows, err = db.Query(ctx, `SELECT repo_url, array_agg(name ORDER BY name) FROM workspaces WHERE project_id = $1
 			GROUP BY repo_url ORDER BY lower(repo_url)`, projectID)
-		v.Repos, err = all(rows, err, pgx.RowToStructByPos[Repo])
+		v.Repos, err = projections.All(rows, err, pgx.RowToStructByPos[Repo])
 		return err
 	})
 	return v, err
@@ -138,7 +139,7 @@ func workspacePage(ctx context.Context, db querier, orgSlug, projectSlug, worksp
 	}
 	rows, err := db.Query(ctx, `SELECT `+workspaceColumns+workspacesFrom+` WHERE w.project_id = $1 AND w.name = lower($2)`,
 		v.Project.ID, workspaceName)
-	if v.Workspace, err = one(rows, err, "No such workspace.", scanWorkspace); err != nil {
+	if v.Workspace, err = projections.One(rows, err, "No such workspace.", scanWorkspace); err != nil {
 		return err
 	}
 	v.ViewerID = viewerID
@@ -149,7 +150,7 @@ func workspacePage(ctx context.Context, db querier, orgSlug, projectSlug, worksp
 func project(ctx context.Context, db querier, orgSlug, projectSlug string) (Project, error) {
 	rows, err := db.Query(ctx, `SELECT p.id, p.slug, p.name, o.slug, o.name FROM workspace_projects p
 		JOIN workspace_orgs o ON o.id = p.org_id WHERE o.slug = lower($1) AND p.slug = lower($2)`, orgSlug, projectSlug)
-	return one(rows, err, "No such project.", pgx.RowToStructByPos[Project])
+	return projections.One(rows, err, "No such project.", pgx.RowToStructByPos[Project])
 }
 
 // permissions is what a user may do in a project, from this projector's copy of the roles.
@@ -164,7 +165,7 @@ func permissions(ctx context.Context, db querier, userID, projectID string) (dom
 	if err != nil {
 		return nil, err
 	}
-	return domain.PermissionsOf(toRoles(global), toRoles(roles)), nil
+	return domain.PermissionsOf(projections.Roles(global), projections.Roles(roles)), nil
 }
 
 // JobRequest is a request to run actions of a workspace, as its logs show it.
@@ -208,7 +209,7 @@ func jobsOf(ctx context.Context, db querier, requests []JobRequest) error {
 	}
 	rows, err := db.Query(ctx, `SELECT id, job_request_id, action, status, status_code, status_message, created_at, started_at,
 		completed_at FROM workspace_jobs WHERE job_request_id = ANY($1) ORDER BY created_at, action, id`, ids)
-	jobs, err := all(rows, err, pgx.RowToStructByPos[Job])
+	jobs, err := projections.All(rows, err, pgx.RowToStructByPos[Job])
 	if err != nil {
 		return err
 	}
@@ -275,7 +276,7 @@ func (q *Queries) LogsPage(ctx context.Context, orgSlug, projectSlug, workspaceN
 		}
 		rows, err := db.Query(ctx, `SELECT `+jobRequestColumns+jobRequestsFrom+` WHERE j.workspace_id = $1
 			ORDER BY j.created_at DESC, j.id DESC`, v.Workspace.ID)
-		if v.JobRequests, err = all(rows, err, scanJobRequest); err != nil {
+		if v.JobRequests, err = projections.All(rows, err, scanJobRequest); err != nil {
 			return err
 		}
 		return jobsOf(ctx, db, v.JobRequests)
@@ -298,7 +299,7 @@ func (q *Queries) JobRequestPage(ctx context.Context, orgSlug, projectSlug, work
 		}
 		rows, err := db.Query(ctx, `SELECT `+jobRequestColumns+jobRequestsFrom+` WHERE j.workspace_id = $1 AND j.id = $2`,
 			v.Workspace.ID, id)
-		v.JobRequest, err = one(rows, err, "This workspace has no such job request.", scanJobRequest)
+		v.JobRequest, err = projections.One(rows, err, "This workspace has no such job request.", scanJobRequest)
 		return err
 	})
 	return v, err
@@ -318,33 +319,4 @@ func (q *Queries) GitHubTokenFingerprint(ctx context.Context, userID string) (st
 		return "", nil
 	}
 	return fp, err
-}
-
-// one collects exactly one row; none is the domain's NotFound with the message missing.
-func one[T any](rows pgx.Rows, err error, missing string, scan func(pgx.CollectableRow) (T, error)) (T, error) {
-	var zero T
-	if err != nil {
-		return zero, err
-	}
-	v, err := pgx.CollectExactlyOneRow(rows, scan)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return zero, domain.NotFound(missing)
-	}
-	return v, err
-}
-
-// all collects every row.
-func all[T any](rows pgx.Rows, err error, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, scan)
-}
-
-func toRoles(ss []string) []domain.Role {
-	roles := make([]domain.Role, len(ss))
-	for i, s := range ss {
-		roles[i] = domain.Role(s)
-	}
-	return roles
 }
