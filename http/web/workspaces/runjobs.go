@@ -85,7 +85,7 @@ func (a *Handlers) runJobsPage(w http.ResponseWriter, r *http.Request) error {
 	if !v.Viewer.Has(domain.JobRun) {
 		return domain.Forbidden(domain.JobRun)
 	}
-	sel := selection{Notify: v.Workspace.Notify, OneTime: a.TakeSecret(r, oneTimeSecret(v.Workspace.ID))}
+	sel := selection{Notify: v.Workspace.Notify}
 	q := r.URL.Query()
 	showPlan := q.Get("plan") == "1"
 	if showPlan {
@@ -198,12 +198,24 @@ func (a *Handlers) runJobsForm(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	sel := selection{Actions: f["action"], BackendID: f.Get("backend"), Force: f.Get("force") == "on",
 		Notify: f.Get("notify") == "on", SHA: f.Get("sha"), OneTime: f.Get("one_time_token")}
-	if f.Get("form") == planButton {
-		// The plan is shown by the page itself (GET): the selection goes in the address, the sealed token
-		// waits in the session for that one view.
-		if sel.OneTime != "" {
-			a.HoldSecret(r, oneTimeSecret(v.Workspace.ID), sel.OneTime)
+	switch {
+	case f.Get("form") == oneTimeTokenForm:
+		// A token given for this Run Jobs only is stored nowhere, not even in the session: the page is the
+		// answer to this post, and carries the token sealed in its own form to Submit.
+		token := strings.TrimSpace(f.Get("token"))
+		if token == "" {
+			page := newWorkspacePageData(v)
+			page.TokenError = "Please paste a GitHub personal access token."
+			a.renderWorkspace(w, r, http.StatusUnprocessableEntity, page)
+			return nil
 		}
+		sel = selection{Notify: v.Workspace.Notify, OneTime: a.Workspaces.SealOneTimeToken(viewerID(r), v.Workspace.ID, token)}
+		return a.renderRunJobs(w, r, http.StatusOK, v, sel, nil, false)
+	case f.Get("form") == planButton && sel.OneTime != "":
+		// The plan of a selection read with a one-time token: shown as the answer, for the same reason.
+		return a.renderRunJobs(w, r, http.StatusOK, v, sel, nil, true)
+	case f.Get("form") == planButton:
+		// The plan is shown by the page itself (GET): the selection goes in the address.
 		q := url.Values{"plan": {"1"}, "action": sel.Actions}
 		if sel.BackendID != "" {
 			q.Set("backend", sel.BackendID)

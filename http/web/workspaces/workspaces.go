@@ -5,7 +5,6 @@ package workspaces
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -243,29 +242,8 @@ func (a *Handlers) workspaceForm(w http.ResponseWriter, r *http.Request) error {
 		}
 		a.Done(w, r, res, message, workspaceURL(v.Project, v.Workspace), wsviews.WorkspacesProjector)
 		return nil
-	case oneTimeTokenForm:
-		return a.useOneTimeToken(w, r, v)
 	}
 	return domain.Invalid("form", "This form is not one of the workspace page's. Reload the page and try again.")
-}
-
-// oneTimeSecret is the name under which the session holds a sealed one-time token for the one Run Jobs page
-// the redirect leads to.
-func oneTimeSecret(workspaceID string) string { return "one-time-token/" + workspaceID }
-
-// useOneTimeToken seals a token given for the next Run Jobs only: the sealed value waits in the session for
-// the Run Jobs page, which carries it in its form. The token itself is stored nowhere.
-func (a *Handlers) useOneTimeToken(w http.ResponseWriter, r *http.Request, v wsviews.WorkspacePage) error {
-	token := strings.TrimSpace(r.PostForm.Get("token"))
-	if token == "" {
-		page := newWorkspacePageData(v)
-		page.TokenError = "Please paste a GitHub personal access token."
-		a.renderWorkspace(w, r, http.StatusUnprocessableEntity, page)
-		return nil
-	}
-	a.HoldSecret(r, oneTimeSecret(v.Workspace.ID), a.Workspaces.SealOneTimeToken(viewerID(r), v.Workspace.ID, token))
-	http.Redirect(w, r, runJobsURL(v.Project, v.Workspace), http.StatusSeeOther)
-	return nil
 }
 
 // confirmArchive asks before archiving (or unarchiving) the workspace.
