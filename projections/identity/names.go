@@ -4,6 +4,6 @@ package identity
 const (
 	UsersProjector    = "users"    // users
 	OrgsProjector     = "orgs"     // orgs, org_members
-	BackendsProjector = "backends" // backends, backend_members
+	BackendsProjector = "backends" // backends, backend_members, backend_job_requests, backend_jobs
 	ProjectsProjector = "projects" // projects, project_members
 )

@@ -60,8 +60,11 @@ func Orgs() projections.Projector {
 			created_at timestamptz NOT NULL`, h)
 }
 
-// Backends projects backends and their members, with its own copy of the people. Runner tokens are not
-// here: only their hashes exist, in the secrets table.
+// Backends projects backends and their members, with its own copy of the people, and what the status
+// pages show of each backend: its runner's paused and mode flags and its own copy of the backend's job
+// requests and their jobs' statuses, for the queue counts. Runner tokens are not here: only their hashes
+// exist, in the secrets table. When a runner was last answered is not here either: it is operational state,
+// in backend_contacts, which the status views read alongside.
 func Backends() projections.Projector {
 	h := projections.Handlers{}
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
@@ -76,12 +79,73 @@ func Backends() projections.Projector {
 			return ev.BackendID, ev.UserID, nil
 		},
 		func(ev domain.BackendMemberRemoved) (string, string) { return ev.BackendID, ev.UserID })
-	return backendMembers.define(BackendsProjector, 2, "backends", `
+	onBackendStatus(h)
+	backendMembers.people.on(h)
+	return projections.Define(BackendsProjector, 3,
+		[]string{"backends", backendMembers.table, string(backendMembers.people), "backend_job_requests", "backend_jobs"},
+		`CREATE TABLE backends (
 			id           text PRIMARY KEY,
 			slug         text NOT NULL UNIQUE,
 			name         text NOT NULL,
 			created_at   timestamptz NOT NULL,
-			token_set_at timestamptz NOT NULL`, h)
+			token_set_at timestamptz NOT NULL,
+			paused       boolean NOT NULL DEFAULT false,
+			mode         text NOT NULL DEFAULT '',
+			mode_set_at  timestamptz
+		);
+		CREATE TABLE backend_job_requests (
+			id         text PRIMARY KEY,
+			backend_id text NOT NULL
+		);
+		CREATE INDEX backend_job_requests_backend ON backend_job_requests (backend_id);
+		CREATE TABLE backend_jobs (
+			id             text PRIMARY KEY,
+			job_request_id text NOT NULL,
+			backend_id     text NOT NULL,
+			status         text NOT NULL
+		);
+		CREATE INDEX backend_jobs_request ON backend_jobs (job_request_id);
+		CREATE INDEX backend_jobs_queued ON backend_jobs (backend_id, status) WHERE status IN ('pending', 'running');`+
+			backendMembers.schema()+backendMembers.people.schema(), h)
+}
+
+// The runner flags the status pages show: paused is "true" when the runner takes no new jobs; mode is
+// "db-maintenance" while the backend's database is being maintained.
+const (
+	flagPaused        = "paused"
+	flagMode          = "mode"
+	modeDBMaintenance = "db-maintenance"
+)
+
+// onBackendStatus keeps the runner's flags (paused: "true"; mode: "db-maintenance", since when the runner
+// set it) and the backend's copy of its job requests and jobs.
+func onBackendStatus(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendFlagChanged) error {
+		switch ev.Flag {
+		case flagPaused:
+			return db.Exec(ctx, `UPDATE backends SET paused = $2 WHERE id = $1`, ev.BackendID, ev.Value == "true")
+		case flagMode:
+			setAt := ev.SetAt
+			if setAt.IsZero() {
+				setAt = e.RecordedAt
+			}
+			return db.Exec(ctx, `UPDATE backends SET mode = $2, mode_set_at = CASE WHEN $2 = '' THEN NULL ELSE $3::timestamptz END
+				WHERE id = $1`, ev.BackendID, ev.Value, setAt)
+		}
+		return nil
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobRequested) error {
+		return db.Exec(ctx, `INSERT INTO backend_job_requests (id, backend_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+			ev.JobRequestID, ev.BackendID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobStatusChanged) error {
+		return db.Exec(ctx, `INSERT INTO backend_jobs (id, job_request_id, backend_id, status)
+			SELECT $1, r.id, r.backend_id, $3 FROM backend_job_requests r WHERE r.id = $2
+			ON CONFLICT (id) DO UPDATE SET status = $3`, ev.JobID, ev.JobRequestID, ev.Status)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobsRemoved) error {
+		return db.Exec(ctx, `DELETE FROM backend_jobs WHERE job_request_id = $1 AND id = ANY($2)`, ev.JobRequestID, ev.JobIDs)
+	})
 }
 
 // Projects projects projects (their organisation and name) and their members with project roles. It is
