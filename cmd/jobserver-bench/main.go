@@ -10,11 +10,13 @@
 //     events of the same size in a second database, against a raw keyset read of that log;
 //   - projection lag: append at a steady rate with the live runner on, until the row is visible to a reader;
 //   - command: a real command (ChangeProjectMemberRoles) on a project stream of 10,000 events against the
-//     same command on a new project, through the command kit on the Postgres store (steady state, p50).
+//     same command on a new project, through the command kit on the Postgres store (steady state, p50);
+//   - runner API: POST /api/v2/jobs/ of 1,000 jobs unchanged and all changed (against one 1,000-row INSERT),
+//     and 20 backends polling every 2 s (runnerapi.go).
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
-//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity]
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi]
 package main
 
 import (
@@ -42,7 +44,10 @@ type config struct {
 	writerCounts []int
 	lagRate      int // events per second appended during the lag measurement
 	lagAppenders int
-	only         string // "identity": only the identity rebuild, for work on the rebuild
+	only         string // "identity": only the identity rebuild, for work on the rebuild; "runnerapi": only the runner API
+
+	pollDuration   time.Duration // length of the runner API polling measurement
+	quickRunnerAPI bool          // fewer runner API samples (-quick)
 }
 
 func parseFlags(args []string) (config, error) {
@@ -52,7 +57,8 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild)`)
+	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows`)
+	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: jobserver-bench [flags]\n\nThe server comes from BENCH_DATABASE_URL (default "+defaultAdminURL+").")
@@ -64,8 +70,11 @@ func parseFlags(args []string) (config, error) {
 	if *quick {
 		applyQuickSizes(fs, &cfg)
 	}
-	if cfg.only != "" && cfg.only != "identity" {
-		return cfg, fmt.Errorf("-only %q: the one choice is identity", cfg.only)
+	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" {
+		return cfg, fmt.Errorf("-only %q: the choices are identity and runnerapi", cfg.only)
+	}
+	if cfg.pollDuration <= 0 {
+		return cfg, errors.New("-poll-duration must be positive")
 	}
 	if cfg.events < 1 || cfg.duration <= 0 || cfg.lagDuration <= 0 {
 		return cfg, errors.New("-events, -duration and -lag-duration must be positive")
@@ -90,6 +99,10 @@ func applyQuickSizes(fs *flag.FlagSet, cfg *config) {
 	if !set["lag-duration"] {
 		cfg.lagDuration = 2 * time.Second
 	}
+	if !set["poll-duration"] {
+		cfg.pollDuration = 10 * time.Second
+	}
+	cfg.quickRunnerAPI = true
 }
 
 func main() {
@@ -150,6 +163,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		rep.print(out, info, cfg)
 		return nil
 	}
+	if cfg.only == "runnerapi" {
+		if err := measureRunnerAPI(ctx, cfg, &rep); err != nil {
+			return fmt.Errorf("runner API: %w", err)
+		}
+		rep.print(out, info, cfg)
+		return nil
+	}
 	if err := seed(ctx, env, cfg.events); err != nil {
 		return err
 	}
@@ -170,6 +190,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureLongStreamCommand(ctx, env, &rep); err != nil {
 		return fmt.Errorf("command on a long stream: %w", err)
+	}
+	if err := measureRunnerAPI(ctx, cfg, &rep); err != nil {
+		return fmt.Errorf("runner API: %w", err)
 	}
 	rep.print(out, info, cfg)
 	return nil

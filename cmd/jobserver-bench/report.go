@@ -20,6 +20,7 @@ const (
 	sectionRebuild
 	sectionLag
 	sectionCommand
+	sectionRunnerAPI
 )
 
 // row is one line of the report.
