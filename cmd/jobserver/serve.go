@@ -109,7 +109,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
-	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool), Projected: b.runner,
+	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool),
 		Runners: runners.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}),
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identitycmd.BackendForToken(ctx, b.store, token)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
 )
 
 // Commands is every use case of the slice, each decorated once.
@@ -54,11 +55,12 @@ type Recorded struct {
 	Ignored []string
 }
 
-// recordJobStatuses groups the report by job request and decides on each request's stream on its own
-// (a request's stream is the unit of consistency; a lost race decides again from fresh state, so two
-// identical reports at once append each change once). A request the server does not know, or of another
-// backend, is ignored, as job-server does: to the runner they are the same, and an error would stop its
-// sync loop for every other request.
+// recordJobStatuses groups the report by job request, decides on each request's state, and appends what
+// changed in all of them in one append, each stream guarded by the version its decision read: one commit
+// for the whole report however many requests it carries, and a lost race (another report of the same
+// request at the same time) decides again from fresh state, so each change is appended once. A request
+// the server does not know, or of another backend, is ignored, as job-server does: to the runner they are
+// the same, and an error would stop its sync loop for every other request.
 func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) (Recorded, error) {
 	groups := map[string][]domain.JobReport{}
 	for _, j := range cmd.Jobs {
@@ -69,36 +71,44 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var out Recorded
-	for _, id := range ids {
-		if id == "" {
-			out.Ignored = append(out.Ignored, id)
-			continue
-		}
-		res, err := commands.Decide(ctx, h.log, cmd.By(), domain.JobRequestStream(id),
-			func(j *domain.JobRequest, _ domain.Actor) ([]domain.Event, error) {
-				return j.RecordJobs(cmd.BackendID, groups[id])
-			})
-		switch domain.KindOf(err) {
-		case 0:
-		case domain.KindNotFound, domain.KindForbidden:
-			h.logger.InfoContext(ctx, "ignoring an unrecognised job request", "job_request", id, "backend", cmd.BackendID,
-				"reason", err.Error())
-			out.Ignored = append(out.Ignored, id)
-			continue
-		}
-		if err != nil {
-			return out, err
-		}
-		if res.Changed() {
-			out.Updated = append(out.Updated, id)
-			out.Events += res.Events
-			if out.Position.Less(res.Position) {
-				out.Position = res.Position
+	return commands.Retry(ctx, func() (Recorded, error) {
+		var out Recorded
+		var writes []commands.Write
+		for _, id := range ids {
+			events, version, err := h.decide(ctx, id, cmd.BackendID, groups[id])
+			switch domain.KindOf(err) {
+			case 0:
+			case domain.KindNotFound, domain.KindForbidden:
+				h.logger.InfoContext(ctx, "ignoring an unrecognised job request", "job_request", id, "backend", cmd.BackendID,
+					"reason", err.Error())
+				out.Ignored = append(out.Ignored, id)
+				continue
+			}
+			if err != nil {
+				return Recorded{}, err
+			}
+			if len(events) > 0 {
+				out.Updated = append(out.Updated, id)
+				writes = append(writes, commands.Write{Stream: domain.JobRequestStream(id), Expected: eventstore.Exactly(version), Events: events})
 			}
 		}
+		res, err := h.log.Append(ctx, cmd.By(), writes)
+		out.Result = res
+		return out, err
+	})
+}
+
+// decide is what one job request's part of a report changes, and the version of its stream it read.
+func (h handlers) decide(ctx context.Context, jobRequestID, backendID string, reports []domain.JobReport) ([]domain.Event, int64, error) {
+	if jobRequestID == "" {
+		return nil, 0, domain.NotFound("A job names no job request.")
 	}
-	return out, nil
+	j, version, err := commands.LoadAggregate[domain.JobRequest](ctx, h.log, domain.JobRequestStream(jobRequestID))
+	if err != nil {
+		return nil, 0, err
+	}
+	events, err := j.RecordJobs(backendID, reports)
+	return events, version, err
 }
 
 // RecordFlags is a runner's report of its flags (its Flags header).

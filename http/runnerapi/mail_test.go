@@ -85,7 +85,7 @@ func TestAJobTheRunnerReportsFinishedIsMailedOnce(t *testing.T) {
 	go func() { defer close(done); _ = runner.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	must(runner.WaitFor(ctx, requested.Position, workspaces.WorkspacesProjector))
-	api := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: workspaces.NewQueries(pool), Projected: runner,
+	api := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: workspaces.NewQueries(pool),
 		Runners: runners.New(kit),
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identitycmd.BackendForToken(ctx, store, token)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/projections"
 	"github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -40,9 +39,6 @@ type Options struct {
 	Authenticate func(ctx context.Context, token string) (backendID string, ok bool, err error)
 	Runners      *runners.Commands
 	Views        *workspaces.Queries
-	// Projected, when set, is waited on (briefly) after a POST that changed something, so that the
-	// runner's next GET already leaves out the requests it just finished.
-	Projected projections.Waiter
 	// BodyLimit is the largest POST body accepted, in bytes; a larger one is answered 413.
 	BodyLimit int64
 	// BaseURL is the server's public address, for the next and previous links of the list.
@@ -293,18 +289,13 @@ func (a api) jobs(w http.ResponseWriter, r *http.Request, backendID string) int 
 		writeJSON(w, http.StatusBadRequest, bad.Body)
 		return http.StatusBadRequest
 	}
-	res, err := a.Runners.RecordJobStatuses.Handle(r.Context(), runners.RecordJobStatuses{BackendID: backendID, Jobs: reports})
+	_, err = a.Runners.RecordJobStatuses.Handle(r.Context(), runners.RecordJobStatuses{BackendID: backendID, Jobs: reports})
 	if err != nil {
 		a.serverError(w, r, err)
 		return http.StatusInternalServerError
 	}
-	if res.Changed() && a.Projected != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.Projected.WaitFor(ctx, res.Position, workspaces.WorkspacesProjector); err != nil {
-			a.Logger.WarnContext(r.Context(), "the job requests' read model is behind", slog.Any("error", err))
-		}
-	}
+	// No wait for the read models: the runner's next GET comes seconds later, and a request it finished
+	// that is still listed then costs one more report that changes nothing.
 	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 	return http.StatusOK
 }

@@ -230,7 +230,7 @@ func (e *env) runnerAPI() *runnerClient {
 	r := &runnerClient{t: e.t}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	kit := commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now), Logger: logger}
-	api := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: e.wsViews, Projected: e.runner, Runners: runners.New(kit),
+	api := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: e.wsViews, Runners: runners.New(kit),
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identity.BackendForToken(ctx, e.store, token)
 		},
