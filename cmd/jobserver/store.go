@@ -11,6 +11,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/projections"
+	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
@@ -46,7 +47,7 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 
 // projectors are every read model the server keeps.
 func projectors() []projections.Projector {
-	return append(identityviews.Projectors(), wsviews.Projectors()...)
+	return append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...)
 }
 
 func (b *backend) close() {

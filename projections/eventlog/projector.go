@@ -1,0 +1,256 @@
+// Package eventlog holds the read model of the event log: every job request across all workspaces with
+// its jobs, and its own copies of the names its pages show (workspaces, projects, organisations,
+// backends, people and their roles). It is the one projector behind /event-log, the pages of a job
+// request and of a job, and the latest job requests of the home page.
+package eventlog
+
+import (
+	"context"
+	"strings"
+
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// EventLogProjector is the name of the projector behind the event log, job request and job pages, for the
+// forms that wait for it after a command.
+const EventLogProjector = "eventlog"
+
+// Projector projects job requests and jobs with the names their pages show.
+func Projector() projections.Projector {
+	h := projections.Handlers{}
+	onJobs(h)
+	onNames(h)
+	return projections.Define(EventLogProjector, 1,
+		[]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces", "eventlog_projects", "eventlog_orgs",
+			"eventlog_backends", "eventlog_people", "eventlog_project_members"}, schema, h)
+}
+
+// Projectors are the read models of the event log slice.
+func Projectors() []projections.Projector { return []projections.Projector{Projector()} }
+
+// The requests are read newest first by (created_at, id), with or without one filter: each filter has an
+// index in that order, so a page of the log is an index range scan from the cursor, as fast on page
+// 1,000 as on page 1.
+const schema = `
+	CREATE TABLE eventlog_requests (
+		id                     text PRIMARY KEY,
+		workspace_id           text NOT NULL,
+		project_id             text NOT NULL,
+		backend_id             text NOT NULL,
+		requested_actions      text[] NOT NULL,
+		requested_by           text NOT NULL,
+		sha                    text NOT NULL,
+		force_run_dependencies boolean NOT NULL,
+		will_notify            boolean NOT NULL,
+		project_definition     text NOT NULL,
+		status                 text NOT NULL DEFAULT 'pending',
+		active                 boolean NOT NULL DEFAULT true,
+		cancelled_actions      text[] NOT NULL DEFAULT '{}',
+		num_jobs               integer NOT NULL DEFAULT 0,
+		job_actions            text[] NOT NULL DEFAULT '{}',
+		job_ids                text[] NOT NULL DEFAULT '{}',
+		started_at             timestamptz,
+		completed_at           timestamptz,
+		last_update            timestamptz,
+		created_at             timestamptz NOT NULL
+	);
+	CREATE INDEX eventlog_requests_newest ON eventlog_requests (created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_backend ON eventlog_requests (backend_id, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_status ON eventlog_requests (status, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_user ON eventlog_requests (requested_by, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_workspace ON eventlog_requests (workspace_id, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_project ON eventlog_requests (project_id, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_text ON eventlog_requests USING gin ((requested_actions || job_actions || job_ids));
+	CREATE TABLE eventlog_jobs (
+		id             text PRIMARY KEY,
+		job_request_id text NOT NULL,
+		action         text NOT NULL,
+		run_command    text NOT NULL,
+		status         text NOT NULL,
+		status_code    text NOT NULL,
+		status_message text NOT NULL,
+		trace_id       text NOT NULL,
+		created_at     timestamptz NOT NULL,
+		updated_at     timestamptz,
+		started_at     timestamptz,
+		completed_at   timestamptz,
+		metrics        jsonb NOT NULL DEFAULT '{}'
+	);
+	CREATE INDEX eventlog_jobs_request ON eventlog_jobs (job_request_id);
+	CREATE TABLE eventlog_workspaces (
+		id         text PRIMARY KEY,
+		project_id text NOT NULL,
+		name       text NOT NULL,
+		repo_url   text NOT NULL
+	);
+	CREATE INDEX eventlog_workspaces_name ON eventlog_workspaces (name);
+	CREATE TABLE eventlog_projects (
+		id     text PRIMARY KEY,
+		slug   text NOT NULL,
+		name   text NOT NULL,
+		org_id text
+	);
+	CREATE TABLE eventlog_orgs (
+		id   text PRIMARY KEY,
+		slug text NOT NULL,
+		name text NOT NULL
+	);
+	CREATE TABLE eventlog_backends (
+		id   text PRIMARY KEY,
+		slug text NOT NULL,
+		name text NOT NULL
+	);
+	CREATE INDEX eventlog_backends_slug ON eventlog_backends (slug);
+	CREATE TABLE eventlog_people (
+		id           text PRIMARY KEY,
+		login        text NOT NULL,
+		name         text NOT NULL,
+		global_roles text[] NOT NULL DEFAULT '{}'
+	);
+	CREATE INDEX eventlog_people_login ON eventlog_people (lower(login));
+	CREATE TABLE eventlog_project_members (
+		project_id text NOT NULL,
+		user_id    text NOT NULL,
+		roles      text[] NOT NULL DEFAULT '{}',
+		PRIMARY KEY (project_id, user_id)
+	);
+	CREATE INDEX eventlog_project_members_user ON eventlog_project_members (user_id);`
+
+func onJobs(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobRequested) error {
+		actions := ev.RequestedActions
+		if actions == nil {
+			actions = []string{}
+		}
+		return db.Exec(ctx, `INSERT INTO eventlog_requests (id, workspace_id, project_id, backend_id, requested_actions, requested_by,
+				sha, force_run_dependencies, will_notify, project_definition, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+			ev.JobRequestID, ev.WorkspaceID, ev.ProjectID, ev.BackendID, actions, ev.RequestedBy, ev.SHA,
+			ev.ForceRunDependencies, ev.WillNotify, ev.ProjectDefinition, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobStatusChanged) error {
+		metrics := ev.Metrics
+		if metrics == nil {
+			metrics = map[string]any{}
+		}
+		if err := db.Exec(ctx, `INSERT INTO eventlog_jobs (id, job_request_id, action, run_command, status, status_code,
+				status_message, trace_id, created_at, updated_at, started_at, completed_at, metrics)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (id) DO UPDATE SET job_request_id = $2, action = $3, run_command = $4, status = $5, status_code = $6,
+				status_message = $7, trace_id = $8, created_at = $9, updated_at = $10, started_at = $11, completed_at = $12,
+				metrics = $13`,
+			ev.JobID, ev.JobRequestID, ev.Action, ev.RunCommand, ev.Status, ev.StatusCode, ev.StatusMessage,
+			TraceID(ev.TraceContext), ev.CreatedAt, ev.UpdatedAt, ev.StartedAt, ev.CompletedAt, metrics); err != nil {
+			return err
+		}
+		return derive(ctx, db, ev.JobRequestID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobsRemoved) error {
+		if err := db.Exec(ctx, `DELETE FROM eventlog_jobs WHERE job_request_id = $1 AND id = ANY($2)`,
+			ev.JobRequestID, ev.JobIDs); err != nil {
+			return err
+		}
+		return derive(ctx, db, ev.JobRequestID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobActionsCancelled) error {
+		return db.Exec(ctx, `UPDATE eventlog_requests
+			SET cancelled_actions = ARRAY(SELECT DISTINCT unnest(cancelled_actions || $2::text[]) ORDER BY 1) WHERE id = $1`,
+			ev.JobRequestID, ev.Actions)
+	})
+}
+
+// TraceID is the trace id of a job's W3C trace context ("traceparent": version-traceid-spanid-flags), ""
+// when it has none.
+func TraceID(tc map[string]any) string {
+	tp, _ := tc["traceparent"].(string)
+	parts := strings.Split(tp, "-")
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[1]
+}
+
+// derive sets what a job request shows of its jobs: its status (domain.JobRequestStatus), whether it is
+// active, the number of jobs, their actions and ids (for the text filter), when the first started, when
+// the last completed once all have, and the last update.
+func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
+	var statuses []string
+	if err := db.QueryRow(ctx, `SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM eventlog_jobs WHERE job_request_id = $1`,
+		jobRequestID).Scan(&statuses); err != nil {
+		return err
+	}
+	active := len(statuses) == 0
+	for _, s := range statuses {
+		if !domain.IsTerminalJobStatus(s) {
+			active = true
+		}
+	}
+	return db.Exec(ctx, `UPDATE eventlog_requests r SET status = $2, active = $3, num_jobs = j.n,
+			job_actions = j.actions, job_ids = j.ids, started_at = j.started,
+			completed_at = CASE WHEN $3 THEN NULL ELSE j.completed END, last_update = j.updated
+		FROM (SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT action), '{}') AS actions,
+				coalesce(array_agg(id), '{}') AS ids, min(started_at) AS started, max(completed_at) AS completed,
+				max(updated_at) AS updated
+			FROM eventlog_jobs WHERE job_request_id = $1) j
+		WHERE r.id = $1`, jobRequestID, domain.JobRequestStatus(statuses), active)
+}
+
+func onNames(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceCreated) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_workspaces (id, project_id, name, repo_url) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO NOTHING`, ev.WorkspaceID, ev.ProjectID, ev.Name, ev.RepoURL)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_backends (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.BackendID, ev.Slug, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_people (id, login, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.UserID, ev.Login, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
+		return db.Exec(ctx, `UPDATE eventlog_people SET login = $2, name = $3 WHERE id = $1`, ev.UserID, ev.Login, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
+		return db.Exec(ctx, `UPDATE eventlog_people SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
+			WHERE id = $1`, ev.UserID, string(ev.Role))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
+		return db.Exec(ctx, `UPDATE eventlog_people SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`,
+			ev.UserID, string(ev.Role))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			ev.OrgID, ev.Slug, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_projects (id, slug, name, org_id) VALUES ($1, $2, $3, nullif($4, ''))
+			ON CONFLICT (id) DO NOTHING`, ev.ProjectID, ev.Slug, ev.Name, ev.OrgID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectAddedToOrg) error {
+		return db.Exec(ctx, `UPDATE eventlog_projects SET org_id = $2 WHERE id = $1`, ev.ProjectID, ev.OrgID)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectRenamed) error {
+		return db.Exec(ctx, `UPDATE eventlog_projects SET name = $2 WHERE id = $1`, ev.ProjectID, ev.Name)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberAdded) error {
+		return db.Exec(ctx, `INSERT INTO eventlog_project_members (project_id, user_id, roles) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
+		return db.Exec(ctx, `UPDATE eventlog_project_members SET roles = $3 WHERE project_id = $1 AND user_id = $2`,
+			ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRemoved) error {
+		return db.Exec(ctx, `DELETE FROM eventlog_project_members WHERE project_id = $1 AND user_id = $2`, ev.ProjectID, ev.UserID)
+	})
+}
+
+func roleStrings(roles []domain.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}

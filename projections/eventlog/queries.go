@@ -1,0 +1,406 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
+)
+
+// Queries reads the event log for the pages. Each view reads one snapshot of this projector's tables.
+type Queries struct{ pool *pgxpool.Pool }
+
+// NewQueries returns queries on pool.
+func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (q *Queries) view(ctx context.Context, read func(db querier) error) error {
+	return pgx.BeginTxFunc(ctx, q.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return read(tx) })
+}
+
+// JobRequest is a job request as the event log and its own page show it.
+type JobRequest struct {
+	ID                     string
+	OrgSlug, OrgName       string
+	ProjectID              string
+	ProjectSlug, Project   string
+	WorkspaceID, Workspace string
+	RepoURL                string
+	BackendSlug, Backend   string
+	RequestedByID          string
+	RequestedBy            string // name, or login when GitHub has none
+	Actions                []string
+	SHA                    string
+	ForceRunDependencies   bool
+	WillNotify             bool
+	Status                 string
+	Active                 bool
+	CancelledActions       []string
+	NumJobs                int
+	CreatedAt              time.Time
+	StartedAt, CompletedAt *time.Time
+	LastUpdate             *time.Time
+}
+
+// URL is the address of the job request's page.
+func (j JobRequest) URL() string {
+	return "/" + j.OrgSlug + "/" + j.ProjectSlug + "/" + j.Workspace + "/" + j.ID
+}
+
+// WorkspaceURL is the address of its workspace's page.
+func (j JobRequest) WorkspaceURL() string {
+	return "/" + j.OrgSlug + "/" + j.ProjectSlug + "/" + j.Workspace
+}
+
+// ShortSHA is the commit as people quote it.
+func (j JobRequest) ShortSHA() string {
+	if len(j.SHA) > 7 {
+		return j.SHA[:7]
+	}
+	return j.SHA
+}
+
+// Finished reports whether every job of the request has finished.
+func (j JobRequest) Finished() bool { return !j.Active }
+
+const requestColumns = `r.id, coalesce(o.slug, ''), coalesce(o.name, ''), r.project_id, coalesce(p.slug, ''), coalesce(p.name, ''),
+	r.workspace_id, coalesce(w.name, ''), coalesce(w.repo_url, ''), coalesce(b.slug, ''), coalesce(b.name, ''),
+	r.requested_by, coalesce(nullif(u.name, ''), u.login, ''), r.requested_actions, r.sha, r.force_run_dependencies,
+	r.will_notify, r.status, r.active, r.cancelled_actions, r.num_jobs, r.created_at, r.started_at, r.completed_at, r.last_update`
+
+const requestsFrom = ` FROM eventlog_requests r
+	LEFT JOIN eventlog_workspaces w ON w.id = r.workspace_id
+	LEFT JOIN eventlog_projects p ON p.id = r.project_id
+	LEFT JOIN eventlog_orgs o ON o.id = p.org_id
+	LEFT JOIN eventlog_backends b ON b.id = r.backend_id
+	LEFT JOIN eventlog_people u ON u.id = r.requested_by`
+
+func scanRequest(row pgx.CollectableRow) (JobRequest, error) {
+	var j JobRequest
+	err := row.Scan(&j.ID, &j.OrgSlug, &j.OrgName, &j.ProjectID, &j.ProjectSlug, &j.Project, &j.WorkspaceID, &j.Workspace,
+		&j.RepoURL, &j.BackendSlug, &j.Backend, &j.RequestedByID, &j.RequestedBy, &j.Actions, &j.SHA, &j.ForceRunDependencies,
+		&j.WillNotify, &j.Status, &j.Active, &j.CancelledActions, &j.NumJobs, &j.CreatedAt, &j.StartedAt, &j.CompletedAt,
+		&j.LastUpdate)
+	return j, err
+}
+
+// Job is one job of a request as its runner last reported it.
+type Job struct {
+	ID, JobRequestID, Action          string
+	RunCommand                        string
+	Status, StatusCode, StatusMessage string
+	TraceID                           string
+	CreatedAt                         time.Time
+	UpdatedAt, StartedAt, CompletedAt *time.Time
+	Metrics                           map[string]any
+}
+
+// Finished reports whether the job has succeeded or failed.
+func (j Job) Finished() bool { return domain.IsTerminalJobStatus(j.Status) }
+
+// Runtime is the time the job took, or has taken so far (0 before it started).
+func (j Job) Runtime(now time.Time) time.Duration {
+	if j.StartedAt == nil {
+		return 0
+	}
+	end := now
+	if j.CompletedAt != nil {
+		end = *j.CompletedAt
+	}
+	return end.Sub(*j.StartedAt).Round(time.Second)
+}
+
+// Metric is a number the runner measured, and whether it did.
+func (j Job) Metric(name string) (float64, bool) {
+	v, ok := j.Metrics[name].(float64)
+	return v, ok
+}
+
+const jobColumns = `id, job_request_id, action, run_command, status, status_code, status_message, trace_id, created_at,
+	updated_at, started_at, completed_at, metrics`
+
+func jobsOf(ctx context.Context, db querier, requestID string) ([]Job, error) {
+	rows, err := db.Query(ctx, `SELECT `+jobColumns+` FROM eventlog_jobs WHERE job_request_id = $1
+		ORDER BY started_at NULLS LAST, created_at, action, id`, requestID)
+	return projections.All(rows, err, pgx.RowToStructByPos[Job])
+}
+
+// Filter narrows the event log; empty fields do not narrow. Every filter combines with the others.
+type Filter struct {
+	Text      string // an action name or a job identifier
+	Request   string // a job request identifier
+	Backend   string // a backend's slug
+	Status    string // the request's status: failed, running, pending, succeeded
+	User      string // the requester's login
+	Workspace string // a workspace's name
+}
+
+// Any reports whether a filter is set.
+func (f Filter) Any() bool { return f != Filter{} }
+
+// Statuses are the statuses the log can be filtered by.
+var Statuses = []string{domain.JobFailed, domain.JobRunning, domain.JobPending, domain.JobSucceeded}
+
+// Cursor is a place in the log: the (created, id) of a row, the log being ordered newest first.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
+// String is the cursor as the address carries it.
+func (c Cursor) String() string { return c.At.UTC().Format(time.RFC3339Nano) + "~" + c.ID }
+
+// ParseCursor reads a cursor from the address; a malformed one is an input error.
+func ParseCursor(s string) (Cursor, error) {
+	at, id, ok := strings.Cut(s, "~")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if !ok || err != nil || id == "" {
+		return Cursor{}, domain.Invalid("cursor", "This page of the event log is not one it has: start again from its first page.")
+	}
+	return Cursor{At: t, ID: id}, nil
+}
+
+// Option is a choice of a filter's menu.
+type Option struct{ Value, Label string }
+
+// LogPage is one page of the event log, newest first, with what its filters offer.
+type LogPage struct {
+	Requests []JobRequest
+	// Newer and Older are the cursors of the neighbouring pages, nil at either end.
+	Newer, Older *Cursor
+	Backends     []Option
+	Users        []Option
+	Workspaces   []Option
+}
+
+// Log reads a page of size requests matching f: the first page (no cursor), the page after the row at
+// after (older), or the page before the row at before (newer).
+func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
+	var v LogPage
+	err := q.view(ctx, func(db querier) error {
+		where, args := []string{"true"}, []any{}
+		arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
+		if f.Text != "" {
+			where = append(where, `(r.requested_actions || r.job_actions || r.job_ids) @> ARRAY[`+arg(f.Text)+`]::text[]`)
+		}
+		if f.Request != "" {
+			where = append(where, `r.id = `+arg(strings.ToLower(f.Request)))
+		}
+		if f.Backend != "" {
+			where = append(where, `r.backend_id IN (SELECT id FROM eventlog_backends WHERE slug = `+arg(f.Backend)+`)`)
+		}
+		if f.Status != "" {
+			where = append(where, `r.status = `+arg(f.Status))
+		}
+		if f.User != "" {
+			where = append(where, `r.requested_by IN (SELECT id FROM eventlog_people WHERE lower(login) = lower(`+arg(f.User)+`))`)
+		}
+		if f.Workspace != "" {
+			where = append(where, `r.workspace_id IN (SELECT id FROM eventlog_workspaces WHERE name = lower(`+arg(f.Workspace)+`))`)
+		}
+		order := "r.created_at DESC, r.id DESC"
+		switch {
+		case after != nil:
+			where = append(where, `(r.created_at, r.id) < (`+arg(after.At)+`, `+arg(after.ID)+`)`)
+		case before != nil:
+			where = append(where, `(r.created_at, r.id) > (`+arg(before.At)+`, `+arg(before.ID)+`)`)
+			order = "r.created_at, r.id"
+		}
+		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+` WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY `+order+` LIMIT `+arg(size+1), args...)
+		if v.Requests, err = projections.All(rows, err, scanRequest); err != nil {
+			return err
+		}
+		more := len(v.Requests) > size
+		if more {
+			v.Requests = v.Requests[:size]
+		}
+		if before != nil {
+			slices.Reverse(v.Requests)
+		}
+		if len(v.Requests) > 0 {
+			first, last := v.Requests[0], v.Requests[len(v.Requests)-1]
+			if (before != nil && more) || after != nil {
+				v.Newer = &Cursor{At: first.CreatedAt, ID: first.ID}
+			}
+			if (before == nil && more) || before != nil {
+				v.Older = &Cursor{At: last.CreatedAt, ID: last.ID}
+			}
+		}
+		if rows, err = db.Query(ctx, `SELECT slug, name FROM eventlog_backends ORDER BY lower(name)`); err != nil {
+			return err
+		}
+		if v.Backends, err = projections.All(rows, nil, pgx.RowToStructByPos[Option]); err != nil {
+			return err
+		}
+		rows, err = db.Query(ctx, `SELECT login, coalesce(nullif(name, ''), login) FROM eventlog_people
+			WHERE id IN (SELECT DISTINCT requested_by FROM eventlog_requests) ORDER BY lower(coalesce(nullif(name, ''), login))`)
+		if v.Users, err = projections.All(rows, err, pgx.RowToStructByPos[Option]); err != nil {
+			return err
+		}
+		rows, err = db.Query(ctx, `SELECT name, name FROM eventlog_workspaces ORDER BY name`)
+		v.Workspaces, err = projections.All(rows, err, pgx.RowToStructByPos[Option])
+		return err
+	})
+	return v, err
+}
+
+// Jobs reads the jobs of a job request, for the rows the event log expands.
+func (q *Queries) Jobs(ctx context.Context, requestID string) (JobRequest, []Job, error) {
+	var (
+		r    JobRequest
+		jobs []Job
+	)
+	err := q.view(ctx, func(db querier) error {
+		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+` WHERE r.id = $1`, requestID)
+		if r, err = projections.One(rows, err, "There is no such job request.", scanRequest); err != nil {
+			return err
+		}
+		jobs, err = jobsOf(ctx, db, requestID)
+		return err
+	})
+	return r, jobs, err
+}
+
+// RequestPage is a job request's page: the request, its jobs, its project.yaml and what the viewer may do.
+type RequestPage struct {
+	Request           JobRequest
+	Jobs              []Job
+	ProjectDefinition string
+	ViewerID          string
+	Viewer            domain.PermissionSet
+}
+
+// MayCancel reports whether the viewer may cancel the request: its requester, or who holds job_cancel.
+func (p RequestPage) MayCancel() bool {
+	return p.ViewerID != "" && (p.Request.RequestedByID == p.ViewerID || p.Viewer.Has(domain.JobCancel))
+}
+
+// Counts are the request's jobs per status.
+func (p RequestPage) Counts() map[string]int {
+	c := map[string]int{}
+	for _, j := range p.Jobs {
+		c[j.Status]++
+	}
+	return c
+}
+
+// Runtime is the sum of the time its finished jobs took.
+func (p RequestPage) Runtime() time.Duration {
+	var d time.Duration
+	for _, j := range p.Jobs {
+		if j.StartedAt != nil && j.CompletedAt != nil {
+			d += j.CompletedAt.Sub(*j.StartedAt)
+		}
+	}
+	return d.Round(time.Second)
+}
+
+// Request reads the job request at /{org}/{project}/{workspace}/{request} as viewerID sees it.
+func (q *Queries) Request(ctx context.Context, orgSlug, projectSlug, workspace, requestID, viewerID string) (RequestPage, error) {
+	var v RequestPage
+	err := q.view(ctx, func(db querier) error {
+		return requestPage(ctx, db, orgSlug, projectSlug, workspace, requestID, viewerID, &v)
+	})
+	return v, err
+}
+
+func requestPage(ctx context.Context, db querier, orgSlug, projectSlug, workspace, requestID, viewerID string, v *RequestPage) error {
+	rows, err := db.Query(ctx, `SELECT `+requestColumns+`, r.project_definition`+requestsFrom+`
+		WHERE r.id = lower($4) AND o.slug = lower($1) AND p.slug = lower($2) AND w.name = lower($3)`,
+		orgSlug, projectSlug, workspace, requestID)
+	type withDefinition struct {
+		JobRequest
+		def string
+	}
+	got, err := projections.One(rows, err, "There is no job request \u201c"+requestID+"\u201d in the workspace \u201c"+workspace+
+		"\u201d. Check the address, or find the request in the event log.", func(row pgx.CollectableRow) (withDefinition, error) {
+		var j JobRequest
+		var def string
+		err := row.Scan(&j.ID, &j.OrgSlug, &j.OrgName, &j.ProjectID, &j.ProjectSlug, &j.Project, &j.WorkspaceID, &j.Workspace,
+			&j.RepoURL, &j.BackendSlug, &j.Backend, &j.RequestedByID, &j.RequestedBy, &j.Actions, &j.SHA, &j.ForceRunDependencies,
+			&j.WillNotify, &j.Status, &j.Active, &j.CancelledActions, &j.NumJobs, &j.CreatedAt, &j.StartedAt, &j.CompletedAt,
+			&j.LastUpdate, &def)
+		return withDefinition{j, def}, err
+	})
+	if err != nil {
+		return err
+	}
+	v.Request, v.ProjectDefinition = got.JobRequest, got.def
+	if v.Jobs, err = jobsOf(ctx, db, v.Request.ID); err != nil {
+		return err
+	}
+	v.ViewerID = viewerID
+	v.Viewer, err = permissions(ctx, db, viewerID, v.Request.ProjectID)
+	return err
+}
+
+// JobPage is a job's page: the job, its request, and what the viewer may do.
+type JobPage struct {
+	RequestPage
+	Job Job
+}
+
+// Cancellable reports whether the job has not finished or been cancelled.
+func (p JobPage) Cancellable() bool {
+	return !p.Job.Finished() && !slices.Contains(p.Request.CancelledActions, p.Job.Action)
+}
+
+// Job reads the job at /{org}/{project}/{workspace}/{request}/{job} as viewerID sees it.
+func (q *Queries) Job(ctx context.Context, orgSlug, projectSlug, workspace, requestID, jobID, viewerID string) (JobPage, error) {
+	var v JobPage
+	err := q.view(ctx, func(db querier) error {
+		if err := requestPage(ctx, db, orgSlug, projectSlug, workspace, requestID, viewerID, &v.RequestPage); err != nil {
+			return err
+		}
+		for _, j := range v.Jobs {
+			if j.ID == strings.ToLower(jobID) || j.ID == jobID {
+				v.Job = j
+				return nil
+			}
+		}
+		return domain.NotFound("The job request " + requestID + " has no job \u201c" + jobID + "\u201d.")
+	})
+	return v, err
+}
+
+// Latest reads the newest n job requests of the workspaces of the projects userID is a member of.
+func (q *Queries) Latest(ctx context.Context, userID string, n int) ([]JobRequest, error) {
+	var v []JobRequest
+	err := q.view(ctx, func(db querier) error {
+		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+`
+			WHERE r.project_id IN (SELECT project_id FROM eventlog_project_members WHERE user_id = $1)
+			ORDER BY r.created_at DESC, r.id DESC LIMIT $2`, userID, n)
+		v, err = projections.All(rows, err, scanRequest)
+		return err
+	})
+	return v, err
+}
+
+// permissions is what a user may do in a project, from this projector's copy of the roles.
+func permissions(ctx context.Context, db querier, userID, projectID string) (domain.PermissionSet, error) {
+	var global, roles []string
+	err := db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM eventlog_project_members m
+			WHERE m.project_id = $2 AND m.user_id = u.id), '{}')
+		FROM eventlog_people u WHERE u.id = $1`, userID, projectID).Scan(&global, &roles)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.PermissionSet{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return domain.PermissionsOf(projections.Roles(global), projections.Roles(roles)), nil
+}
