@@ -21,6 +21,7 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/account"
 	"github.com/mediciasafely/jobserver/http/web/auth"
+	"github.com/mediciasafely/jobserver/http/web/eventlog"
 	"github.com/mediciasafely/jobserver/http/web/home"
 	"github.com/mediciasafely/jobserver/http/web/kit"
 	"github.com/mediciasafely/jobserver/http/web/projects"
@@ -28,6 +29,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/static"
 	workspacepages "github.com/mediciasafely/jobserver/http/web/workspaces"
 	"github.com/mediciasafely/jobserver/projections"
+	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
@@ -92,7 +94,7 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.Secure = a.secure
 	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected}
 	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
-		workspacepages.Templates)
+		workspacepages.Templates, eventlog.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +107,7 @@ func NewApp(d Deps) (*App, error) {
 		&home.Handlers{Slice: slice},
 		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, Workspaces: d.WorkspaceViews},
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
+		&eventlog.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: eventlogviews.NewQueries(d.Pool)},
 	}
 	return a, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
+	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
@@ -99,7 +100,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	e.ws = workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
 	e.wsViews = wsviews.NewQueries(e.pool)
 	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger,
-		append(identityviews.Projectors(), wsviews.Projectors()...)...)
+		append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,112 @@
+package eventlog
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/mediciasafely/jobserver/http/web/kit"
+	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
+)
+
+// logPage is the Data of the "event_log" page.
+type logPage struct {
+	status
+	eventlogviews.LogPage
+	Filter   eventlogviews.Filter
+	Statuses []string
+	// NewerURL and OlderURL are the neighbouring pages with the same filters, "" at either end.
+	NewerURL, OlderURL string
+	// Loosen names the filters set, for an empty result to say which to loosen.
+	Loosen []string
+}
+
+// JobsURL is the page of a request's jobs (the "Show jobs" link, and what htmx swaps in).
+func (logPage) JobsURL(j eventlogviews.JobRequest) string { return "/event-log/" + j.ID + "/jobs" }
+
+// filterOf reads the filters of the address.
+func filterOf(q url.Values) eventlogviews.Filter {
+	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
+	f := eventlogviews.Filter{Text: get("q"), Request: get("request"), Backend: get("backend"), User: get("user"),
+		Workspace: get("workspace")}
+	if s := get("status"); slices.Contains(eventlogviews.Statuses, s) {
+		f.Status = s
+	}
+	return f
+}
+
+// query is the address's query of filter f with cursor key=value.
+func query(f eventlogviews.Filter, key, value string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"q": f.Text, "request": f.Request, "backend": f.Backend, "status": f.Status,
+		"user": f.User, "workspace": f.Workspace, key: value} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return "/event-log?" + q.Encode()
+}
+
+// logPage is "/event-log": every job request across all workspaces, newest first, filtered by the GET
+// form's fields (so a filtered page is an address to share, and the back button works), paged by cursor.
+func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := filterOf(q)
+	var after, before *eventlogviews.Cursor
+	for key, dst := range map[string]**eventlogviews.Cursor{"after": &after, "before": &before} {
+		if s := q.Get(key); s != "" {
+			c, err := eventlogviews.ParseCursor(s)
+			if err != nil {
+				return err
+			}
+			*dst = &c
+		}
+	}
+	v, err := a.Views.Log(r.Context(), f, after, before, PageSize)
+	if err != nil {
+		return err
+	}
+	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses}
+	if v.Newer != nil {
+		p.NewerURL = query(f, "before", v.Newer.String())
+	}
+	if v.Older != nil {
+		p.OlderURL = query(f, "after", v.Older.String())
+	}
+	for _, x := range []struct{ name, value string }{{"action or job", f.Text}, {"job request", f.Request},
+		{"backend", f.Backend}, {"status", f.Status}, {"user", f.User}, {"workspace", f.Workspace}} {
+		if x.value != "" {
+			p.Loosen = append(p.Loosen, x.name+" \u201c"+x.value+"\u201d")
+		}
+	}
+	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
+	return nil
+}
+
+// jobRows is the Data of the "event_log_jobs" page: a request's jobs.
+type jobRows struct {
+	status
+	Request eventlogviews.JobRequest
+	Jobs    []eventlogviews.Job
+	Now     time.Time
+}
+
+// Taken is the time a job took, or has taken so far.
+func (p jobRows) Taken(j eventlogviews.Job) string { return p.Duration(j.Runtime(p.Now)) }
+
+// jobsPage is "/event-log/{request}/jobs": the jobs of one request, the rows "Show jobs" expands. htmx
+// swaps in the table alone (hx-select); without JavaScript the link opens this page.
+func (a *Handlers) jobsPage(w http.ResponseWriter, r *http.Request) error {
+	req, jobs, err := a.Views.Jobs(r.Context(), chi.URLParam(r, "request"))
+	if err != nil {
+		return err
+	}
+	a.Page(w, r, http.StatusOK, "event_log_jobs", kit.View{Title: "Jobs of " + req.ID,
+		Crumbs: []kit.Crumb{{Label: "Event Log", URL: "/event-log"}, {Label: "Jobs of " + req.ID}},
+		Data:   jobRows{status: status{}, Request: req, Jobs: jobs, Now: a.now()}})
+	return nil
+}
