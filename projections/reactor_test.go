@@ -58,12 +58,16 @@ func (f reactorFixture) append(t *testing.T, stream string, events ...domain.Eve
 	return res.Last
 }
 
+// pings appends pings from..to and waits until the global log shows the last one: a reactor placed at the
+// log's end afterwards then starts after them, however long other transactions on the server hide them.
 func (f reactorFixture) pings(t *testing.T, from, to int) {
 	t.Helper()
+	var last eventstore.Position
 	for n := from; n <= to; n++ {
 		// An ignored event between the pings: the reactor must pass it by.
-		f.append(t, fmt.Sprintf("ping-%d", n), reactorIgnored{n}, reactorPinged{n})
+		last = f.append(t, fmt.Sprintf("ping-%d", n), reactorIgnored{n}, reactorPinged{n})
 	}
+	pgtest.WaitVisible(t, f.store, last)
 }
 
 // pingRecorder is a reactor that records the pings it saw; fail, when set, may fail one attempt.
