@@ -20,11 +20,14 @@ const EventLogProjector = "eventlog"
 func Projector() projections.Projector {
 	h := projections.Handlers{}
 	onJobs(h)
-	onNames(h)
-	return projections.Define(EventLogProjector, 1,
-		[]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces", "eventlog_projects", "eventlog_orgs",
-			"eventlog_backends", "eventlog_people", "eventlog_project_members"}, schema, h)
+	onWorkspaces(h)
+	copies.Register(h)
+	return projections.Define(EventLogProjector, 2,
+		append([]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces"}, copies.Tables()...), schema+copies.Schema(), h)
 }
+
+// copies are the names the event log's pages show of what other slices own.
+var copies = projections.CopiesNamed("eventlog")
 
 // Projectors are the read models of the event log slice.
 func Projectors() []projections.Projector { return []projections.Projector{Projector()} }
@@ -84,38 +87,7 @@ const schema = `
 		name       text NOT NULL,
 		repo_url   text NOT NULL
 	);
-	CREATE INDEX eventlog_workspaces_name ON eventlog_workspaces (name);
-	CREATE TABLE eventlog_projects (
-		id     text PRIMARY KEY,
-		slug   text NOT NULL,
-		name   text NOT NULL,
-		org_id text
-	);
-	CREATE TABLE eventlog_orgs (
-		id   text PRIMARY KEY,
-		slug text NOT NULL,
-		name text NOT NULL
-	);
-	CREATE TABLE eventlog_backends (
-		id   text PRIMARY KEY,
-		slug text NOT NULL,
-		name text NOT NULL
-	);
-	CREATE INDEX eventlog_backends_slug ON eventlog_backends (slug);
-	CREATE TABLE eventlog_people (
-		id           text PRIMARY KEY,
-		login        text NOT NULL,
-		name         text NOT NULL,
-		global_roles text[] NOT NULL DEFAULT '{}'
-	);
-	CREATE INDEX eventlog_people_login ON eventlog_people (lower(login));
-	CREATE TABLE eventlog_project_members (
-		project_id text NOT NULL,
-		user_id    text NOT NULL,
-		roles      text[] NOT NULL DEFAULT '{}',
-		PRIMARY KEY (project_id, user_id)
-	);
-	CREATE INDEX eventlog_project_members_user ON eventlog_project_members (user_id);`
+	CREATE INDEX eventlog_workspaces_name ON eventlog_workspaces (name);`
 
 func onJobs(h projections.Handlers) {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobRequested) error {
@@ -196,61 +168,9 @@ func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
 		WHERE r.id = $1`, jobRequestID, domain.JobRequestStatus(statuses), active)
 }
 
-func onNames(h projections.Handlers) {
+func onWorkspaces(h projections.Handlers) {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceCreated) error {
 		return db.Exec(ctx, `INSERT INTO eventlog_workspaces (id, project_id, name, repo_url) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (id) DO NOTHING`, ev.WorkspaceID, ev.ProjectID, ev.Name, ev.RepoURL)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
-		return db.Exec(ctx, `INSERT INTO eventlog_backends (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.BackendID, ev.Slug, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
-		return db.Exec(ctx, `INSERT INTO eventlog_people (id, login, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.UserID, ev.Login, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
-		return db.Exec(ctx, `UPDATE eventlog_people SET login = $2, name = $3 WHERE id = $1`, ev.UserID, ev.Login, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
-		return db.Exec(ctx, `UPDATE eventlog_people SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
-			WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
-		return db.Exec(ctx, `UPDATE eventlog_people SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`,
-			ev.UserID, string(ev.Role))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
-		return db.Exec(ctx, `INSERT INTO eventlog_orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.OrgID, ev.Slug, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
-		return db.Exec(ctx, `INSERT INTO eventlog_projects (id, slug, name, org_id) VALUES ($1, $2, $3, nullif($4, ''))
-			ON CONFLICT (id) DO NOTHING`, ev.ProjectID, ev.Slug, ev.Name, ev.OrgID)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectAddedToOrg) error {
-		return db.Exec(ctx, `UPDATE eventlog_projects SET org_id = $2 WHERE id = $1`, ev.ProjectID, ev.OrgID)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectRenamed) error {
-		return db.Exec(ctx, `UPDATE eventlog_projects SET name = $2 WHERE id = $1`, ev.ProjectID, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberAdded) error {
-		return db.Exec(ctx, `INSERT INTO eventlog_project_members (project_id, user_id, roles) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
-		return db.Exec(ctx, `UPDATE eventlog_project_members SET roles = $3 WHERE project_id = $1 AND user_id = $2`,
-			ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRemoved) error {
-		return db.Exec(ctx, `DELETE FROM eventlog_project_members WHERE project_id = $1 AND user_id = $2`, ev.ProjectID, ev.UserID)
-	})
-}
-
-func roleStrings(roles []domain.Role) []string {
-	out := make([]string, len(roles))
-	for i, r := range roles {
-		out[i] = string(r)
-	}
-	return out
 }

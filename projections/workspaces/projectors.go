@@ -17,16 +17,16 @@ func Projector() projections.Projector {
 	h := projections.Handlers{}
 	onWorkspaces(h)
 	onJobRequests(h)
-	onPeople(h)
-	onProjects(h)
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
-		return db.Exec(ctx, `INSERT INTO workspace_backends (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.BackendID, ev.Slug, ev.Name)
-	})
-	return projections.Define(WorkspacesProjector, 2,
-		[]string{"workspaces", "workspace_job_requests", "workspace_jobs", "workspace_people", "workspace_orgs", "workspace_projects",
-			"workspace_project_members", "workspace_backends"}, schema, h)
+	copies.Register(h)
+	onGitHubTokens(h)
+	return projections.Define(WorkspacesProjector, 3,
+		append([]string{"workspaces", "workspace_job_requests", "workspace_jobs"}, copies.Tables()...),
+		schema+copies.Schema()+`
+	ALTER TABLE workspace_people ADD COLUMN github_token_fingerprint text NOT NULL DEFAULT '';`, h)
 }
+
+// copies are the names the workspaces pages show of what other slices own.
+var copies = projections.CopiesNamed("workspace")
 
 // Projectors are the read models of the workspaces slice.
 func Projectors() []projections.Projector { return []projections.Projector{Projector()} }
@@ -76,36 +76,7 @@ const schema = `
 		completed_at   timestamptz,
 		metrics        jsonb NOT NULL DEFAULT '{}'
 	);
-	CREATE INDEX workspace_jobs_request ON workspace_jobs (job_request_id);
-	CREATE TABLE workspace_people (
-		id                       text PRIMARY KEY,
-		login                    text NOT NULL,
-		name                     text NOT NULL,
-		global_roles             text[] NOT NULL DEFAULT '{}',
-		github_token_fingerprint text NOT NULL DEFAULT ''
-	);
-	CREATE TABLE workspace_orgs (
-		id   text PRIMARY KEY,
-		slug text NOT NULL UNIQUE,
-		name text NOT NULL
-	);
-	CREATE TABLE workspace_projects (
-		id     text PRIMARY KEY,
-		slug   text NOT NULL UNIQUE,
-		name   text NOT NULL,
-		org_id text
-	);
-	CREATE TABLE workspace_project_members (
-		project_id text NOT NULL,
-		user_id    text NOT NULL,
-		roles      text[] NOT NULL DEFAULT '{}',
-		PRIMARY KEY (project_id, user_id)
-	);
-	CREATE TABLE workspace_backends (
-		id   text PRIMARY KEY,
-		slug text NOT NULL UNIQUE,
-		name text NOT NULL
-	);`
+	CREATE INDEX workspace_jobs_request ON workspace_jobs (job_request_id);`
 
 func onWorkspaces(h projections.Handlers) {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.WorkspaceCreated) error {
@@ -170,64 +141,13 @@ func onJobRequests(h projections.Handlers) {
 	})
 }
 
-func onPeople(h projections.Handlers) {
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
-		return db.Exec(ctx, `INSERT INTO workspace_people (id, login, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.UserID, ev.Login, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
-		return db.Exec(ctx, `UPDATE workspace_people SET login = $2, name = $3 WHERE id = $1`, ev.UserID, ev.Login, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
-		return db.Exec(ctx, `UPDATE workspace_people SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
-			WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
-		return db.Exec(ctx, `UPDATE workspace_people SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`,
-			ev.UserID, string(ev.Role))
-	})
+func onGitHubTokens(h projections.Handlers) {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GitHubTokenSaved) error {
 		return db.Exec(ctx, `UPDATE workspace_people SET github_token_fingerprint = $2 WHERE id = $1`, ev.UserID, ev.Fingerprint)
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GitHubTokenCleared) error {
 		return db.Exec(ctx, `UPDATE workspace_people SET github_token_fingerprint = '' WHERE id = $1`, ev.UserID)
 	})
-}
-
-func onProjects(h projections.Handlers) {
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
-		return db.Exec(ctx, `INSERT INTO workspace_orgs (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.OrgID, ev.Slug, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
-		return db.Exec(ctx, `INSERT INTO workspace_projects (id, slug, name, org_id) VALUES ($1, $2, $3, nullif($4, ''))
-			ON CONFLICT (id) DO NOTHING`, ev.ProjectID, ev.Slug, ev.Name, ev.OrgID)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectAddedToOrg) error {
-		return db.Exec(ctx, `UPDATE workspace_projects SET org_id = $2 WHERE id = $1`, ev.ProjectID, ev.OrgID)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectRenamed) error {
-		return db.Exec(ctx, `UPDATE workspace_projects SET name = $2 WHERE id = $1`, ev.ProjectID, ev.Name)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberAdded) error {
-		return db.Exec(ctx, `INSERT INTO workspace_project_members (project_id, user_id, roles) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
-		return db.Exec(ctx, `UPDATE workspace_project_members SET roles = $3 WHERE project_id = $1 AND user_id = $2`,
-			ev.ProjectID, ev.UserID, roleStrings(ev.Roles))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRemoved) error {
-		return db.Exec(ctx, `DELETE FROM workspace_project_members WHERE project_id = $1 AND user_id = $2`, ev.ProjectID, ev.UserID)
-	})
-}
-
-func roleStrings(roles []domain.Role) []string {
-	out := make([]string, len(roles))
-	for i, r := range roles {
-		out[i] = string(r)
-	}
-	return out
 }
 
 // deriveStatus sets a job request's status from its jobs' (domain.JobRequestStatus) and whether it is
