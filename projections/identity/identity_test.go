@@ -100,7 +100,8 @@ func TestIdentityReadModelsFollowTheCommands(t *testing.T) {
 
 // TestAProfileChangeReachesEveryMemberList: a member who changes their name and picture on GitHub shows
 // the new ones, at their next login, on the pages of their project, organisation and backend, and on
-// their home page; each projector keeps its own copy, and a rebuild equals the live tables.
+// their home page, all of which join the one row of users that is the person; a rebuild equals the live
+// tables.
 func TestAProfileChangeReachesEveryMemberList(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -10,52 +10,15 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 )
 
-// The member lists of organisations, backends and projects are one piece of code: each projector that keeps
-// members keeps its own copy of the people too (people), so that the pages it serves name and picture the
-// members, and read their global roles, without joining the users table, which another projector writes at
-// another position.
-
-// people is a projector's own copy of everyone's GitHub profile and global roles.
-type people string
-
-// schema creates the copy.
-func (p people) schema() string {
-	return `
-		CREATE TABLE ` + string(p) + ` (
-			id           text PRIMARY KEY,
-			login        text NOT NULL,
-			name         text NOT NULL,
-			avatar_url   text NOT NULL,
-			global_roles text[] NOT NULL DEFAULT '{}'
-		);`
-}
-
-// on keeps the copy up to date with the events of the users.
-func (p people) on(h projections.Handlers) {
-	t := string(p)
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
-		return db.Exec(ctx, `INSERT INTO `+t+` (id, login, name, avatar_url) VALUES ($1, $2, $3, $4)`,
-			ev.UserID, ev.Login, ev.Name, ev.AvatarURL)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
-		return db.Exec(ctx, `UPDATE `+t+` SET login = $2, name = $3, avatar_url = $4 WHERE id = $1`,
-			ev.UserID, ev.Login, ev.Name, ev.AvatarURL)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
-		return db.Exec(ctx, `UPDATE `+t+` SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
-			WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
-		return db.Exec(ctx, `UPDATE `+t+` SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-}
+// The member lists of organisations, backends and projects are one piece of code. They name and picture
+// the members, and read their global roles, by joining users: the one copy of the people, kept by the same
+// projector as the member lists, so a page that joins them reads one position of the log.
 
 // members is the members of one kind of group (organisation, backend, project), with the roles they hold
-// in it (none for organisations and backends), named through the projector's copy of the people.
+// in it (none for organisations and backends), named through users.
 type members struct {
-	table  string // org_members
-	group  string // org_id: the column of the group
-	people people // the same projector's copy of the people
+	table string // org_members
+	group string // org_id: the column of the group
 }
 
 // schema creates the members table.
@@ -69,15 +32,6 @@ func (m members) schema() string {
 			PRIMARY KEY (` + m.group + `, user_id)
 		);
 		CREATE INDEX ` + m.table + `_user ON ` + m.table + ` (user_id);`
-}
-
-// define makes the projector of a kind of group: its own table of the groups (with columns), the members,
-// and the copy of the people, kept by the handlers it adds to h.
-func (m members) define(name string, version int, table, columns string, h projections.Handlers) projections.Projector {
-	m.people.on(h)
-	return projections.Define(name, version, []string{table, m.table, string(m.people)},
-		`CREATE TABLE `+table+` (`+columns+`
-		);`+m.schema()+m.people.schema(), h)
 }
 
 // on registers the handlers of the events that add and remove members, each saying which group and user
@@ -120,8 +74,7 @@ func roleStrings(roles []domain.Role) []string {
 	return out
 }
 
-// Person is someone as a member list shows them: the list's own copy of their GitHub profile and global
-// roles.
+// Person is someone as a member list shows them: their GitHub profile and global roles, from users.
 type Person struct {
 	ID, Login, Name, AvatarURL string
 	GlobalRoles                []domain.Role
@@ -142,7 +95,7 @@ type Member struct {
 	AddedAt time.Time
 }
 
-// memberColumns are a Member's columns, of u (people) and m (members), for scanMember.
+// memberColumns are a Member's columns, of u (users) and m (members), for scanMember.
 const memberColumns = `u.id, u.login, u.name, u.avatar_url, u.global_roles, m.roles, m.added_at`
 
 func scanMember(row pgx.CollectableRow) (Member, error) {
@@ -153,9 +106,9 @@ func scanMember(row pgx.CollectableRow) (Member, error) {
 	return m, err
 }
 
-// from is the FROM clause of a member list: members m joined to the people u they are.
+// from is the FROM clause of a member list: members m joined to the users u they are.
 func (m members) from() string {
-	return ` FROM ` + m.table + ` m JOIN ` + string(m.people) + ` u ON u.id = m.user_id`
+	return ` FROM ` + m.table + ` m JOIN users u ON u.id = m.user_id`
 }
 
 // byName orders a member list by what it shows: the name, else the login.
@@ -173,11 +126,9 @@ func (m members) one(ctx context.Context, db querier, groupID, userID, missing s
 	return projections.One(rows, err, missing, scanMember)
 }
 
-// The member lists of the three projectors.
+// The member lists of the organisations, backends and projects.
 var (
-	orgMembers     = members{table: "org_members", group: "org_id", people: "org_people"}
-	backendMembers = members{table: "backend_members", group: "backend_id", people: "backend_people"}
-	projectMembers = members{table: "project_members", group: "project_id", people: "project_people"}
-	// projectOrgMembers is the projects projector's copy of the organisations' members, for the home page.
-	projectOrgMembers = members{table: "project_org_members", group: "org_id", people: "project_people"}
+	orgMembers     = members{table: "org_members", group: "org_id"}
+	backendMembers = members{table: "backend_members", group: "backend_id"}
+	projectMembers = members{table: "project_members", group: "project_id"}
 )

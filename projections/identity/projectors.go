@@ -1,5 +1,5 @@
 // Package identity holds the read models of identity and access (users, organisations, backends,
-// projects and their members) and the queries the pages read them with.
+// projects and their members), all kept by one projector, and the queries the pages read them with.
 package identity
 
 import (
@@ -10,28 +10,29 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 )
 
-// Users projects people, their GitHub profile, notification address and global roles.
-func Users() projections.Projector {
+// Identity projects everything of identity and access into one projector's tables, so that every page
+// reads one projector, at one position, and each person is one row that every member list joins:
+//   - users: people, their GitHub profile, notification address and global roles;
+//   - orgs and org_members: organisations and their members;
+//   - backends and backend_members: backends and their members, and what the status pages show of each
+//     backend: its runner's paused and mode flags and the backend's job requests and their jobs' statuses
+//     (backend_job_requests, backend_jobs), for the queue counts. Runner tokens are not here: only their
+//     hashes exist, in the secrets table. When a runner was last answered is not here either: it is
+//     operational state, in backend_contacts, which the status views read alongside;
+//   - projects and project_members: projects (their organisation and name) and their members with
+//     project roles, which with the global roles make a viewer's permissions.
+func Identity() projections.Projector {
 	h := projections.Handlers{}
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
-		return db.Exec(ctx, `INSERT INTO users (id, github_id, login, name, email, avatar_url, registered_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.UserID, ev.GitHubID, ev.Login, ev.Name, ev.Email, ev.AvatarURL, e.RecordedAt)
+	onUsers(h)
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
+		return db.Exec(ctx, `INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`, ev.OrgID, ev.Slug, ev.Name, e.RecordedAt)
 	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
-		return db.Exec(ctx, `UPDATE users SET login = $2, name = $3, email = $4, avatar_url = $5 WHERE id = $1`,
-			ev.UserID, ev.Login, ev.Name, ev.Email, ev.AvatarURL)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.NotificationEmailChanged) error {
-		return db.Exec(ctx, `UPDATE users SET notification_email = $2 WHERE id = $1`, ev.UserID, ev.Email)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
-		return db.Exec(ctx, `UPDATE users SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
-			WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
-		return db.Exec(ctx, `UPDATE users SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`, ev.UserID, string(ev.Role))
-	})
-	return projections.Define(UsersProjector, 1, []string{"users"},
+	on(h, orgMembers, orgMemberAdded, orgMemberRemoved)
+	onBackends(h)
+	onProjects(h)
+	return projections.Define(IdentityProjector, 4,
+		[]string{"users", "orgs", orgMembers.table, "backends", backendMembers.table, "backend_job_requests", "backend_jobs",
+			"projects", projectMembers.table},
 		`CREATE TABLE users (
 			id                 text PRIMARY KEY,
 			github_id          bigint NOT NULL UNIQUE,
@@ -43,47 +44,14 @@ func Users() projections.Projector {
 			global_roles       text[] NOT NULL DEFAULT '{}',
 			registered_at      timestamptz NOT NULL
 		);
-		CREATE INDEX users_login ON users (lower(login));`, h)
-}
-
-// Orgs projects organisations and their members, with its own copy of the people.
-func Orgs() projections.Projector {
-	h := projections.Handlers{}
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
-		return db.Exec(ctx, `INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`, ev.OrgID, ev.Slug, ev.Name, e.RecordedAt)
-	})
-	on(h, orgMembers, orgMemberAdded, orgMemberRemoved)
-	return orgMembers.define(OrgsProjector, 2, "orgs", `
+		CREATE INDEX users_login ON users (lower(login));
+		CREATE TABLE orgs (
 			id         text PRIMARY KEY,
 			slug       text NOT NULL UNIQUE,
 			name       text NOT NULL,
-			created_at timestamptz NOT NULL`, h)
-}
-
-// Backends projects backends and their members, with its own copy of the people, and what the status
-// pages show of each backend: its runner's paused and mode flags and its own copy of the backend's job
-// requests and their jobs' statuses, for the queue counts. Runner tokens are not here: only their hashes
-// exist, in the secrets table. When a runner was last answered is not here either: it is operational state,
-// in backend_contacts, which the status views read alongside.
-func Backends() projections.Projector {
-	h := projections.Handlers{}
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
-		return db.Exec(ctx, `INSERT INTO backends (id, slug, name, created_at, token_set_at) VALUES ($1, $2, $3, $4, $4)`,
-			ev.BackendID, ev.Slug, ev.Name, e.RecordedAt)
-	})
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.RunnerTokenRotated) error {
-		return db.Exec(ctx, `UPDATE backends SET token_set_at = $2 WHERE id = $1`, ev.BackendID, e.RecordedAt)
-	})
-	on(h, backendMembers,
-		func(ev domain.BackendMemberAdded) (string, string, []domain.Role) {
-			return ev.BackendID, ev.UserID, nil
-		},
-		func(ev domain.BackendMemberRemoved) (string, string) { return ev.BackendID, ev.UserID })
-	onBackendStatus(h)
-	backendMembers.people.on(h)
-	return projections.Define(BackendsProjector, 3,
-		[]string{"backends", backendMembers.table, string(backendMembers.people), "backend_job_requests", "backend_jobs"},
-		`CREATE TABLE backends (
+			created_at timestamptz NOT NULL
+		);`+orgMembers.schema()+`
+		CREATE TABLE backends (
 			id           text PRIMARY KEY,
 			slug         text NOT NULL UNIQUE,
 			name         text NOT NULL,
@@ -106,7 +74,55 @@ func Backends() projections.Projector {
 		);
 		CREATE INDEX backend_jobs_request ON backend_jobs (job_request_id);
 		CREATE INDEX backend_jobs_queued ON backend_jobs (backend_id, status) WHERE status IN ('pending', 'running');`+
-			backendMembers.schema()+backendMembers.people.schema(), h)
+			backendMembers.schema()+`
+		CREATE TABLE projects (
+			id         text PRIMARY KEY,
+			slug       text NOT NULL UNIQUE,
+			name       text NOT NULL,
+			org_id     text,
+			created_at timestamptz NOT NULL
+		);
+		CREATE INDEX projects_org ON projects (org_id);`+projectMembers.schema(), h)
+}
+
+// onUsers keeps users: people, their GitHub profile, notification address and global roles. It is the one
+// copy of the people: the member lists join it for names, pictures and global roles.
+func onUsers(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
+		return db.Exec(ctx, `INSERT INTO users (id, github_id, login, name, email, avatar_url, registered_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.UserID, ev.GitHubID, ev.Login, ev.Name, ev.Email, ev.AvatarURL, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
+		return db.Exec(ctx, `UPDATE users SET login = $2, name = $3, email = $4, avatar_url = $5 WHERE id = $1`,
+			ev.UserID, ev.Login, ev.Name, ev.Email, ev.AvatarURL)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.NotificationEmailChanged) error {
+		return db.Exec(ctx, `UPDATE users SET notification_email = $2 WHERE id = $1`, ev.UserID, ev.Email)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
+		return db.Exec(ctx, `UPDATE users SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)
+			WHERE id = $1`, ev.UserID, string(ev.Role))
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleRevoked) error {
+		return db.Exec(ctx, `UPDATE users SET global_roles = array_remove(global_roles, $2::text) WHERE id = $1`, ev.UserID, string(ev.Role))
+	})
+}
+
+// onBackends keeps backends and their members, and (onBackendStatus) what the status pages show of them.
+func onBackends(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.BackendCreated) error {
+		return db.Exec(ctx, `INSERT INTO backends (id, slug, name, created_at, token_set_at) VALUES ($1, $2, $3, $4, $4)`,
+			ev.BackendID, ev.Slug, ev.Name, e.RecordedAt)
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.RunnerTokenRotated) error {
+		return db.Exec(ctx, `UPDATE backends SET token_set_at = $2 WHERE id = $1`, ev.BackendID, e.RecordedAt)
+	})
+	on(h, backendMembers,
+		func(ev domain.BackendMemberAdded) (string, string, []domain.Role) {
+			return ev.BackendID, ev.UserID, nil
+		},
+		func(ev domain.BackendMemberRemoved) (string, string) { return ev.BackendID, ev.UserID })
+	onBackendStatus(h)
 }
 
 // The runner flags the status pages show: paused is "true" when the runner takes no new jobs; mode is
@@ -148,12 +164,8 @@ func onBackendStatus(h projections.Handlers) {
 	})
 }
 
-// Projects projects projects (their organisation and name) and their members with project roles. It is
-// the projector behind the pages of organisations and projects and the home page, so it keeps its own
-// copy of everything they show: the people (names, pictures, global roles, which with the project roles
-// make a viewer's permissions), the organisations' names and their members.
-func Projects() projections.Projector {
-	h := projections.Handlers{}
+// onProjects keeps projects (their organisation and name) and their members with project roles.
+func onProjects(h projections.Handlers) {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectCreated) error {
 		return db.Exec(ctx, `INSERT INTO projects (id, slug, name, org_id, created_at) VALUES ($1, $2, $3, nullif($4, ''), $5)`,
 			ev.ProjectID, ev.Slug, ev.Name, ev.OrgID, e.RecordedAt)
@@ -172,26 +184,6 @@ func Projects() projections.Projector {
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ProjectMemberRolesChanged) error {
 		return projectMembers.setRoles(ctx, db, ev.ProjectID, ev.UserID, ev.Roles)
 	})
-	projectMembers.people.on(h)
-	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.OrgCreated) error {
-		return db.Exec(ctx, `INSERT INTO project_orgs (id, slug, name) VALUES ($1, $2, $3)`, ev.OrgID, ev.Slug, ev.Name)
-	})
-	on(h, projectOrgMembers, orgMemberAdded, orgMemberRemoved)
-	return projections.Define(ProjectsProjector, 2, []string{"projects", "project_members", "project_people", "project_orgs", "project_org_members"},
-		`CREATE TABLE projects (
-			id         text PRIMARY KEY,
-			slug       text NOT NULL UNIQUE,
-			name       text NOT NULL,
-			org_id     text,
-			created_at timestamptz NOT NULL
-		);
-		CREATE INDEX projects_org ON projects (org_id);
-		CREATE TABLE project_orgs (
-			id   text PRIMARY KEY,
-			slug text NOT NULL UNIQUE,
-			name text NOT NULL
-		);
-		`+projectMembers.schema()+projectMembers.people.schema()+projectOrgMembers.schema(), h)
 }
 
 func orgMemberAdded(ev domain.OrgMemberAdded) (string, string, []domain.Role) {
@@ -199,7 +191,7 @@ func orgMemberAdded(ev domain.OrgMemberAdded) (string, string, []domain.Role) {
 }
 func orgMemberRemoved(ev domain.OrgMemberRemoved) (string, string) { return ev.OrgID, ev.UserID }
 
-// Projectors are the read models of identity and access.
+// Projectors are the read models of identity and access: the one projector, Identity.
 func Projectors() []projections.Projector {
-	return []projections.Projector{Users(), Orgs(), Backends(), Projects()}
+	return []projections.Projector{Identity()}
 }

@@ -91,9 +91,7 @@ func escapeLike(text string) string {
 }
 
 // Permissions returns what a user may do on a project ("" for outside any project): the union of their
-// global roles and their roles in the project, as the commands decide it. Outside any project it reads the
-// users projector, the one the forms that grant global roles wait for; on a project, the projects
-// projector, the one behind the project's pages and the forms on them.
+// global roles and their roles in the project, as the commands decide it.
 func (q *Queries) Permissions(ctx context.Context, userID, projectID string) (domain.PermissionSet, error) {
 	if projectID == "" {
 		return rolesToPermissions(q.pool.QueryRow(ctx, `SELECT global_roles, '{}'::text[] FROM users WHERE id = $1`, userID))
@@ -101,11 +99,11 @@ func (q *Queries) Permissions(ctx context.Context, userID, projectID string) (do
 	return permissions(ctx, q.pool, userID, projectID)
 }
 
-// permissions is what a user may do on a project, read from the projects projector's tables.
+// permissions is what a user may do on a project: their global roles and their roles in it.
 func permissions(ctx context.Context, db querier, userID, projectID string) (domain.PermissionSet, error) {
 	return rolesToPermissions(db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM project_members m
 			WHERE m.project_id = $2 AND m.user_id = u.id), '{}')
-		FROM project_people u WHERE u.id = $1`, userID, projectID))
+		FROM users u WHERE u.id = $1`, userID, projectID))
 }
 
 // rolesToPermissions reads a row of global and project roles; no row (nobody, or someone unknown) may do
@@ -153,8 +151,8 @@ func (g groups[T]) ofUser(ctx context.Context, db querier, userID string) ([]T, 
 	return projections.All(rows, err, g.scan)
 }
 
-// users turns a member list into users for the pages that list members as users: only the profile the
-// list keeps is there (ID, Login, Name, AvatarURL, GlobalRoles).
+// users turns a member list into users for the pages that list members as users: only what a member list
+// reads is there (ID, Login, Name, AvatarURL, GlobalRoles).
 func users(members []Member, err error) ([]User, error) {
 	out := make([]User, len(members))
 	for i, m := range members {
@@ -282,11 +280,11 @@ type Project struct {
 	Members                 int
 }
 
-// projectColumns are a Project's columns, of p (projects) and o (the projector's copy of the organisations).
+// projectColumns are a Project's columns, of p (projects) and o (orgs).
 var projectColumns = `p.id, p.slug, p.name, coalesce(p.org_id, ''), coalesce(o.slug, ''), coalesce(o.name, ''), p.created_at,
 	` + projectMembers.count("p.id")
 
-const projectsFrom = ` FROM projects p LEFT JOIN project_orgs o ON o.id = p.org_id`
+const projectsFrom = ` FROM projects p LEFT JOIN orgs o ON o.id = p.org_id`
 
 func scanProject(row pgx.CollectableRow) (Project, error) {
 	var p Project
@@ -345,7 +343,7 @@ func scanMembership(row pgx.CollectableRow) (Membership, error) {
 }
 
 var membershipQuery = `SELECT ` + projectColumns + `, ` + memberColumns + projectMembers.from() + `
-	JOIN projects p ON p.id = m.project_id LEFT JOIN project_orgs o ON o.id = p.org_id`
+	JOIN projects p ON p.id = m.project_id LEFT JOIN orgs o ON o.id = p.org_id`
 
 // ProjectMembers lists a project's members by name.
 func (q *Queries) ProjectMembers(ctx context.Context, projectID string) ([]Membership, error) {

@@ -10,7 +10,7 @@ import (
 )
 
 // The views of the pages of organisations and projects and of the home page: each is everything one page
-// shows, read in one snapshot from the tables of one projector (Projects), so a page never shows two
+// shows, read in one snapshot from the tables of one projector (Identity), so a page never shows two
 // projectors at two positions.
 
 // view runs read in one read-only snapshot.
@@ -32,7 +32,7 @@ type OrgPage struct {
 func (q *Queries) OrgPage(ctx context.Context, orgSlug string) (OrgPage, error) {
 	var page OrgPage
 	err := q.view(ctx, func(db querier) error {
-		rows, err := db.Query(ctx, `SELECT id, slug, name FROM project_orgs WHERE slug = lower($1)`, orgSlug)
+		rows, err := db.Query(ctx, `SELECT id, slug, name FROM orgs WHERE slug = lower($1)`, orgSlug)
 		if page.Org, err = projections.One(rows, err, "No such organisation.", pgx.RowToStructByPos[OrgRef]); err != nil {
 			return err
 		}
@@ -115,8 +115,8 @@ func (q *Queries) HomePage(ctx context.Context, userID string) (HomePage, error)
 		if page.Memberships, err = membershipsOfUser(ctx, db, userID); err != nil {
 			return err
 		}
-		rows, err := db.Query(ctx, `SELECT o.id, o.slug, o.name FROM project_orgs o
-			JOIN project_org_members m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY lower(o.name), o.id`, userID)
+		rows, err := db.Query(ctx, `SELECT o.id, o.slug, o.name FROM orgs o
+			JOIN org_members m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY lower(o.name), o.id`, userID)
 		page.Orgs, err = projections.All(rows, err, pgx.RowToStructByPos[OrgRef])
 		return err
 	})
