@@ -120,17 +120,51 @@ func LoadAggregate[A any, P Aggregate[A]](ctx context.Context, l *EventLog, stre
 		version, err := l.Load(ctx, stream, agg)
 		return agg, version, err
 	}
-	var version int64
-	if c, ok := l.states.Get(stream); ok {
-		if held, ok := c.state.(P); ok {
-			agg, version = any(held).(Cloner[P]).Clone(), c.version
-		}
-	}
+	agg, version := kept[A, P](l, stream)
 	events, err := eventstore.ReadStreamAfter(ctx, l.store, stream, version)
 	if err != nil {
 		return nil, 0, fmt.Errorf("load %s: %w", stream, err)
 	}
-	if version, err = l.fold(stream, events, agg, version); err != nil {
+	return keep[A, P](ctx, l, stream, agg, version, events)
+}
+
+// LoadAggregates is LoadAggregate for several streams of one cloneable aggregate type, reading what is new
+// in all of them in one call to the store.
+func LoadAggregates[A any, P interface {
+	Aggregate[A]
+	Cloner[P]
+}](ctx context.Context, l *EventLog, streams []string) (map[string]P, map[string]int64, error) {
+	aggs, versions := make(map[string]P, len(streams)), make(map[string]int64, len(streams))
+	for _, stream := range streams {
+		aggs[stream], versions[stream] = kept[A, P](l, stream)
+	}
+	tails, err := eventstore.ReadStreamsAfter(ctx, l.store, versions)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %d streams: %w", len(streams), err)
+	}
+	for _, stream := range streams {
+		if aggs[stream], versions[stream], err = keep[A, P](ctx, l, stream, aggs[stream], versions[stream], tails[stream]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return aggs, versions, nil
+}
+
+// kept is a copy of the state the log keeps for stream, and its version; a new aggregate at 0 when none.
+func kept[A any, P Aggregate[A]](l *EventLog, stream string) (P, int64) {
+	if c, ok := l.states.Get(stream); ok {
+		if held, ok := c.state.(P); ok {
+			return any(held).(Cloner[P]).Clone(), c.version
+		}
+	}
+	return P(new(A)), 0
+}
+
+// keep folds events into agg (a cloneable aggregate at version), keeps a copy of the result and records
+// the read.
+func keep[A any, P Aggregate[A]](ctx context.Context, l *EventLog, stream string, agg P, version int64, events []eventstore.Event) (P, int64, error) {
+	version, err := l.fold(stream, events, agg, version)
+	if err != nil {
 		return nil, 0, err
 	}
 	l.states.Add(stream, cachedState{version: version, state: any(agg).(Cloner[P]).Clone()})

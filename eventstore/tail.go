@@ -39,3 +39,28 @@ func (m *Memory) ReadStreamAfter(_ context.Context, stream string, after int64) 
 	}
 	return out, nil
 }
+
+// ManyTailsReader is a store that can read the tails of several streams in one call.
+type ManyTailsReader interface {
+	// ReadStreamsAfter returns, for each stream of after, its events with a version above the one given,
+	// in version order; streams without newer events are left out.
+	ReadStreamsAfter(ctx context.Context, after map[string]int64) (map[string][]Event, error)
+}
+
+// ReadStreamsAfter reads the tails of several streams, in one call when the store can.
+func ReadStreamsAfter(ctx context.Context, s Store, after map[string]int64) (map[string][]Event, error) {
+	if m, ok := s.(ManyTailsReader); ok {
+		return m.ReadStreamsAfter(ctx, after)
+	}
+	out := map[string][]Event{}
+	for stream, version := range after {
+		events, err := ReadStreamAfter(ctx, s, stream, version)
+		if err != nil {
+			return nil, err
+		}
+		if len(events) > 0 {
+			out[stream] = events
+		}
+	}
+	return out, nil
+}

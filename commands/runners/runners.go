@@ -71,11 +71,22 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	streams := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			streams = append(streams, domain.JobRequestStream(id))
+		}
+	}
 	return commands.Retry(ctx, func() (Recorded, error) {
+		requests, versions, err := commands.LoadAggregates[domain.JobRequest](ctx, h.log, streams)
+		if err != nil {
+			return Recorded{}, err
+		}
 		var out Recorded
 		var writes []commands.Write
 		for _, id := range ids {
-			events, version, err := h.decide(ctx, id, cmd.BackendID, groups[id])
+			stream := domain.JobRequestStream(id)
+			events, err := decide(requests[stream], id, cmd.BackendID, groups[id])
 			switch domain.KindOf(err) {
 			case 0:
 			case domain.KindNotFound, domain.KindForbidden:
@@ -89,7 +100,7 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 			}
 			if len(events) > 0 {
 				out.Updated = append(out.Updated, id)
-				writes = append(writes, commands.Write{Stream: domain.JobRequestStream(id), Expected: eventstore.Exactly(version), Events: events})
+				writes = append(writes, commands.Write{Stream: stream, Expected: eventstore.Exactly(versions[stream]), Events: events})
 			}
 		}
 		res, err := h.log.Append(ctx, cmd.By(), writes)
@@ -98,17 +109,12 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 	})
 }
 
-// decide is what one job request's part of a report changes, and the version of its stream it read.
-func (h handlers) decide(ctx context.Context, jobRequestID, backendID string, reports []domain.JobReport) ([]domain.Event, int64, error) {
-	if jobRequestID == "" {
-		return nil, 0, domain.NotFound("A job names no job request.")
+// decide is what one job request's part of a report changes (j is nil for a report naming none).
+func decide(j *domain.JobRequest, jobRequestID, backendID string, reports []domain.JobReport) ([]domain.Event, error) {
+	if jobRequestID == "" || j == nil {
+		return nil, domain.NotFound("A job names no job request.")
 	}
-	j, version, err := commands.LoadAggregate[domain.JobRequest](ctx, h.log, domain.JobRequestStream(jobRequestID))
-	if err != nil {
-		return nil, 0, err
-	}
-	events, err := j.RecordJobs(backendID, reports)
-	return events, version, err
+	return j.RecordJobs(backendID, reports)
 }
 
 // RecordFlags is a runner's report of its flags (its Flags header).

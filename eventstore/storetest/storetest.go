@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"SubscribeDeliversStoredThenNewEventsInOrder", subscribeDeliversInOrder},
 		{"SecretsAreWrittenOnlyWithTheirEvents", secretsAreWrittenWithTheirEvents},
 		{"InvalidAppendsAreRefused", invalidAppendsAreRefused},
+		{"TheTailsOfSeveralStreamsReadInOneCall", tailsOfSeveralStreams},
 		{"AGuardRefusesAnAppendWhenItsStreamMoved", guardsRefuseWhenTheirStreamMoved},
 	}
 	for _, tc := range tests {
@@ -474,6 +475,21 @@ func guardsRefuseWhenTheirStreamMoved(t *testing.T, s eventstore.Store) {
 	}
 	if events, _ := s.ReadStream(ctx, "project-1"); len(events) != 2 {
 		t.Fatalf("a guard wrote to its stream: %d events", len(events))
+	}
+}
+
+// tailsOfSeveralStreams: ReadStreamsAfter gives each stream's events above the version named, in order,
+// and leaves out streams with nothing newer and streams that do not exist.
+func tailsOfSeveralStreams(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	mustAppend(t, s, one("tail-a", eventstore.NoStream, Event("A1", `{}`), Event("A2", `{}`), Event("A3", `{}`)))
+	mustAppend(t, s, one("tail-b", eventstore.NoStream, Event("B1", `{}`)))
+	got, err := eventstore.ReadStreamsAfter(ctx, s, map[string]int64{"tail-a": 1, "tail-b": 1, "tail-none": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got["tail-a"]) != 2 || got["tail-a"][0].Type != "A2" || got["tail-a"][1].Type != "A3" {
+		t.Fatalf("tails = %v", got)
 	}
 }
 
