@@ -44,6 +44,7 @@ func (a *Handlers) Routes(r chi.Router) {
 	r = r.With(kit.RequireLogin)
 	r.Get("/event-log", a.Handle(a.logPage))
 	r.Get("/event-log/", a.Handle(a.logPage))
+	r.Get("/event-log/latest", a.Handle(a.latestPage))
 	r.Get("/event-log/{request}/jobs", a.Handle(a.jobsPage))
 	r.Get("/{org}/{project}/{workspace}/{request}", a.Handle(a.requestPage))
 	r.Get("/{org}/{project}/{workspace}/{request}/cancel", a.Handle(a.confirmCancelRequest))

@@ -110,3 +110,25 @@ func (a *Handlers) jobsPage(w http.ResponseWriter, r *http.Request) error {
 		Data:   jobRows{status: status{}, Request: req, Jobs: jobs, Now: a.now()}})
 	return nil
 }
+
+// latestShown is how many job requests the home page shows.
+const latestShown = 5
+
+// latestPage is the Data of the "latest" page.
+type latestPage struct {
+	status
+	Requests []eventlogviews.JobRequest
+}
+
+// latestPage is "/event-log/latest": the latest job requests across the user's workspaces, the section
+// the home page shows in place (a page of its own, so the home page still reads one view).
+func (a *Handlers) latestPage(w http.ResponseWriter, r *http.Request) error {
+	requests, err := a.Views.Latest(r.Context(), kit.CurrentUserOf(r).ID, latestShown)
+	if err != nil {
+		return err
+	}
+	a.Page(w, r, http.StatusOK, "latest", kit.View{Title: "Your latest job requests",
+		Crumbs: []kit.Crumb{{Label: "Event Log", URL: "/event-log"}, {Label: "Your latest job requests"}},
+		Data:   latestPage{Requests: requests}})
+	return nil
+}
