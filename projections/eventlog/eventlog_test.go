@@ -52,7 +52,7 @@ func TestTheEventLogDerivesARequestsStatusAndTimesFromItsJobsAndRebuildsAlike(t 
 	job := func(id, action, status string, updated time.Time, start, end *time.Time) domain.JobStatusChanged {
 		return domain.JobStatusChanged{JobRequestID: request, JobID: id, Action: action, RunCommand: action + " --run",
 			Status: status, StatusCode: status, CreatedAt: created, UpdatedAt: &updated, StartedAt: start, CompletedAt: end,
-			Finished: domain.IsTerminalJobStatus(status),
+			Finished:     domain.IsTerminalJobStatus(status),
 			TraceContext: map[string]any{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
 	}
 	appendTo(domain.JobRequestStream(request),
