@@ -132,6 +132,15 @@ func sameJSON(a, b map[string]any) bool {
 	return errA == nil && errB == nil && bytes.Equal(ea, eb)
 }
 
+// JobRequestActive reports whether a job request with jobs of these statuses is still active: it has no
+// jobs yet, or one of them has not finished. Runners are sent the active requests.
+func JobRequestActive(statuses []string) bool {
+	if len(statuses) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(statuses, func(s string) bool { return !IsTerminalJobStatus(s) })
+}
+
 // JobRequestStatus derives a job request's status from its jobs' statuses (job-server's rule): no jobs
 // yet → pending; all alike → that status; else any running or pending → running; else any failed →
 // failed; else unknown.

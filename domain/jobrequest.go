@@ -289,15 +289,11 @@ func (j *JobRequest) Status() string {
 // IsActive reports whether the request's runner should still see it: it has no job yet, or a job is
 // pending or running.
 func (j *JobRequest) IsActive() bool {
-	if len(j.jobs) == 0 {
-		return true
-	}
+	statuses := make([]string, 0, len(j.jobs))
 	for _, job := range j.jobs {
-		if !IsTerminalJobStatus(job.Status) {
-			return true
-		}
+		statuses = append(statuses, job.Status)
 	}
-	return false
+	return JobRequestActive(statuses)
 }
 
 // RecordJobs decides what a runner's report of the request's jobs changes. The report is the complete

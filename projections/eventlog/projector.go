@@ -152,12 +152,7 @@ func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
 		jobRequestID).Scan(&statuses); err != nil {
 		return err
 	}
-	active := len(statuses) == 0
-	for _, s := range statuses {
-		if !domain.IsTerminalJobStatus(s) {
-			active = true
-		}
-	}
+	active := domain.JobRequestActive(statuses)
 	return db.Exec(ctx, `UPDATE eventlog_requests r SET status = $2, active = $3, num_jobs = j.n,
 			job_actions = j.actions, job_ids = j.ids, started_at = j.started,
 			completed_at = CASE WHEN $3 THEN NULL ELSE j.completed END, last_update = j.updated

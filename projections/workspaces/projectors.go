@@ -158,12 +158,7 @@ func deriveStatus(ctx context.Context, db projections.DB, jobRequestID string) e
 		jobRequestID).Scan(&statuses); err != nil {
 		return err
 	}
-	active := len(statuses) == 0
-	for _, s := range statuses {
-		if !domain.IsTerminalJobStatus(s) {
-			active = true
-		}
-	}
+	active := domain.JobRequestActive(statuses)
 	return db.Exec(ctx, `UPDATE workspace_job_requests SET status = $2, active = $3 WHERE id = $1`,
 		jobRequestID, domain.JobRequestStatus(statuses), active)
 }
