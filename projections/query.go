@@ -1,9 +1,11 @@
 package projections
 
 import (
+	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/domain"
 )
@@ -37,4 +39,17 @@ func Roles(ss []string) []domain.Role {
 		roles[i] = domain.Role(s)
 	}
 	return domain.SortRoles(roles)
+}
+
+// Querier is a pool, or the transaction a view reads in.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// View runs read in one read-only snapshot, so everything a page shows comes from one position of the
+// tables its projector wrote.
+func View(ctx context.Context, pool *pgxpool.Pool, read func(db Querier) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return read(tx) })
 }

@@ -21,15 +21,8 @@ type Queries struct{ pool *pgxpool.Pool }
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
 
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func (q *Queries) view(ctx context.Context, read func(db querier) error) error {
-	return pgx.BeginTxFunc(ctx, q.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return read(tx) })
-}
+// querier is a pool, or the transaction of a view.
+type querier = projections.Querier
 
 // JobRequest is a job request as the event log and its own page show it.
 type JobRequest struct {
@@ -190,7 +183,7 @@ type LogPage struct {
 // after (older), or the page before the row at before (newer).
 func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
 	var v LogPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		where, args := []string{"true"}, []any{}
 		arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
 		if f.Text != "" {
@@ -264,7 +257,7 @@ func (q *Queries) Jobs(ctx context.Context, requestID string) (JobRequest, []Job
 		r    JobRequest
 		jobs []Job
 	)
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+` WHERE r.id = $1`, requestID)
 		if r, err = projections.One(rows, err, "There is no such job request.", scanRequest); err != nil {
 			return err
@@ -312,7 +305,7 @@ func (p RequestPage) Runtime() time.Duration {
 // Request reads the job request at /{org}/{project}/{workspace}/{request} as viewerID sees it.
 func (q *Queries) Request(ctx context.Context, orgSlug, projectSlug, workspace, requestID, viewerID string) (RequestPage, error) {
 	var v RequestPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		return requestPage(ctx, db, orgSlug, projectSlug, workspace, requestID, viewerID, &v)
 	})
 	return v, err
@@ -362,7 +355,7 @@ func (p JobPage) Cancellable() bool {
 // Job reads the job at /{org}/{project}/{workspace}/{request}/{job} as viewerID sees it.
 func (q *Queries) Job(ctx context.Context, orgSlug, projectSlug, workspace, requestID, jobID, viewerID string) (JobPage, error) {
 	var v JobPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		if err := requestPage(ctx, db, orgSlug, projectSlug, workspace, requestID, viewerID, &v.RequestPage); err != nil {
 			return err
 		}
@@ -380,7 +373,7 @@ func (q *Queries) Job(ctx context.Context, orgSlug, projectSlug, workspace, requ
 // Latest reads the newest n job requests of the workspaces of the projects userID is a member of.
 func (q *Queries) Latest(ctx context.Context, userID string, n int) ([]JobRequest, error) {
 	var v []JobRequest
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+`
 			WHERE r.project_id IN (SELECT project_id FROM eventlog_project_members WHERE user_id = $1)
 			ORDER BY r.created_at DESC, r.id DESC LIMIT $2`, userID, n)

@@ -71,7 +71,7 @@ func scanBackendStatus(row pgx.CollectableRow) (BackendStatus, error) {
 // all (the admins, who may see the staff area).
 func (q *Queries) BackendStatuses(ctx context.Context, userID string, all bool) ([]BackendStatus, error) {
 	var out []BackendStatus
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, backendStatusSelect+` WHERE $2 OR bm.user_id IS NOT NULL ORDER BY g.slug`, userID, all)
 		out, err = projections.All(rows, err, scanBackendStatus)
 		return err
@@ -82,7 +82,7 @@ func (q *Queries) BackendStatuses(ctx context.Context, userID string, all bool) 
 // BackendStatusBySlug reads the status of one backend, for the uptime monitors' pages.
 func (q *Queries) BackendStatusBySlug(ctx context.Context, slug string) (BackendStatus, error) {
 	var out BackendStatus
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, backendStatusSelect+` WHERE g.slug = lower($2)`, "", slug)
 		out, err = projections.One(rows, err, "No such backend.", scanBackendStatus)
 		return err

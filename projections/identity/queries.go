@@ -15,11 +15,8 @@ import (
 // Queries reads the read models for pages and the API.
 type Queries struct{ pool *pgxpool.Pool }
 
-// querier is the pool, or the transaction of a view that reads one snapshot.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// querier is a pool, or the transaction of a view.
+type querier = projections.Querier
 
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }

@@ -13,12 +13,6 @@ import (
 // shows, read in one snapshot from the tables of one projector (Identity), so a page never shows two
 // projectors at two positions.
 
-// view runs read in one read-only snapshot.
-func (q *Queries) view(ctx context.Context, read func(db querier) error) error {
-	return pgx.BeginTxFunc(ctx, q.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return read(tx) })
-}
-
 // OrgRef names an organisation.
 type OrgRef struct{ ID, Slug, Name string }
 
@@ -31,7 +25,7 @@ type OrgPage struct {
 // OrgPage reads the page of the organisation with a slug, matched without regard to case.
 func (q *Queries) OrgPage(ctx context.Context, orgSlug string) (OrgPage, error) {
 	var page OrgPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT id, slug, name FROM orgs WHERE slug = lower($1)`, orgSlug)
 		if page.Org, err = projections.One(rows, err, "No such organisation.", pgx.RowToStructByPos[OrgRef]); err != nil {
 			return err
@@ -53,7 +47,7 @@ type ProjectPage struct {
 // ProjectPage reads the page of the project at /{org}/{project} as viewerID ("" for nobody) sees it.
 func (q *Queries) ProjectPage(ctx context.Context, orgSlug, projectSlug, viewerID string) (ProjectPage, error) {
 	var page ProjectPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		var err error
 		if page.Project, page.Viewer, err = projectAndViewer(ctx, db, orgSlug, projectSlug, viewerID); err != nil {
 			return err
@@ -76,7 +70,7 @@ type ProjectMemberPage struct {
 // ProjectMemberPage reads the page of member userID of the project at /{org}/{project} as viewerID sees it.
 func (q *Queries) ProjectMemberPage(ctx context.Context, orgSlug, projectSlug, userID, viewerID string) (ProjectMemberPage, error) {
 	var page ProjectMemberPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		var err error
 		if page.Project, page.Viewer, err = projectAndViewer(ctx, db, orgSlug, projectSlug, viewerID); err != nil {
 			return err
@@ -110,7 +104,7 @@ type HomePage struct {
 // HomePage reads the home page of a user.
 func (q *Queries) HomePage(ctx context.Context, userID string) (HomePage, error) {
 	var page HomePage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		var err error
 		if page.Memberships, err = membershipsOfUser(ctx, db, userID); err != nil {
 			return err

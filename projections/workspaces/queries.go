@@ -21,17 +21,8 @@ type Queries struct{ pool *pgxpool.Pool }
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
 
-// querier is the transaction of a view.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// view runs read in one read-only snapshot.
-func (q *Queries) view(ctx context.Context, read func(db querier) error) error {
-	return pgx.BeginTxFunc(ctx, q.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return read(tx) })
-}
+// querier is a pool, or the transaction of a view.
+type querier = projections.Querier
 
 // Project names a project and its organisation, for addresses and breadcrumbs.
 type Project struct {
@@ -80,7 +71,7 @@ type ProjectWorkspaces struct {
 // ProjectWorkspaces reads the workspaces of a project by name, and their repositories by address.
 func (q *Queries) ProjectWorkspaces(ctx context.Context, projectID string) (ProjectWorkspaces, error) {
 	var v ProjectWorkspaces
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		rows, err := db.Query(ctx, `SELECT `+workspaceColumns+workspacesFrom+` WHERE w.project_id = $1 ORDER BY w.name`, projectID)
 		if v.Workspaces, err = projections.All(rows, err, scanWorkspace); err != nil {
 			return err
@@ -112,7 +103,7 @@ type ProjectPage struct {
 // ProjectPage reads the project at /{org}/{project} (slugs without regard to case) as viewerID sees it.
 func (q *Queries) ProjectPage(ctx context.Context, orgSlug, projectSlug, viewerID string) (ProjectPage, error) {
 	var v ProjectPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		var err error
 		if v.Project, err = project(ctx, db, orgSlug, projectSlug); err != nil {
 			return err
@@ -126,7 +117,7 @@ func (q *Queries) ProjectPage(ctx context.Context, orgSlug, projectSlug, viewerI
 // WorkspacePage reads the workspace at /{org}/{project}/{workspace} as viewerID sees it.
 func (q *Queries) WorkspacePage(ctx context.Context, orgSlug, projectSlug, workspaceName, viewerID string) (WorkspacePage, error) {
 	var v WorkspacePage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		return workspacePage(ctx, db, orgSlug, projectSlug, workspaceName, viewerID, &v)
 	})
 	return v, err
@@ -270,7 +261,7 @@ type LogsPage struct {
 // LogsPage reads the logs of the workspace at /{org}/{project}/{workspace} as viewerID sees them.
 func (q *Queries) LogsPage(ctx context.Context, orgSlug, projectSlug, workspaceName, viewerID string) (LogsPage, error) {
 	var v LogsPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		if err := workspacePage(ctx, db, orgSlug, projectSlug, workspaceName, viewerID, &v.WorkspacePage); err != nil {
 			return err
 		}
@@ -293,7 +284,7 @@ type JobRequestPage struct {
 // JobRequestPage reads job request id of the workspace at /{org}/{project}/{workspace} as viewerID sees it.
 func (q *Queries) JobRequestPage(ctx context.Context, orgSlug, projectSlug, workspaceName, id, viewerID string) (JobRequestPage, error) {
 	var v JobRequestPage
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		if err := workspacePage(ctx, db, orgSlug, projectSlug, workspaceName, viewerID, &v.WorkspacePage); err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package workspaces
 import (
 	"context"
 	"time"
+
+	"github.com/mediciasafely/jobserver/projections"
 )
 
 // RunnerJobRequest is a job request as a backend's runner reads it (the classic sync protocol's
@@ -32,7 +34,7 @@ type RunnerJobRequest struct {
 func (q *Queries) ActiveJobRequests(ctx context.Context, backendID string, limit, offset int) ([]RunnerJobRequest, int, error) {
 	var out []RunnerJobRequest
 	var count int
-	err := q.view(ctx, func(db querier) error {
+	err := projections.View(ctx, q.pool, func(db querier) error {
 		if err := db.QueryRow(ctx, `SELECT count(*) FROM workspace_job_requests WHERE backend_id = $1 AND active`,
 			backendID).Scan(&count); err != nil {
 			return err
