@@ -2,7 +2,8 @@ package identity_test
 
 import (
 	"context"
-	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,59 +157,18 @@ func runners() map[string]func(ctx context.Context, w world) error {
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	run := runners()
-	for _, u := range rolematrix.UsesOf(rolematrix.Identity) {
-		for _, who := range rolematrix.Setups() {
-			allowed := u.Allows(who.Key)
-			verdict := "may not"
-			if allowed {
-				verdict = "may"
-			}
-			t.Run(fmt.Sprintf("%s %s %s", who, verdict, u.Name), func(t *testing.T) {
-				t.Parallel()
-				w := newWorld(t, who)
-				before := len(w.events(t))
-				err := run[u.Name](context.Background(), w)
-				after := len(w.events(t))
-				if allowed {
-					if err != nil {
-						t.Fatalf("want allowed, got %v", err)
-					}
-					if after == before {
-						t.Fatalf("allowed, but no event was appended")
-					}
-					return
-				}
-				wantKind(t, err, domain.KindForbidden, "")
-				if after != before {
-					t.Fatalf("forbidden, but %d events were appended", after-before)
-				}
-			})
-		}
-	}
+	rolematrix.CheckCommands(t, rolematrix.Identity, func(t *testing.T, u rolematrix.Use, who rolematrix.Setup) (int, error) {
+		w := newWorld(t, who)
+		before := len(w.events(t))
+		err := run[u.Name](context.Background(), w)
+		return len(w.events(t)) - before, err
+	})
 }
 
 // TestTheRoleMatrixHasARunnerForEveryUse: each use of the shared table runs through a command here.
 func TestTheRoleMatrixHasARunnerForEveryUse(t *testing.T) {
 	t.Parallel()
-	run := runners()
-	known := map[string]bool{}
-	for _, s := range rolematrix.Setups() {
-		known[s.Key] = true
-	}
-	for _, u := range rolematrix.UsesOf(rolematrix.Identity) {
-		if run[u.Name] == nil {
-			t.Errorf("no command runs %q", u.Name)
-		}
-		delete(run, u.Name)
-		for _, k := range u.Allowed {
-			if !known[k] {
-				t.Errorf("%s: unknown role setup %q", u.Name, k)
-			}
-		}
-	}
-	for name := range run {
-		t.Errorf("runner %q is not in the table", name)
-	}
+	rolematrix.CheckRunners(t, rolematrix.Identity, slices.Collect(maps.Keys(runners())), nil)
 	if n := len(rolematrix.Setups()); n != 19 {
 		t.Fatalf("%d role setups, want 19 (CLI, anonymous, none, 10 global, 3 on this project, 3 on another)", n)
 	}

@@ -2,7 +2,8 @@ package workspaces_test
 
 import (
 	"context"
-	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
@@ -106,62 +107,17 @@ func matrixRunners() map[string]func(ctx context.Context, w matrixWorld) error {
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	run := matrixRunners()
-	for _, u := range rolematrix.UsesOf(rolematrix.Workspaces) {
-		for _, who := range rolematrix.Setups() {
-			allowed := u.Allows(who.Key)
-			verdict := "may not"
-			if allowed {
-				verdict = "may"
-			}
-			t.Run(fmt.Sprintf("%s %s %s", who, verdict, u.Name), func(t *testing.T) {
-				t.Parallel()
-				w := newMatrixWorld(t, who)
-				before := len(w.events(t))
-				err := run[u.Name](context.Background(), w)
-				after := len(w.events(t))
-				if allowed {
-					if err != nil {
-						t.Fatalf("want allowed, got %v", err)
-					}
-					if after == before {
-						t.Fatalf("allowed, but no event was appended")
-					}
-					return
-				}
-				wantField(t, err, domain.KindForbidden, "")
-				if after != before {
-					t.Fatalf("forbidden, but %d events were appended", after-before)
-				}
-			})
-		}
-	}
+	rolematrix.CheckCommands(t, rolematrix.Workspaces, func(t *testing.T, u rolematrix.Use, who rolematrix.Setup) (int, error) {
+		w := newMatrixWorld(t, who)
+		before := len(w.events(t))
+		err := run[u.Name](context.Background(), w)
+		return len(w.events(t)) - before, err
+	})
 }
 
 // TestTheRoleMatrixHasARunnerForEveryUse: each use of the slice in the shared table runs through a
 // command here.
 func TestTheRoleMatrixHasARunnerForEveryUse(t *testing.T) {
 	t.Parallel()
-	run := matrixRunners()
-	known := map[string]bool{}
-	for _, s := range rolematrix.Setups() {
-		known[s.Key] = true
-	}
-	uses := rolematrix.UsesOf(rolematrix.Workspaces)
-	if len(uses) == 0 {
-		t.Fatal("the table has no uses of the workspaces slice")
-	}
-	for _, u := range uses {
-		if run[u.Name] == nil {
-			t.Errorf("no command runs %q", u.Name)
-		}
-		delete(run, u.Name)
-		for _, k := range u.Allowed {
-			if !known[k] {
-				t.Errorf("%s: unknown role setup %q", u.Name, k)
-			}
-		}
-	}
-	for name := range run {
-		t.Errorf("runner %q is not in the table", name)
-	}
+	rolematrix.CheckRunners(t, rolematrix.Workspaces, slices.Collect(maps.Keys(matrixRunners())), nil)
 }

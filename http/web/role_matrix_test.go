@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
@@ -179,16 +181,7 @@ func TestRoleMatrixThroughThePages(t *testing.T) {
 // known to have none.
 func TestTheHTTPRoleMatrixHasARunnerForEveryUse(t *testing.T) {
 	t.Parallel()
-	run := httpRunners()
-	for _, u := range rolematrix.UsesOf(rolematrix.Identity) {
-		if run[u.Name] == nil && !withoutAPage[u.Name] {
-			t.Errorf("no page runs %q", u.Name)
-		}
-		delete(run, u.Name)
-	}
-	for name := range run {
-		t.Errorf("runner %q is not in the table", name)
-	}
+	rolematrix.CheckRunners(t, rolematrix.Identity, slices.Collect(maps.Keys(httpRunners())), withoutAPage)
 }
 
 // countEvents counts the committed events, visible or not yet to the projectors.

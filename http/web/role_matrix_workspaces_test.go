@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/commands"
@@ -172,18 +174,5 @@ func TestWorkspacesRoleMatrixThroughThePages(t *testing.T) {
 // a page that does it here, and every runner here is a use of the table.
 func TestTheWorkspacesRoleMatrixHasAPageRunnerForEveryUse(t *testing.T) {
 	t.Parallel()
-	run := wsPageRunners()
-	uses := rolematrix.UsesOf(rolematrix.Workspaces)
-	if len(uses) == 0 {
-		t.Fatal("the table has no uses of the workspaces slice")
-	}
-	for _, u := range uses {
-		if run[u.Name] == nil {
-			t.Errorf("no page runs %q", u.Name)
-		}
-		delete(run, u.Name)
-	}
-	for name := range run {
-		t.Errorf("runner %q is not in the table", name)
-	}
+	rolematrix.CheckRunners(t, rolematrix.Workspaces, slices.Collect(maps.Keys(wsPageRunners())), nil)
 }
