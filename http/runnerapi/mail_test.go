@@ -4,25 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mediciasafely/jobserver/commands"
-	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/notifications"
-	"github.com/mediciasafely/jobserver/commands/runners"
-	wscmd "github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
-	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/integrations/mail"
-	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/internal/smtpfake"
 	"github.com/mediciasafely/jobserver/projections"
-	"github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
 // TestAJobTheRunnerReportsFinishedIsMailedOnce: the whole path of the e-mail on a job's completion, as
@@ -32,66 +23,15 @@ import (
 // no second one.
 func TestAJobTheRunnerReportsFinishedIsMailedOnce(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store := pgstore.New(pool)
-	t.Cleanup(store.Close)
+	w := setup(t, true)
+	pool, store, kit := w.pool, w.store, w.kit
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	kit := commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: logger}
-	id := identitycmd.New(kit)
-	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := wscmd.New(kit, gitHub{}, ring)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-
-	// Ada, with an address, in a project of an organisation, and a member of the backend tpp.
-	cli := commands.CLIActor
-	ada, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 7, Login: "ada", Name: "Ada",
-		Email: "ada@uni.example"})
-	must(err)
-	org, err := id.CreateOrg.Handle(ctx, identitycmd.CreateOrg{Actor: cli, Name: "University of X"})
-	must(err)
-	project, err := id.CreateProject.Handle(ctx, identitycmd.CreateProject{Actor: cli, Name: "Project 2", OrgID: org.ID})
-	must(err)
-	_, err = id.AddProjectMember.Handle(ctx, identitycmd.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: ada.UserID,
-		Roles: []domain.Role{domain.ProjectDeveloper}})
-	must(err)
-	backend, err := id.CreateBackend.Handle(ctx, identitycmd.CreateBackend{Actor: cli, Slug: "tpp", Name: "TPP"})
-	must(err)
-	_, err = id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: ada.UserID})
-	must(err)
-	as := commands.UserActor(ada.UserID)
-	_, err = ws.SaveGitHubToken.Handle(ctx, wscmd.SaveGitHubToken{Actor: as, Token: "ghp_x"})
-	must(err)
-	created, err := ws.CreateWorkspace.Handle(ctx, wscmd.CreateWorkspace{Actor: as, ProjectID: project.ID, Name: "project2workspace",
-		RepoURL: "https://github.com/opensafely/test-study", Branch: "main"})
-	must(err)
-	requested, err := ws.RequestJobs.Handle(ctx, wscmd.RequestJobs{Actor: as, WorkspaceID: created.WorkspaceID,
-		BackendID: backend.BackendID, SHA: "9e9b68563d90707f3903dec925526ca4601a4e26", Actions: []string{"describe_cohort"},
-		WillNotify: true})
-	must(err)
-
-	// The server: the read models, the runner API, and the mail reactor on an SMTP server.
-	runner := projections.NewRunner(pool, store, domain.Events, logger, workspaces.Projectors()...)
-	must(runner.Prepare(ctx))
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = runner.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	must(runner.WaitFor(ctx, requested.Position, workspaces.WorkspacesProjector))
-	api := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: workspaces.NewQueries(pool),
-		Runners: runners.New(kit),
-		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
-			return identitycmd.BackendForToken(ctx, store, token)
-		}})
-	srv := httptest.NewServer(server.New(server.Options{Logger: logger, Pool: pool, API: api}))
-	t.Cleanup(srv.Close)
 
 	const baseURL = "https://jobs.example.org"
 	smtp := smtpfake.Start(t)
@@ -120,12 +60,12 @@ func TestAJobTheRunnerReportsFinishedIsMailedOnce(t *testing.T) {
 
 	post := func(body string) {
 		t.Helper()
-		if status, got := call(t, "POST", srv.URL+runnerapi.JobsPath, backend.Token, nil, body); status != 200 {
+		if status, got := call(t, "POST", w.url+runnerapi.JobsPath, w.token, nil, body); status != 200 {
 			t.Fatalf("POST: %d %v", status, got)
 		}
 	}
 	job := func(status, code, completed string) string {
-		return `[{"identifier": "rfzajqkfrp766yxc", "job_request_id": "` + requested.JobRequestID + `", "action": "describe_cohort",
+		return `[{"identifier": "rfzajqkfrp766yxc", "job_request_id": "` + w.requestID + `", "action": "describe_cohort",
 			"run_command": "python:v2 analysis/analyse.py", "status": "` + status + `", "status_code": "` + code + `",
 			"status_message": "Completed successfully", "created_at": "2026-11-24T19:04:38Z", "updated_at": "2026-11-24T19:09:38Z",
 			"started_at": "2026-11-24T19:05:00Z", "completed_at": ` + completed + `, "trace_context": {}, "metrics": {},
@@ -137,11 +77,11 @@ func TestAJobTheRunnerReportsFinishedIsMailedOnce(t *testing.T) {
 
 	mails := smtp.WaitFor(t, 1, 15*time.Second)
 	m := mails[0]
-	if len(m.To) != 1 || m.To[0] != "ada@uni.example" ||
-		m.Header.Get("Subject") != "Job describe_cohort succeeded in workspace project2workspace" {
+	if len(m.To) != 1 || m.To[0] != "alice@uni.example" ||
+		m.Header.Get("Subject") != "Job describe_cohort succeeded in workspace test-ws" {
 		t.Errorf("mail to %q, subject %q", m.To, m.Header.Get("Subject"))
 	}
-	link := baseURL + "/university-of-x/project-2/project2workspace/" + requested.JobRequestID + "/rfzajqkfrp766yxc"
+	link := baseURL + "/test-org/test-project/test-ws/" + w.requestID + "/rfzajqkfrp766yxc"
 	if !strings.Contains(m.Body, link) || !strings.Contains(m.Body, "Completed successfully") {
 		t.Errorf("the mail lacks the link to the job's page %s or its message:\n%s", link, m.Body)
 	}
@@ -156,7 +96,7 @@ func TestAJobTheRunnerReportsFinishedIsMailedOnce(t *testing.T) {
 	other := strings.Replace(strings.Replace(job("pending", "created", "null"), "rfzajqkfrp766yxc", "itq647utyj25vrhv", 1),
 		`"describe_cohort"`, `"generate_dataset"`, 1)
 	post(strings.TrimSuffix(finished, "]") + "," + strings.TrimPrefix(other, "["))
-	last, err := store.ReadStream(ctx, domain.JobRequestStream(requested.JobRequestID))
+	last, err := store.ReadStream(ctx, domain.JobRequestStream(w.requestID))
 	must(err)
 	if got := len(last); got != 4 {
 		t.Errorf("the request's stream has %d events, want 4 (requested, running, succeeded, the other job)", got)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mediciasafely/jobserver/commands"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/runners"
@@ -39,12 +40,17 @@ func (gitHub) File(context.Context, string, string, string, string) ([]byte, err
 type world struct {
 	url, token, otherToken string
 	requestID, backendID   string
+	pool                   *pgxpool.Pool
+	kit                    commands.Kit
 	ws                     *wscmd.Commands
 	alice                  commands.Actor
 	store                  *pgstore.Store
 }
 
-func setup(t *testing.T) world {
+// setup is a backend (tpp, and another, emis), Alice (alice@uni.example), a Project Developer of Test Project
+// in Test Org and a member of tpp, her workspace test-ws and her job request on tpp (notify asks for e-mail on
+// its jobs' completion), the workspaces read model following the log, and the runner API on a test server.
+func setup(t *testing.T, notify bool) world {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
@@ -65,7 +71,8 @@ func setup(t *testing.T) world {
 		}
 	}
 	cli := commands.CLIActor
-	alice, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 1, Login: "alice", Name: "Alice"})
+	alice, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 1, Login: "alice", Name: "Alice",
+		Email: "alice@uni.example"})
 	must(err)
 	org, err := id.CreateOrg.Handle(ctx, identitycmd.CreateOrg{Actor: cli, Name: "Test Org"})
 	must(err)
@@ -87,7 +94,8 @@ func setup(t *testing.T) world {
 		RepoURL: "https://github.com/opensafely/test-study", Branch: "main"})
 	must(err)
 	requested, err := ws.RequestJobs.Handle(ctx, wscmd.RequestJobs{Actor: as, WorkspaceID: created.WorkspaceID,
-		BackendID: backend.BackendID, SHA: "9e9b68563d90707f3903dec925526ca4601a4e26", Actions: []string{"describe_cohort"}})
+		BackendID: backend.BackendID, SHA: "9e9b68563d90707f3903dec925526ca4601a4e26", Actions: []string{"describe_cohort"},
+		WillNotify: notify})
 	must(err)
 
 	runner := projections.NewRunner(pool, store, domain.Events, logger, workspaces.Projectors()...)
@@ -107,7 +115,7 @@ func setup(t *testing.T) world {
 	srv := httptest.NewServer(server.New(server.Options{Logger: logger, Pool: pool, API: api}))
 	t.Cleanup(srv.Close)
 	return world{url: srv.URL, token: backend.Token, otherToken: other.Token, requestID: requested.JobRequestID, backendID: backend.BackendID, ws: ws,
-		alice: as, store: store}
+		alice: as, store: store, pool: pool, kit: kit}
 }
 
 // call sends a request as the real client does and returns the status and decoded JSON body.
@@ -178,7 +186,7 @@ func jobsBody(requestID, status1, code1 string) string {
 }
 
 func TestTheRealClientsTraffic(t *testing.T) {
-	w := setup(t)
+	w := setup(t, false)
 	flags := map[string]string{"Flags": `{"paused":{"v":"true","ts":"2026-11-24T19:05:14.705266Z"},"mode":{"v":null,"ts":"2026-11-24T19:05:14.706535Z"}}`}
 
 	// 1. The runner polls: the new request, with every field it needs.
@@ -281,7 +289,7 @@ func TestTheRealClientsTraffic(t *testing.T) {
 }
 
 func TestBadInputs(t *testing.T) {
-	w := setup(t)
+	w := setup(t, false)
 	jobs, requests := w.url+runnerapi.JobsPath, w.url+runnerapi.JobRequestsPath
 	cases := []struct {
 		name, method, url, token, body string
