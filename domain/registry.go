@@ -40,6 +40,19 @@ var Events = NewRegistry(
 	Type[ProjectMemberRolesChanged](),
 	Type[ProjectMemberRemoved](),
 
+	// Study applications.
+	Type[ApplicationStarted](),
+	Type[ApplicationPageSaved](),
+	Type[ApplicationResearcherAdded](),
+	Type[ApplicationResearcherEdited](),
+	Type[ApplicationResearcherRemoved](),
+	Type[ApplicationSubmitted](),
+	Type[ApplicationWithdrawn](),
+	Type[ApplicationRestored](),
+	Type[ApplicationPageReviewed](),
+	Type[ApplicationStatusSet](),
+	Type[ApplicationApproved](),
+
 	// Workspaces and the jobs they run.
 	Type[WorkspaceCreated](),
 	Type[WorkspaceArchived](),

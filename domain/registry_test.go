@@ -20,6 +20,10 @@ var writeMissingGolden = flag.Bool("write-missing-golden", false, "write testdat
 
 var sampleTime = time.Date(2026, 11, 24, 19, 6, 0, 0, time.UTC)
 
+var sampleResearcher = domain.Researcher{ResearcherID: "01J0RESEARCHER000000000001", Name: "Grace Hopper", JobTitle: "Statistician",
+	Email: "grace@example.org", GitHubUsername: "grace-hopper", NeedsServerAccess: true, Phone: "+44 7700 900000", PhoneType: "mobile",
+	HasSafeResearcherTraining: true, TrainingWithOrg: "ONS", TrainingPassedAt: "2026-01-15"}
+
 // eventSamples holds one sample of every registered event type, with every field set.
 var eventSamples = []domain.Event{
 	domain.UserRegistered{UserID: "01J0USER000000000000000001", GitHubID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231"},
@@ -31,6 +35,19 @@ var eventSamples = []domain.Event{
 	domain.AdminRosterLeft{UserID: "01J0USER000000000000000001"},
 	domain.GitHubTokenSaved{UserID: "01J0USER000000000000000001", Fingerprint: "3f9a1c2e"},
 	domain.GitHubTokenCleared{UserID: "01J0USER000000000000000001"},
+	domain.ApplicationStarted{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001", TermsAccepted: true},
+	domain.ApplicationPageSaved{ApplicationID: "01J0APPLICATION00000000001", Page: "contact-details",
+		Answers: domain.Answers{"team_name": "Renal epidemiology", "organisation": "University of Example"},
+		Person:  &domain.Person{Name: "Ada Lovelace", Email: "ada@example.org", Phone: "+44 20 7946 0000", JobTitle: "Research fellow"}},
+	domain.ApplicationResearcherAdded{ApplicationID: "01J0APPLICATION00000000001", Researcher: sampleResearcher},
+	domain.ApplicationResearcherEdited{ApplicationID: "01J0APPLICATION00000000001", Researcher: sampleResearcher},
+	domain.ApplicationResearcherRemoved{ApplicationID: "01J0APPLICATION00000000001", ResearcherID: "01J0RESEARCHER000000000001"},
+	domain.ApplicationSubmitted{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001"},
+	domain.ApplicationWithdrawn{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001"},
+	domain.ApplicationRestored{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001"},
+	domain.ApplicationPageReviewed{ApplicationID: "01J0APPLICATION00000000001", Page: "study-information", Notes: "Please say which outcomes.", Approval: domain.ReviewNotApproved, By: "01J0USER000000000000000002"},
+	domain.ApplicationStatusSet{ApplicationID: "01J0APPLICATION00000000001", Status: domain.StatusApprovedSubjectTo, Comment: "Subject to REC approval.", By: "01J0USER000000000000000002"},
+	domain.ApplicationApproved{ApplicationID: "01J0APPLICATION00000000001", ProjectID: "01J0PROJECT000000000000001", ProjectName: "MyStudy", OrgID: "01J0ORG0000000000000000001", By: "01J0USER000000000000000002"},
 	domain.WorkspaceCreated{WorkspaceID: "01J0WORKSPACE0000000000001", ProjectID: "01J0PROJECT000000000000001", Name: "project2workspace", RepoURL: "https://github.com/mediciasafely/demo-study", Branch: "main", CreatedBy: "01J0USER000000000000000001", Notify: true},
 	domain.WorkspaceArchived{WorkspaceID: "01J0WORKSPACE0000000000001"},
 	domain.WorkspaceUnarchived{WorkspaceID: "01J0WORKSPACE0000000000001"},

@@ -69,17 +69,3 @@ func (h handlers) removeOrgMember(ctx context.Context, cmd RemoveOrgMember) (com
 		return o.RemoveMember(by, cmd.UserID)
 	})
 }
-
-// requireOrg fails with NotFound unless the organisation exists.
-func requireOrg(ctx context.Context, log *commands.EventLog, orgID string) error {
-	var o domain.Org
-	if orgID != "" {
-		if _, err := log.Load(ctx, domain.OrgStream(orgID), &o); err != nil {
-			return err
-		}
-	}
-	if !o.Exists() {
-		return domain.NotFound("No such organisation.")
-	}
-	return nil
-}

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/domain"
@@ -27,42 +26,13 @@ func (h handlers) createProject(ctx context.Context, cmd CreateProject) (Created
 			return Created{}, err
 		}
 		id := domain.NewID(h.log.Now())
-		created, writes, err := ProjectCreationWrites(ctx, h.log, by, id, cmd.Name, cmd.Slug, cmd.OrgID)
+		created, writes, err := commands.ProjectCreationWrites(ctx, h.log, by, id, cmd.Name, cmd.Slug, cmd.OrgID)
 		if err != nil {
 			return Created{}, err
 		}
 		res, err := h.log.Append(ctx, cmd.Actor, writes)
 		return Created{ID: id, Slug: created.Slug, Result: res}, err
 	})
-}
-
-// ProjectCreationWrites decides a new project, checks its organisation exists, and reserves its slug and
-// name: the writes to append, in one append, to create it. A slug or name taken is a Conflict on "slug" or
-// "name" (both at once when both are taken). A use case that creates a project as part of another
-// (approving an application) appends these writes with its own, inside commands.Retry.
-func ProjectCreationWrites(ctx context.Context, log *commands.EventLog, by domain.Actor, projectID, name, slug, orgID string) (domain.ProjectCreated, []commands.Write, error) {
-	created, err := domain.CreateProject(by, projectID, name, slug, orgID)
-	if err != nil {
-		return domain.ProjectCreated{}, nil, err
-	}
-	if orgID != "" {
-		if err := requireOrg(ctx, log, orgID); err != nil {
-			return domain.ProjectCreated{}, nil, err
-		}
-	}
-	slugWrite, slugErr := log.Reserve(ctx, domain.ProjectSlugStream(created.Slug), func(r *domain.Reservation) ([]domain.Event, error) {
-		return r.ReserveSlug("slug", domain.ReservedForProject, created.Slug, projectID)
-	})
-	nameWrite, nameErr := log.Reserve(ctx, domain.ProjectNameStream(created.Name), func(r *domain.Reservation) ([]domain.Event, error) {
-		return r.ReserveName("name", domain.ReservedForProject, created.Name, projectID)
-	})
-	if err := mergeConflicts(nameErr, slugErr); err != nil {
-		return domain.ProjectCreated{}, nil, err
-	}
-	return created, []commands.Write{
-		{Stream: domain.ProjectStream(projectID), Expected: eventstore.NoStream, Events: []domain.Event{created}},
-		slugWrite, nameWrite,
-	}, nil
 }
 
 // AddProjectToOrg puts a project in an organisation (needs project_create). A project belongs to at most one
@@ -80,7 +50,7 @@ func (h handlers) addProjectToOrg(ctx context.Context, cmd AddProjectToOrg) (com
 		if err != nil || len(events) == 0 {
 			return events, err
 		}
-		return events, requireOrg(ctx, h.log, cmd.OrgID)
+		return events, commands.RequireOrg(ctx, h.log, cmd.OrgID)
 	})
 }
 
@@ -176,31 +146,4 @@ func (h handlers) renameProject(ctx context.Context, cmd RenameProject) (command
 		}
 		return h.log.Append(ctx, cmd.Actor, writes)
 	})
-}
-
-// mergeConflicts joins the field messages of several Conflict errors into one, so a form shows all of them.
-// Any other error is returned as it is; no errors is nil.
-func mergeConflicts(errs ...error) error {
-	var merged *domain.Error
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		var de *domain.Error
-		if !errors.As(err, &de) || de.Kind != domain.KindConflict {
-			return err
-		}
-		if merged == nil {
-			merged = &domain.Error{Kind: de.Kind, Slug: de.Slug, Message: de.Message, Fields: map[string]string{}}
-		} else {
-			merged.Message = "Please choose another name and slug."
-		}
-		for f, m := range de.Fields {
-			merged.Fields[f] = m
-		}
-	}
-	if merged == nil {
-		return nil
-	}
-	return merged
 }
