@@ -12,6 +12,7 @@ type Actor struct {
 	userID    string
 	cli       bool
 	backendID string
+	reactor   string
 }
 
 // CLIActor is the operator's command line, which acts with every permission (it already holds the
@@ -28,6 +29,10 @@ func UserActor(userID string) Actor { return Actor{userID: userID} }
 // holds no permission of a person.
 func RunnerActor(backendID string) Actor { return Actor{backendID: backendID} }
 
+// ReactorActor is a reactor of the server acting on an event (the removal of released files' bytes): it
+// appends what it did, and holds no permission of a person.
+func ReactorActor(name string) Actor { return Actor{reactor: name} }
+
 // ActorID is the acting user's id; "" for the command line and for anonymous visitors.
 func (a Actor) ActorID() string { return a.userID }
 
@@ -41,6 +46,9 @@ func (a Actor) String() string {
 	}
 	if a.backendID != "" {
 		return "backend:" + a.backendID
+	}
+	if a.reactor != "" {
+		return "reactor:" + a.reactor
 	}
 	if a.userID == "" {
 		return "anonymous"

@@ -65,4 +65,13 @@ var Events = NewRegistry(
 
 	// What runners report about backends.
 	Type[BackendFlagChanged](),
+
+	// Released files, and the stored bytes they share.
+	Type[ReleaseCreated](),
+	Type[ReleaseFileUploaded](),
+	Type[ReleaseFileDeleted](),
+	Type[BlobReferenced](),
+	Type[BlobReleased](),
+	Type[BlobRemovalStarted](),
+	Type[BlobRemoved](),
 )

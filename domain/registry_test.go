@@ -74,6 +74,20 @@ var eventSamples = []domain.Event{
 	domain.ProjectMemberAdded{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001", Roles: []domain.Role{domain.ProjectCoordinator, domain.ProjectDeveloper}},
 	domain.ProjectMemberRolesChanged{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001", Roles: []domain.Role{domain.ProjectCollaborator}},
 	domain.ProjectMemberRemoved{ProjectID: "01J0PROJECT000000000000001", UserID: "01J0USER000000000000000001"},
+	domain.ReleaseCreated{ReleaseID: "01J0RELEASE000000000000001", WorkspaceID: "01J0WORKSPACE0000000000001", ProjectID: "01J0PROJECT000000000000001",
+		BackendID: "01J0BACKEND000000000000001", CreatedBy: "01J0USER000000000000000001",
+		Files: []domain.ReleaseFileRequest{{FileID: "01J0FILE000000000000000001", Name: "output/table.csv", URL: "output/table.csv", Size: 1234,
+			SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Date: time.Date(2026, 11, 24, 10, 0, 0, 123456000, time.UTC),
+			Metadata: map[string]any{"tool": "airlock", "airlock_id": "01J0RELEASE000000000000001"}, Review: map[string]any{"status": "APPROVED"}}},
+		Metadata: map[string]any{"tool": "airlock", "airlock_id": "01J0RELEASE000000000000001"}, Review: map[string]any{"comments": map[string]any{}}},
+	domain.ReleaseFileUploaded{ReleaseID: "01J0RELEASE000000000000001", FileID: "01J0FILE000000000000000001", Name: "output/table.csv",
+		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Size: 1234, UploadedBy: "01J0USER000000000000000001", BackendID: "01J0BACKEND000000000000001"},
+	domain.ReleaseFileDeleted{ReleaseID: "01J0RELEASE000000000000001", FileID: "01J0FILE000000000000000001", Name: "output/table.csv",
+		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", DeletedBy: "01J0USER000000000000000001", Reason: "Small numbers in row 3"},
+	domain.BlobReferenced{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ReleaseID: "01J0RELEASE000000000000001", FileID: "01J0FILE000000000000000001", Size: 1234},
+	domain.BlobReleased{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ReleaseID: "01J0RELEASE000000000000001", FileID: "01J0FILE000000000000000001"},
+	domain.BlobRemovalStarted{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+	domain.BlobRemoved{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 }
 
 // TestEventJSONShapesAreStable compares the JSON of every event type with its golden file in testdata/events.

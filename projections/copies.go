@@ -2,7 +2,10 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mediciasafely/jobserver/domain"
 )
@@ -106,6 +109,22 @@ func (c Copies) Register(h Handlers) {
 		return db.Exec(ctx, `INSERT INTO `+backends+` (id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
 			ev.BackendID, ev.Slug, ev.Name)
 	})
+}
+
+// Permissions is what a user may do in a project, from the copies of their global roles and of their
+// roles in that project; an unknown user (or "") may do nothing.
+func (c Copies) Permissions(ctx context.Context, db Querier, userID, projectID string) (domain.PermissionSet, error) {
+	var global, roles []string
+	err := db.QueryRow(ctx, `SELECT u.global_roles, coalesce((SELECT m.roles FROM `+c.prefix+`_project_members m
+			WHERE m.project_id = $2 AND m.user_id = u.id), '{}')
+		FROM `+c.prefix+`_people u WHERE u.id = $1`, userID, projectID).Scan(&global, &roles)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.PermissionSet{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return domain.PermissionsOf(Roles(global), Roles(roles)), nil
 }
 
 // roleStrings stores roles as text.

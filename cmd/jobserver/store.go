@@ -13,6 +13,7 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -47,7 +48,8 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 
 // projectors are every read model the server keeps.
 func projectors() []projections.Projector {
-	return append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...)
+	return append(append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...),
+		releaseviews.Projectors()...)
 }
 
 func (b *backend) close() {
