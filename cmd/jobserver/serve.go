@@ -25,6 +25,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	"github.com/mediciasafely/jobserver/projections/live"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -101,10 +102,12 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return fmt.Errorf("prepare reactors: %w", err)
 	}
 
+	// Open pages hear of the projectors' commits, this process's or another's on the same database.
+	liveHub := live.NewHub(b.pool, b.store, domain.Events, logger, b.runner.Projectors()...)
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
-		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development,
+		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development, Live: liveHub,
 	})
 	if err != nil {
 		return err
@@ -153,6 +156,15 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	defer func() {
 		stopProjectors()
 		<-reactorsStopped
+	}()
+	liveStopped := make(chan struct{})
+	go func() {
+		_ = liveHub.Run(projectorsCtx)
+		close(liveStopped)
+	}()
+	defer func() {
+		stopProjectors()
+		<-liveStopped
 	}()
 
 	if cfg.Development {

@@ -113,13 +113,18 @@ func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 }
 
 // deadline gives each request's context a deadline, so that its database work gives up rather than hang
-// when the database does not answer; the page then answers 503 (see dbstatus).
+// when the database does not answer; the page then answers 503 (see dbstatus). A stream of Server-Sent
+// Events lives as long as its page is open: it bounds its own work and writes instead.
 func deadline(timeout time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if timeout <= 0 {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), timeout)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

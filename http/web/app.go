@@ -31,6 +31,7 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	"github.com/mediciasafely/jobserver/projections/live"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -63,6 +64,8 @@ type Deps struct {
 	SecretKey []byte
 	// Development switches the demo login on; production refuses it.
 	Development bool
+	// Live tells open pages of the changes they show; nil turns live updates off.
+	Live *live.Hub
 }
 
 // App is the web application: pages and forms for people.
@@ -92,7 +95,7 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.HttpOnly = true
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	a.sessions.Cookie.Secure = a.secure
-	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected}
+	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected, Live: d.Live}
 	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
 		workspacepages.Templates, eventlog.Templates)
 	if err != nil {
@@ -190,7 +193,8 @@ func (a *App) chrome(r *http.Request) kit.Chrome {
 		c.User = &kit.CurrentUser{ID: u.ID, Login: u.Login, Name: u.Name, AvatarURL: u.AvatarURL,
 			CanSeeStaffArea: err == nil && perms.Has(domain.StaffAreaAccess)}
 	}
-	if kit.HasSession(r) {
+	// A part of a page fetched by htmx (Show jobs, a live update) leaves the messages to the next whole page.
+	if kit.HasSession(r) && r.Header.Get("HX-Request") == "" {
 		c.Flashes = a.kit.PopFlashes(r)
 	}
 	return c

@@ -19,7 +19,7 @@ import (
 )
 
 var (
-	pagedRequest = regexp.MustCompile(`pagedreq\d{2}`)
+	pagedRequest = regexp.MustCompile(`<tr id="request-(pagedreq\d{2})">`)
 	olderLink    = regexp.MustCompile(`<a href="([^"]+)" rel="next">Older</a>`)
 	newerLink    = regexp.MustCompile(`<a href="([^"]+)" rel="prev">Newer</a>`)
 )
@@ -27,10 +27,8 @@ var (
 // requestsOn are the paged job requests a page of the event log lists, in the page's order.
 func requestsOn(p *page) []string {
 	var ids []string
-	for _, id := range pagedRequest.FindAllString(p.body, -1) {
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
+	for _, m := range pagedRequest.FindAllStringSubmatch(p.body, -1) {
+		ids = append(ids, m[1])
 	}
 	return ids
 }

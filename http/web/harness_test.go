@@ -32,6 +32,7 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	"github.com/mediciasafely/jobserver/projections/live"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -51,6 +52,9 @@ type env struct {
 	gh      *githubfake.Server
 	ws      *workspaces.Commands
 	wsViews *wsviews.Queries
+	// hub tells the live pages of the projectors' commits; app is the pages the server serves.
+	hub *live.Hub
+	app *web.App
 }
 
 type envOptions struct {
@@ -105,9 +109,11 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done, hubDone := make(chan struct{}), make(chan struct{})
 	go func() { _ = e.runner.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.hub = live.NewHub(e.pool, e.store, domain.Events, logger, e.runner.Projectors()...)
+	go func() { _ = e.hub.Run(ctx); close(hubDone) }()
+	t.Cleanup(func() { cancel(); <-done; <-hubDone })
 
 	e.server = httptest.NewUnstartedServer(nil)
 	baseURL := o.baseURL
@@ -121,11 +127,12 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.cmds,
 		Workspaces: e.ws, WorkspaceViews: e.wsViews,
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
-		Development: !o.production,
+		Development: !o.production, Live: e.hub,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.app = app
 	e.server.Config.Handler = server.New(server.Options{Logger: logger, Pool: e.pool, Renderer: app.Renderer(), Pages: app.Routes})
 	e.server.Start()
 	t.Cleanup(e.server.Close)

@@ -23,6 +23,7 @@ type logPage struct {
 	NewerURL, OlderURL string
 	// Loosen names the filters set, for an empty result to say which to loosen.
 	Loosen []string
+	Live   kit.LiveView
 }
 
 // JobsURL is the page of a request's jobs (the "Show jobs" link, and what htmx swaps in).
@@ -39,15 +40,22 @@ func filterOf(q url.Values) eventlogviews.Filter {
 	return f
 }
 
-// query is the address's query of filter f with cursor key=value.
-func query(f eventlogviews.Filter, key, value string) string {
+// filterValues is filter f as the address's query carries it.
+func filterValues(f eventlogviews.Filter) url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"q": f.Text, "request": f.Request, "backend": f.Backend, "status": f.Status,
-		"user": f.User, "workspace": f.Workspace, key: value} {
+		"user": f.User, "workspace": f.Workspace} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
+	return q
+}
+
+// query is the address of the log with filter f and cursor key=value.
+func query(f eventlogviews.Filter, key, value string) string {
+	q := filterValues(f)
+	q.Set(key, value)
 	return "/event-log?" + q.Encode()
 }
 
@@ -66,11 +74,12 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 			*dst = &c
 		}
 	}
+	live := a.liveView(r, "/event-log", filterValues(f))
 	v, err := a.Views.Log(r.Context(), f, after, before, PageSize)
 	if err != nil {
 		return err
 	}
-	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses}
+	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses, Live: live}
 	if v.Newer != nil {
 		p.NewerURL = query(f, "before", v.Newer.String())
 	}
@@ -118,17 +127,19 @@ const latestShown = 5
 type latestPage struct {
 	status
 	Requests []eventlogviews.JobRequest
+	Live     kit.LiveView
 }
 
 // latestPage is "/event-log/latest": the latest job requests across the user's workspaces, the section
 // the home page shows in place (a page of its own, so the home page still reads one view).
 func (a *Handlers) latestPage(w http.ResponseWriter, r *http.Request) error {
+	live := a.liveView(r, "/event-log/latest", nil)
 	requests, err := a.Views.Latest(r.Context(), kit.CurrentUserOf(r).ID, latestShown)
 	if err != nil {
 		return err
 	}
 	a.Page(w, r, http.StatusOK, "latest", kit.View{Title: "Your latest job requests",
 		Crumbs: []kit.Crumb{{Label: "Event Log", URL: "/event-log"}, {Label: "Your latest job requests"}},
-		Data:   latestPage{Requests: requests}})
+		Data:   latestPage{Requests: requests, Live: live}})
 	return nil
 }

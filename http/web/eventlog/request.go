@@ -24,7 +24,8 @@ const MissingUpdates = 30 * time.Minute
 type requestPage struct {
 	status
 	eventlogviews.RequestPage
-	Now time.Time
+	Now  time.Time
+	Live kit.LiveView
 }
 
 // RepoURL, ProjectYAMLURL and CommitURL are the request's repository, its project.yaml at its commit and
@@ -100,9 +101,15 @@ func (p requestPage) RuntimeText() string { return p.Duration(p.Runtime()) }
 
 // requestView reads the request at /{org}/{project}/{workspace}/{request}.
 func (a *Handlers) requestView(r *http.Request) (requestPage, error) {
+	live := a.requestLive(r)
 	v, err := a.Views.Request(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"), chi.URLParam(r, "workspace"),
 		chi.URLParam(r, "request"), viewerID(r))
-	return requestPage{RequestPage: v, Now: a.now()}, err
+	return requestPage{RequestPage: v, Now: a.now(), Live: live}, err
+}
+
+// requestLive is the live part of the pages of a job request and its jobs: the request's stream tells them.
+func (a *Handlers) requestLive(r *http.Request) kit.LiveView {
+	return a.liveView(r, "/event-log/"+strings.ToLower(chi.URLParam(r, "request")), nil)
 }
 
 func requestCrumbs(j eventlogviews.JobRequest, more ...kit.Crumb) []kit.Crumb {
@@ -196,9 +203,11 @@ func (p jobPage) Metric(name string) string {
 }
 
 func (a *Handlers) jobView(r *http.Request) (jobPage, error) {
+	live := a.requestLive(r)
 	v, err := a.Views.Job(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"), chi.URLParam(r, "workspace"),
 		chi.URLParam(r, "request"), chi.URLParam(r, "job"), viewerID(r))
-	return jobPage{requestPage: requestPage{RequestPage: v.RequestPage, Now: a.now()}, Job: v.Job, cancellable: v.Cancellable()}, err
+	return jobPage{requestPage: requestPage{RequestPage: v.RequestPage, Now: a.now(), Live: live}, Job: v.Job,
+		cancellable: v.Cancellable()}, err
 }
 
 // jobPage is "/{org}/{project}/{workspace}/{request}/{job}": a job's state, config, timings and metrics.

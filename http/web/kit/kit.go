@@ -18,6 +18,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/server/dbstatus"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	"github.com/mediciasafely/jobserver/projections/live"
 )
 
 // Kit is what every page handler shares: the renderer, the session, and the wait for the read models.
@@ -26,6 +27,8 @@ type Kit struct {
 	Sessions  *scs.SessionManager
 	Projected projections.Waiter
 	Renderer  *Renderer
+	// Live tells live pages of changes; nil turns live updates off.
+	Live *live.Hub
 }
 
 // HandlerFunc is a page or form handler: it answers the request, or returns the error that Fail turns into

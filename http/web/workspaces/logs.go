@@ -1,6 +1,7 @@
 package workspaces
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/kit"
+	"github.com/mediciasafely/jobserver/projections/live"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -16,6 +18,7 @@ import (
 type logsPage struct {
 	workspacePage
 	JobRequests []wsviews.JobRequest
+	Live        kit.LiveView
 }
 
 // CancelURL is the page that asks before cancelling a job request.
@@ -28,14 +31,28 @@ func (p logsPage) MayCancel(j wsviews.JobRequest) bool {
 
 // logsPage is "/{org}/{project}/{workspace}/logs": the workspace's job requests, newest first.
 func (a *Handlers) logsPage(w http.ResponseWriter, r *http.Request) error {
+	live := a.LiveView(r, strings.TrimSuffix(r.URL.Path, "/")+"/live", nil, wsviews.WorkspacesProjector)
 	v, err := a.Views.LogsPage(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"), chi.URLParam(r, "workspace"), viewerID(r))
 	if err = workspaceNotFound(r, err); err != nil {
 		return err
 	}
 	a.Page(w, r, http.StatusOK, "workspace_logs", kit.View{Title: "Logs of " + v.Workspace.Name,
 		Crumbs: workspaceCrumbs(v.WorkspacePage, kit.Crumb{Label: "Logs"}),
-		Data:   logsPage{workspacePage: newWorkspacePageData(v.WorkspacePage), JobRequests: v.JobRequests}})
+		Data:   logsPage{workspacePage: newWorkspacePageData(v.WorkspacePage), JobRequests: v.JobRequests, Live: live}})
 	return nil
+}
+
+// logsStream is "/{org}/{project}/{workspace}/logs/live": the live updates of the logs page (kit.Stream),
+// told of the changes to the workspace's job requests as the workspaces projector commits them.
+func (a *Handlers) logsStream(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.Views.WorkspacePage(r.Context(), chi.URLParam(r, "org"), chi.URLParam(r, "project"), chi.URLParam(r, "workspace"), viewerID(r))
+	if err = workspaceNotFound(r, err); err != nil {
+		return err
+	}
+	return a.Stream(w, r, kit.Live{Page: "workspace-logs", Projector: wsviews.WorkspacesProjector,
+		Match: func(context.Context) (func(live.Request) bool, error) {
+			return func(c live.Request) bool { return c.WorkspaceID == v.Workspace.ID }, nil
+		}})
 }
 
 // jobRequestView reads the job request at .../logs/{jobRequest}.

@@ -34,6 +34,7 @@ func (a *Handlers) Routes(r chi.Router) {
 	r.Post("/{org}/{project}/{workspace}/run-jobs/", a.Handle(a.runJobsForm))
 	r.Get("/{org}/{project}/{workspace}/logs", a.Handle(a.logsPage))
 	r.Get("/{org}/{project}/{workspace}/logs/", a.Handle(a.logsPage))
+	r.Get("/{org}/{project}/{workspace}/logs/live", a.Handle(a.logsStream))
 	r.Get("/{org}/{project}/{workspace}/logs/{jobRequest}/cancel", a.Handle(a.confirmCancel))
 	r.Post("/{org}/{project}/{workspace}/logs/{jobRequest}/cancel", a.Handle(a.cancel))
 }
