@@ -32,6 +32,7 @@ var settings = []setting{
 	{"JOBSERVER_ENV", "production", "development enables the local demo login and demo data; production refuses them"},
 	{"JOBSERVER_BASE_URL", "", "public URL of the server, for OAuth callbacks and links in e-mail (default: http://JOBSERVER_ADDR)"},
 	{"JOBSERVER_SECRET_KEY", "", "64 hex digits (32 bytes) for cookies and encrypted secrets; required in production, generated under .data/ in development"},
+	{"JOBSERVER_AUDIT_SIGNING_KEY", "", "Ed25519 key signing the audit chain's checkpoints: base64 of a 32-byte seed (`openssl rand -base64 32`) or a PEM PKCS #8 key; required in production, generated under .data/ in development"},
 	{"JOBSERVER_OLD_SECRET_KEYS", "", "earlier secret keys, comma-separated: GitHub tokens sealed under them still open until `jobserver admin reencrypt-secrets` moves them to the current key"},
 	{"GITHUB_CLIENT_ID", "", "OAuth app client id for \"Log in with GitHub\""},
 	{"GITHUB_CLIENT_SECRET", "", "OAuth app client secret"},

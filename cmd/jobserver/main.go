@@ -37,6 +37,7 @@ func subcommands() []command {
 		{"replay", "rebuild read models from the event log: replay [--projection NAME]", replay},
 		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", verify},
 		{"admin", "operator tasks: grant-role, revoke-role, create-backend (`jobserver admin` lists them)", admin},
+		{"audit", "tamper evidence: public-key, export, verify (`jobserver audit` lists them)", auditTasks},
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/projections"
+	"github.com/mediciasafely/jobserver/projections/audit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
@@ -39,6 +40,10 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	key, ring, err := secretKeys(cfg.Development)
+	if err != nil {
+		return err
+	}
+	auditKey, err := auditSigningKey(cfg.Development)
 	if err != nil {
 		return err
 	}
@@ -156,6 +161,16 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	defer func() {
 		stopProjectors()
 		<-reactorsStopped
+	}()
+	// The audit sealer chains and signs the log beside it; of several servers on one database one seals.
+	sealerStopped := make(chan struct{})
+	go func() {
+		_ = audit.NewSealer(b.pool, b.store.Notifier(), auditKey, logger, audit.SealerOptions{}).Run(projectorsCtx)
+		close(sealerStopped)
+	}()
+	defer func() {
+		stopProjectors()
+		<-sealerStopped
 	}()
 	liveStopped := make(chan struct{})
 	go func() {

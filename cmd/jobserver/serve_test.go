@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -86,6 +87,7 @@ func TestServeAndVerifyGiveUpOnADatabaseThatNeverAnswers(t *testing.T) {
 	t.Setenv("JOBSERVER_DB_CONNECT_TIMEOUT", "1s")
 	t.Setenv("JOBSERVER_ENV", "development")
 	t.Setenv("JOBSERVER_SECRET_KEY", strings.Repeat("ab", 32))
+	t.Setenv("JOBSERVER_AUDIT_SIGNING_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	t.Setenv("JOBSERVER_ADDR", "127.0.0.1:0")
 	t.Setenv("JOBSERVER_METRICS_ADDR", "off")
 	for _, args := range [][]string{{"serve"}, {"verify"}, {"migrate"}} {
@@ -172,6 +174,7 @@ func TestServeKeepsMetricsOffThePublicListenerAndStopsCleanlyOnSIGTERM(t *testin
 	t.Setenv("GITHUB_CLIENT_ID", "id")
 	t.Setenv("GITHUB_CLIENT_SECRET", "secret")
 	t.Setenv("JOBSERVER_SECRET_KEY", strings.Repeat("ab", 32))
+	t.Setenv("JOBSERVER_AUDIT_SIGNING_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	t.Setenv("JOBSERVER_ADDR", addr)
 	t.Setenv("JOBSERVER_METRICS_ADDR", metricsAddr)
 	t.Setenv("LOG_LEVEL", "warn")
