@@ -230,7 +230,10 @@ func (h handlers) uploadReleaseFile(ctx context.Context, cmd UploadReleaseFile) 
 		return Uploaded{FileID: uploaded.FileID, Result: res}, err
 	})
 	if err != nil {
-		h.removeIfUnreferenced(ctx, cmd.Actor, stored.SHA256)
+		// Bytes being removed, or gone already, need no removal of their own.
+		if !errors.Is(err, domain.ErrBlobBeingRemoved) {
+			h.removeIfUnreferenced(ctx, cmd.Actor, stored.SHA256)
+		}
 		return Uploaded{}, err
 	}
 	return out, nil

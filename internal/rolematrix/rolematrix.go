@@ -61,6 +61,7 @@ type Use struct {
 const (
 	Identity   = "identity"
 	Workspaces = "workspaces"
+	Releases   = "releases"
 )
 
 // Allows reports whether the setup with key may run the use.
@@ -81,6 +82,9 @@ var coordinators = []string{"cli", "global:core_developer", "global:project_coor
 
 // developers of the project and global ones create and archive workspaces and run and cancel jobs.
 var developers = []string{"cli", "global:project_developer", "project:project_developer"}
+
+// outputCheckers release and delete files of every project.
+var outputCheckers = []string{"cli", "global:output_checker"}
 
 // people are the setups of keys that are a person: the command line runs no jobs.
 func people(keys []string) []string {
@@ -108,7 +112,9 @@ func everyoneSignedIn() []string {
 // a global one, or an admin) changes members' roles, removes members and renames the project, but a
 // coordinator of another project may not; everyone signed in changes only their own notification
 // address; an anonymous visitor may do nothing. A Project Developer of the project (or a global one)
-// creates, archives and configures workspaces, runs jobs on a backend they belong to, and cancels jobs.
+// creates, archives and configures workspaces, runs jobs on a backend they belong to, and cancels jobs. An
+// Output Checker releases files from a backend they belong to (on behalf of themself: the command line is
+// nobody) and deletes released files.
 func Uses() []Use {
 	return []Use{
 		{Slice: Identity, Name: "ChangeNotificationEmail of their own address", Allowed: everyoneSignedIn()},
@@ -134,6 +140,9 @@ func Uses() []Use {
 		{Slice: Workspaces, Name: "SetWorkspaceNotifications", Allowed: developers},
 		{Slice: Workspaces, Name: "RequestJobs", Allowed: people(developers)},
 		{Slice: Workspaces, Name: "CancelJobs of someone else's request", Allowed: developers},
+		{Slice: Releases, Name: "CreateRelease", Allowed: people(outputCheckers)},
+		{Slice: Releases, Name: "UploadReleaseFile", Allowed: people(outputCheckers)},
+		{Slice: Releases, Name: "DeleteReleaseFile", Allowed: outputCheckers},
 	}
 }
 
