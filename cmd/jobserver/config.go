@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/mail"
 
 	"github.com/mediciasafely/jobserver/http/server"
@@ -51,7 +53,15 @@ var settings = []setting{
 	{"JOBSERVER_WRITE_TIMEOUT", "60s", "longest time to write a response (streams extend their own)"},
 	{"JOBSERVER_IDLE_TIMEOUT", "120s", "close keep-alive connections idle this long"},
 	{"JOBSERVER_API_BODY_LIMIT", "32MiB", "largest request body the runner API reads (bytes, or with KiB/MiB/GiB); a larger one is answered 413"},
+	{"JOBSERVER_RELEASE_FILE_LIMIT", "16MiB", "largest released file the release API takes (bytes, or with KiB/MiB/GiB); its upload is refused while it streams"},
 	{"JOBSERVER_SHUTDOWN_TIMEOUT", "15s", "on SIGINT/SIGTERM, wait this long for requests in flight before cutting them off"},
+	{"JOBSERVER_BLOB_DIR", "", "directory keeping released files' bytes; default .data/blobs in development, required in production unless JOBSERVER_S3_BUCKET is set"},
+	{"JOBSERVER_S3_BUCKET", "", "S3 bucket keeping released files' bytes instead of JOBSERVER_BLOB_DIR (created when missing)"},
+	{"JOBSERVER_S3_ENDPOINT", "https://s3.amazonaws.com", "URL of the S3 server"},
+	{"JOBSERVER_S3_REGION", "us-east-1", "region of the S3 bucket"},
+	{"JOBSERVER_S3_ACCESS_KEY", "", "S3 access key id"},
+	{"JOBSERVER_S3_SECRET_KEY", "", "S3 secret access key"},
+	{"JOBSERVER_S3_PATH_STYLE", "false", "true addresses the bucket as ENDPOINT/BUCKET (MinIO, SeaweedFS); false lets the client choose (BUCKET.ENDPOINT on AWS)"},
 }
 
 // config is the server's configuration, read from the environment.
@@ -78,6 +88,11 @@ type config struct {
 	SMTPTimeout      time.Duration
 	// APIBodyLimit is the largest body the runner API reads, in bytes.
 	APIBodyLimit int64
+	// ReleaseFileLimit is the largest released file, in bytes.
+	ReleaseFileLimit int64
+	// BlobDir is JOBSERVER_BLOB_DIR as set ("" when not); S3, when its Bucket is set, is used instead.
+	BlobDir string
+	S3      blobs.S3Config
 }
 
 func env(name string) string {
@@ -145,6 +160,9 @@ func loadConfig() (config, error) {
 	if c.APIBodyLimit, err = byteSize(env("JOBSERVER_API_BODY_LIMIT")); err != nil {
 		errs = append(errs, fmt.Errorf("JOBSERVER_API_BODY_LIMIT: %w", err))
 	}
+	if c.ReleaseFileLimit, err = byteSize(env("JOBSERVER_RELEASE_FILE_LIMIT")); err != nil {
+		errs = append(errs, fmt.Errorf("JOBSERVER_RELEASE_FILE_LIMIT: %w", err))
+	}
 	c.SMTPTimeout = duration("SMTP_TIMEOUT")
 	if c.MailFrom == "" {
 		c.MailFrom = mail.DefaultFrom(c.BaseURL)
@@ -153,6 +171,20 @@ func loadConfig() (config, error) {
 		if _, err := mail.NewSMTP(mail.Config{URL: c.SMTPURL, From: c.MailFrom, Timeout: c.SMTPTimeout}); err != nil {
 			errs = append(errs, err) // its text never holds the password
 		}
+	}
+	c.BlobDir = os.Getenv("JOBSERVER_BLOB_DIR")
+	c.S3 = blobs.S3Config{
+		Endpoint: env("JOBSERVER_S3_ENDPOINT"), Region: env("JOBSERVER_S3_REGION"), Bucket: env("JOBSERVER_S3_BUCKET"),
+		AccessKey: env("JOBSERVER_S3_ACCESS_KEY"), SecretKey: env("JOBSERVER_S3_SECRET_KEY"),
+	}
+	if c.S3.PathStyle, err = strconv.ParseBool(env("JOBSERVER_S3_PATH_STYLE")); err != nil {
+		errs = append(errs, fmt.Errorf("JOBSERVER_S3_PATH_STYLE is %q; use true or false", env("JOBSERVER_S3_PATH_STYLE")))
+	}
+	if c.S3.Bucket != "" && c.BlobDir != "" {
+		errs = append(errs, errors.New("JOBSERVER_BLOB_DIR and JOBSERVER_S3_BUCKET are both set; released files are kept in one place, so set one"))
+	}
+	if c.S3.Bucket != "" && (c.S3.AccessKey == "" || c.S3.SecretKey == "") {
+		errs = append(errs, errors.New("JOBSERVER_S3_BUCKET needs JOBSERVER_S3_ACCESS_KEY and JOBSERVER_S3_SECRET_KEY"))
 	}
 	if w := c.HTTPTimeouts.Write; w > 0 && c.RequestTimeout > 0 && c.RequestTimeout >= w {
 		errs = append(errs, fmt.Errorf("JOBSERVER_REQUEST_TIMEOUT (%s) must be shorter than JOBSERVER_WRITE_TIMEOUT (%s), "+
@@ -180,6 +212,23 @@ func baseURLFor(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// blobStore opens where released files' bytes are kept: the S3 bucket when one is named, else the
+// directory. Production names one or the other, as the bytes must outlive the working directory; only the
+// server needs it, so other subcommands run without.
+func blobStore(ctx context.Context, c config) (blobs.Store, error) {
+	if c.S3.Bucket != "" {
+		return blobs.NewS3(ctx, c.S3)
+	}
+	dir := c.BlobDir
+	if dir == "" {
+		if !c.Development {
+			return nil, errors.New("JOBSERVER_BLOB_DIR (a directory) or JOBSERVER_S3_BUCKET is required in production, to keep released files")
+		}
+		dir = filepath.Join(".data", "blobs")
+	}
+	return blobs.NewDir(dir)
 }
 
 // secretKeys reads the server's secret key and builds the keyring from it (and from the older keys).
