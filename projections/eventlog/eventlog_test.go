@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +135,52 @@ func TestTheEventLogDerivesARequestsStatusAndTimesFromItsJobsAndRebuildsAlike(t 
 		}
 		if len(diffs) != 0 {
 			t.Errorf("%s: the rebuild differs from the live tables: %+v", p.Name(), diffs)
+		}
+	}
+}
+
+func TestTheLogsUserMenuListsOnlyThePeopleWhoRequestedJobsAndItsPlansCanBeRead(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := pgstore.New(pool)
+	t.Cleanup(store.Close)
+	log := commands.NewEventLog(store, domain.Events, time.Now)
+	var writes []commands.Write
+	add := func(stream string, e domain.Event) {
+		writes = append(writes, commands.Write{Stream: stream, Expected: eventstore.NoStream, Events: []domain.Event{e}})
+	}
+	add(domain.UserStream("user1"), domain.UserRegistered{UserID: "user1", GitHubID: 1, Login: "ada", Name: "Ada Lovelace"})
+	add(domain.UserStream("user2"), domain.UserRegistered{UserID: "user2", GitHubID: 2, Login: "bob"})
+	add(domain.JobRequestStream("request1"), domain.JobRequested{JobRequestID: "request1", WorkspaceID: "workspace1",
+		ProjectID: "project1", BackendID: "backend1", SHA: "0123456789abcdef", RequestedActions: []string{"report"}, RequestedBy: "user1"})
+	res, err := log.Append(ctx, commands.CLIActor, writes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitVisible(t, store, res.Position)
+	if err := projections.NewRunner(pool, store, domain.Events, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		eventlog.Projectors()...).Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := eventlog.NewQueries(pool)
+
+	page, err := q.Log(ctx, eventlog.Filter{}, nil, nil, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []eventlog.Option{{Value: "ada", Label: "Ada Lovelace"}}; !slices.Equal(page.Users, want) {
+		t.Errorf("user menu %v, want %v (bob has requested nothing)", page.Users, want)
+	}
+	plans, err := q.ExplainLog(ctx, eventlog.Filter{User: "ada", Status: domain.JobPending}, nil, nil, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 4 {
+		t.Fatalf("%d plans, want one for the requests and one per menu", len(plans))
+	}
+	for _, p := range plans {
+		if !strings.Contains(p, "Execution Time") || !strings.Contains(p, "Buffers") {
+			t.Errorf("not an EXPLAIN (ANALYZE, BUFFERS):\n%s", p)
 		}
 	}
 }

@@ -184,36 +184,8 @@ type LogPage struct {
 func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
 	var v LogPage
 	err := projections.View(ctx, q.pool, func(db querier) error {
-		where, args := []string{"true"}, []any{}
-		arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
-		if f.Text != "" {
-			where = append(where, `(r.requested_actions || r.job_actions || r.job_ids) @> ARRAY[`+arg(f.Text)+`]::text[]`)
-		}
-		if f.Request != "" {
-			where = append(where, `r.id = `+arg(strings.ToLower(f.Request)))
-		}
-		if f.Backend != "" {
-			where = append(where, `r.backend_id IN (SELECT id FROM eventlog_backends WHERE slug = `+arg(f.Backend)+`)`)
-		}
-		if f.Status != "" {
-			where = append(where, `r.status = `+arg(f.Status))
-		}
-		if f.User != "" {
-			where = append(where, `r.requested_by IN (SELECT id FROM eventlog_people WHERE lower(login) = lower(`+arg(f.User)+`))`)
-		}
-		if f.Workspace != "" {
-			where = append(where, `r.workspace_id IN (SELECT id FROM eventlog_workspaces WHERE name = lower(`+arg(f.Workspace)+`))`)
-		}
-		order := "r.created_at DESC, r.id DESC"
-		switch {
-		case after != nil:
-			where = append(where, `(r.created_at, r.id) < (`+arg(after.At)+`, `+arg(after.ID)+`)`)
-		case before != nil:
-			where = append(where, `(r.created_at, r.id) > (`+arg(before.At)+`, `+arg(before.ID)+`)`)
-			order = "r.created_at, r.id"
-		}
-		rows, err := db.Query(ctx, `SELECT `+requestColumns+requestsFrom+` WHERE `+strings.Join(where, " AND ")+
-			` ORDER BY `+order+` LIMIT `+arg(size+1), args...)
+		sql, args := logRequests(f, after, before, size)
+		rows, err := db.Query(ctx, sql, args...)
 		if v.Requests, err = projections.All(rows, err, scanRequest); err != nil {
 			return err
 		}
@@ -233,22 +205,85 @@ func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size
 				v.Older = &Cursor{At: last.CreatedAt, ID: last.ID}
 			}
 		}
-		if rows, err = db.Query(ctx, `SELECT slug, name FROM eventlog_backends ORDER BY lower(name)`); err != nil {
-			return err
+		for _, menu := range []struct {
+			sql string
+			dst *[]Option
+		}{{backendsMenu, &v.Backends}, {usersMenu, &v.Users}, {workspacesMenu, &v.Workspaces}} {
+			rows, err := db.Query(ctx, menu.sql)
+			if *menu.dst, err = projections.All(rows, err, pgx.RowToStructByPos[Option]); err != nil {
+				return err
+			}
 		}
-		if v.Backends, err = projections.All(rows, nil, pgx.RowToStructByPos[Option]); err != nil {
-			return err
-		}
-		rows, err = db.Query(ctx, `SELECT login, coalesce(nullif(name, ''), login) FROM eventlog_people
-			WHERE id IN (SELECT DISTINCT requested_by FROM eventlog_requests) ORDER BY lower(coalesce(nullif(name, ''), login))`)
-		if v.Users, err = projections.All(rows, err, pgx.RowToStructByPos[Option]); err != nil {
-			return err
-		}
-		rows, err = db.Query(ctx, `SELECT name, name FROM eventlog_workspaces ORDER BY name`)
-		v.Workspaces, err = projections.All(rows, err, pgx.RowToStructByPos[Option])
-		return err
+		return nil
 	})
 	return v, err
+}
+
+// The menus of the log's filters. The users are the people who have requested jobs: one probe of the
+// requester index per person, so the menu costs the same however many requests there are.
+const (
+	backendsMenu = `SELECT slug, name FROM eventlog_backends ORDER BY lower(name)`
+	usersMenu    = `SELECT login, coalesce(nullif(name, ''), login) FROM eventlog_people u
+		WHERE EXISTS (SELECT FROM eventlog_requests r WHERE r.requested_by = u.id) ORDER BY lower(coalesce(nullif(name, ''), login))`
+	workspacesMenu = `SELECT name, name FROM eventlog_workspaces ORDER BY name`
+)
+
+// logRequests is the statement of a page of the log's requests: size+1 rows, the one past the page telling
+// whether there is a next.
+func logRequests(f Filter, after, before *Cursor, size int) (string, []any) {
+	where, args := []string{"true"}, []any{}
+	arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
+	if f.Text != "" {
+		where = append(where, `(r.requested_actions || r.job_actions || r.job_ids) @> ARRAY[`+arg(f.Text)+`]::text[]`)
+	}
+	if f.Request != "" {
+		where = append(where, `r.id = `+arg(strings.ToLower(f.Request)))
+	}
+	if f.Backend != "" {
+		where = append(where, `r.backend_id IN (SELECT id FROM eventlog_backends WHERE slug = `+arg(f.Backend)+`)`)
+	}
+	if f.Status != "" {
+		where = append(where, `r.status = `+arg(f.Status))
+	}
+	if f.User != "" {
+		where = append(where, `r.requested_by IN (SELECT id FROM eventlog_people WHERE lower(login) = lower(`+arg(f.User)+`))`)
+	}
+	if f.Workspace != "" {
+		where = append(where, `r.workspace_id IN (SELECT id FROM eventlog_workspaces WHERE name = lower(`+arg(f.Workspace)+`))`)
+	}
+	order := "r.created_at DESC, r.id DESC"
+	switch {
+	case after != nil:
+		where = append(where, `(r.created_at, r.id) < (`+arg(after.At)+`, `+arg(after.ID)+`)`)
+	case before != nil:
+		where = append(where, `(r.created_at, r.id) > (`+arg(before.At)+`, `+arg(before.ID)+`)`)
+		order = "r.created_at, r.id"
+	}
+	limit := arg(size + 1) // before args is read: Go does not order a call and a variable read in one return
+	return `SELECT ` + requestColumns + requestsFrom + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + limit, args
+}
+
+// ExplainLog runs the statements of Log as EXPLAIN (ANALYZE, BUFFERS), in the order Log runs them, and
+// returns their plans: for the benchmark, which reports the plan of the slowest.
+func (q *Queries) ExplainLog(ctx context.Context, f Filter, after, before *Cursor, size int) ([]string, error) {
+	requests, args := logRequests(f, after, before, size)
+	var plans []string
+	err := projections.View(ctx, q.pool, func(db querier) error {
+		for _, s := range []struct {
+			sql  string
+			args []any
+		}{{requests, args}, {backendsMenu, nil}, {usersMenu, nil}, {workspacesMenu, nil}} {
+			rows, err := db.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+s.sql, s.args...)
+			lines, err := projections.All(rows, err, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			plans = append(plans, s.sql+"\n"+strings.Join(lines, "\n"))
+		}
+		return nil
+	})
+	return plans, err
 }
 
 // Jobs reads the jobs of a job request, for the rows the event log expands.
