@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands/identity"
+	releasecmds "github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/account"
@@ -25,6 +26,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/home"
 	"github.com/mediciasafely/jobserver/http/web/kit"
 	"github.com/mediciasafely/jobserver/http/web/projects"
+	releasepages "github.com/mediciasafely/jobserver/http/web/releases"
 	"github.com/mediciasafely/jobserver/http/web/staff"
 	"github.com/mediciasafely/jobserver/http/web/static"
 	workspacepages "github.com/mediciasafely/jobserver/http/web/workspaces"
@@ -32,6 +34,7 @@ import (
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -57,7 +60,12 @@ type Deps struct {
 	// Workspaces are the commands of workspaces, GitHub tokens and Run Jobs; WorkspaceViews their read models.
 	Workspaces     *workspaces.Commands
 	WorkspaceViews *wsviews.Queries
-	GitHub         GitHubLogin
+	// Releases are the commands of released outputs, ReleaseViews their read model and ReleaseBlobs where
+	// the files' bytes are.
+	Releases     *releasecmds.Commands
+	ReleaseViews *releaseviews.Queries
+	ReleaseBlobs releasecmds.Blobs
+	GitHub       GitHubLogin
 	// BaseURL is the public URL of the server; an https URL makes cookies Secure.
 	BaseURL string
 	// SecretKey signs the CSRF cookie.
@@ -97,7 +105,7 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.Secure = a.secure
 	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected, Live: d.Live}
 	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
-		workspacepages.Templates, eventlog.Templates)
+		workspacepages.Templates, eventlog.Templates, releasepages.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +119,7 @@ func NewApp(d Deps) (*App, error) {
 		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, Workspaces: d.WorkspaceViews},
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&eventlog.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: eventlogviews.NewQueries(d.Pool)},
+		&releasepages.Handlers{Slice: slice, Releases: d.Releases, Views: d.ReleaseViews, Blobs: d.ReleaseBlobs},
 	}
 	return a, nil
 }

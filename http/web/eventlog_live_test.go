@@ -234,11 +234,11 @@ func TestOpenPagesHearWithinASecondWhenARunnerReportsAJob(t *testing.T) {
 
 	c := w.as(w.collaborator)
 	streams := map[string]*stream{
-		"the event log":                 c.open(liveStream(c.get("/event-log").expect(http.StatusOK, id))),
+		"the event log":                  c.open(liveStream(c.get("/event-log").expect(http.StatusOK, id))),
 		"the event log of its workspace": c.open(liveStream(c.get("/event-log?workspace=livews&status=pending"))),
-		"the job request's page":        c.open(liveStream(c.get(ws + "/" + id).expect(http.StatusOK, "pending"))),
-		"the workspace's logs":          dev.open(liveStream(dev.get(ws + "/logs").expect(http.StatusOK, "generate_dataset"))),
-		"a member's latest requests":    dev.open(liveStream(dev.get("/event-log/latest").expect(http.StatusOK, "generate_dataset"))),
+		"the job request's page":         c.open(liveStream(c.get(ws+"/"+id).expect(http.StatusOK, "pending"))),
+		"the workspace's logs":           dev.open(liveStream(dev.get(ws+"/logs").expect(http.StatusOK, "generate_dataset"))),
+		"a member's latest requests":     dev.open(liveStream(dev.get("/event-log/latest").expect(http.StatusOK, "generate_dataset"))),
 	}
 	silent := map[string]*stream{
 		"the event log of another workspace": c.open(liveStream(c.get("/event-log?workspace=quietws"))),

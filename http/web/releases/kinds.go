@@ -7,19 +7,20 @@ import (
 	"strings"
 )
 
-// kind is how a released file is shown on the release page, and so how its bytes are served.
-type kind int
+// kind is how a released file is shown on the release page, and so how its bytes are served. Templates
+// compare it with the words.
+type kind string
 
 const (
 	// kindDownload is any file not known to be safe to show: a link to download it.
-	kindDownload kind = iota
+	kindDownload kind = "download"
 	// kindCSV is shown as a table of its first rows.
-	kindCSV
+	kindCSV kind = "csv"
 	// kindImage is shown inline in an <img>, where even an SVG cannot run script.
-	kindImage
+	kindImage kind = "image"
 	// kindDocument (text, HTML) is shown in a sandboxed frame: researchers write these files, so an HTML
 	// output must never run script in our origin.
-	kindDocument
+	kindDocument kind = "document"
 )
 
 // fileType is what the server knows of a released file from its name.

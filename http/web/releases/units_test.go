@@ -32,7 +32,7 @@ func TestFilesAreShownAndServedByTheirType(t *testing.T) {
 		{"output/odd name \"x\".pdf", kindDownload, "application/octet-stream", `attachment; filename="odd name \"x\".pdf"`},
 	} {
 		if got := typeOf(c.name).kind; got != c.kind {
-			t.Errorf("%s: kind %d, want %d", c.name, got, c.kind)
+			t.Errorf("%s: kind %s, want %s", c.name, got, c.kind)
 		}
 		h := http.Header{}
 		setFileHeaders(h, c.name)
