@@ -8,17 +8,21 @@ import (
 	"net"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/commands"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/notifications"
+	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/releaseapi"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
+	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/github"
 	"github.com/mediciasafely/jobserver/integrations/mail"
 	"github.com/mediciasafely/jobserver/internal/database"
@@ -99,9 +103,21 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		logger.Warn("SMTP_URL is not set: the e-mails on job completion are written to the log, not sent")
 	}
 	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
+	// Released files' bytes, and the reactor that removes those no live file references any more.
+	blobStore, err := blobStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	releaseBlobs := blobs.ForReleases{Store: blobStore}
+	releaseKit := commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}
+	rels := releases.New(releaseKit, releaseBlobs, cfg.ReleaseFileLimit)
+	remover := releases.NewRemover(releaseKit, releaseBlobs)
 	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{},
 		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
 			return notifier.React(ctx, e.Payload, e.ID.String())
+		}),
+		projections.DefineReactor(releases.RemoverName, releases.RemoverHandles(), func(ctx context.Context, e projections.Event) error {
+			return remover.React(ctx, e.Payload, e.ID.String())
 		}))
 	if err := reactors.Prepare(ctx); err != nil {
 		return fmt.Errorf("prepare reactors: %w", err)
@@ -123,7 +139,16 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 			return identitycmd.BackendForToken(ctx, b.store, token)
 		},
 		BodyLimit: cfg.APIBodyLimit, BaseURL: cfg.BaseURL})
-	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes, API: runnerAPI,
+	releaseAPI := releaseapi.Routes(releaseapi.Options{Logger: logger, Users: queries, Releases: rels,
+		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
+			return identitycmd.BackendForToken(ctx, b.store, token)
+		},
+		BodyLimit: cfg.APIBodyLimit, BaseURL: cfg.BaseURL})
+	api := func(r chi.Router) {
+		runnerAPI(r)
+		releaseAPI(r)
+	}
+	handler := server.New(server.Options{Logger: logger, Pool: b.pool, Renderer: app.Renderer(), Pages: app.Routes, API: api,
 		BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.RequestTimeout})
 
 	listener, err := net.Listen("tcp", cfg.Addr)

@@ -177,6 +177,7 @@ func TestServeKeepsMetricsOffThePublicListenerAndStopsCleanlyOnSIGTERM(t *testin
 	t.Setenv("JOBSERVER_AUDIT_SIGNING_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	t.Setenv("JOBSERVER_ADDR", addr)
 	t.Setenv("JOBSERVER_METRICS_ADDR", metricsAddr)
+	t.Setenv("JOBSERVER_BLOB_DIR", t.TempDir())
 	t.Setenv("LOG_LEVEL", "warn")
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
