@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -150,12 +151,20 @@ func (s *S3) Put(ctx context.Context, r io.Reader, limit int64) (Stored, error) 
 	return stored, nil
 }
 
+// partBuffers keeps the 5 MiB buffers of finished Puts for the next, as most content is far smaller.
+var partBuffers = sync.Pool{New: func() any {
+	buf := make([]byte, partSize)
+	return &buf
+}}
+
 // upload streams c to key through one buffer of partSize bytes: content that fits in it is one PUT, and
 // longer content a multipart upload of such parts, aborted if anything fails. The payload is not signed:
 // that would hash every byte a second time, where TLS, and our own sha256, already guard it.
 func (s *S3) upload(ctx context.Context, key string, c io.Reader) (err error) {
 	core := minio.Core{Client: s.client}
-	buf := make([]byte, partSize)
+	pooled := partBuffers.Get().(*[]byte)
+	defer partBuffers.Put(pooled)
+	buf := *pooled
 	n, err := io.ReadFull(c, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		_, err = core.PutObject(ctx, s.bucket, key, bytes.NewReader(buf[:n]), int64(n), "", "", minio.PutObjectOptions{DisableContentSha256: true})
