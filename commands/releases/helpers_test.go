@@ -35,7 +35,7 @@ func (gitHub) File(context.Context, string, string, string, string) ([]byte, err
 // interleavingStore is the in-memory store with a hook that runs once, right after the nth read of one
 // stream returns: another writer committing between a command's load and its append.
 type interleavingStore struct {
-	*eventstore.Memory
+	eventstore.Store
 	mu     sync.Mutex
 	stream string
 	nth    int
@@ -66,13 +66,13 @@ func (s *interleavingStore) afterRead(stream string) {
 }
 
 func (s *interleavingStore) ReadStream(ctx context.Context, stream string) ([]eventstore.Event, error) {
-	events, err := s.Memory.ReadStream(ctx, stream)
+	events, err := s.Store.ReadStream(ctx, stream)
 	s.afterRead(stream)
 	return events, err
 }
 
 func (s *interleavingStore) ReadStreamAfter(ctx context.Context, stream string, after int64) ([]eventstore.Event, error) {
-	events, err := s.Memory.ReadStreamAfter(ctx, stream, after)
+	events, err := eventstore.ReadStreamAfter(ctx, s.Store, stream, after)
 	s.afterRead(stream)
 	return events, err
 }
@@ -100,8 +100,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldOn(t, eventstore.NewMemory())
+}
+
+// newWorldOn is the world on an event store of the test's choosing.
+func newWorldOn(t *testing.T, events eventstore.Store) *world {
+	t.Helper()
 	ctx := context.Background()
-	store := &interleavingStore{Memory: eventstore.NewMemory()}
+	store := &interleavingStore{Store: events}
 	log := commands.NewEventLog(store, domain.Events, time.Now)
 	kit := commands.Kit{Log: log}
 	dir, err := blobs.NewDir(t.TempDir())

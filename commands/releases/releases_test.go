@@ -249,16 +249,23 @@ func TestADeletionNeedsAReasonAndHappensOnce(t *testing.T) {
 	}
 }
 
+// sharingBytes is a world with a release old whose file oldFile has the bytes "same", uploaded, and a
+// release id whose file output/b.csv will have the same bytes, not uploaded yet.
+func sharingBytes(t *testing.T) (w *world, old, oldFile, id string) {
+	w = newWorld(t)
+	old = w.release(t, listed("output/a.csv", "same"))
+	oldFile = must(w.upload(old, "output/a.csv", "same"))(t).FileID
+	id = w.release(t, listed("output/b.csv", "same"))
+	return w, old, oldFile, id
+}
+
 // TestAnUploadLosesToARemovalThatStartsBeforeItAppends: the last other file with the same bytes is deleted
 // between the upload's read of the blob stream and its append. The upload's append fails, it decides
 // again, finds the removal running and asks to be sent again, appending nothing; sent again after the
 // removal, it stores the bytes anew.
 func TestAnUploadLosesToARemovalThatStartsBeforeItAppends(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	old := w.release(t, listed("output/a.csv", "same"))
-	oldFile := must(w.upload(old, "output/a.csv", "same"))(t).FileID
-	id := w.release(t, listed("output/b.csv", "same"))
+	w, old, oldFile, id := sharingBytes(t)
 
 	w.store.after(domain.BlobStream(sum("same")), 1, func() { w.delete(t, old, oldFile) })
 	before := len(w.events(t))
@@ -284,10 +291,7 @@ func TestAnUploadLosesToARemovalThatStartsBeforeItAppends(t *testing.T) {
 // reference only: the bytes stay for the new file.
 func TestADeletionLosesToAnUploadOfTheSameBytes(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	old := w.release(t, listed("output/a.csv", "same"))
-	oldFile := must(w.upload(old, "output/a.csv", "same"))(t).FileID
-	id := w.release(t, listed("output/b.csv", "same"))
+	w, old, oldFile, id := sharingBytes(t)
 
 	w.store.after(domain.BlobStream(sum("same")), 1, func() { must(w.upload(id, "output/b.csv", "same"))(t) })
 	before := len(w.events(t))
@@ -307,10 +311,7 @@ func TestADeletionLosesToAnUploadOfTheSameBytes(t *testing.T) {
 // upload sees that and appends nothing.
 func TestAnUploadWhoseBytesWereRemovedAfterItStoredThemAsksToBeSentAgain(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	old := w.release(t, listed("output/a.csv", "same"))
-	oldFile := must(w.upload(old, "output/a.csv", "same"))(t).FileID
-	id := w.release(t, listed("output/b.csv", "same"))
+	w, old, oldFile, id := sharingBytes(t)
 
 	// The release stream's first read is the check before the body; the second comes after the Put.
 	w.store.after(domain.ReleaseStream(id), 2, func() {

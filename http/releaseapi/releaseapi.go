@@ -22,6 +22,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/http/server"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -79,14 +80,8 @@ func Routes(o Options) func(chi.Router) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func detail(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]string{"detail": message})
+	server.WriteJSON(w, status, map[string]string{"detail": message})
 }
 
 // caller is who a request comes from: the backend of its token, and the user its OS-User names.
@@ -220,7 +215,7 @@ func (a api) createRelease(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	w.Header().Set("Release-Id", created.ReleaseID)
-	writeJSON(w, http.StatusCreated, map[string]string{"release_id": created.ReleaseID, "release_url": a.BaseURL + created.Path})
+	server.WriteJSON(w, http.StatusCreated, map[string]string{"release_id": created.ReleaseID, "release_url": a.BaseURL + created.Path})
 }
 
 // jsonType names a Go kind as JSON calls it.
