@@ -116,6 +116,10 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
 			return notifier.React(ctx, e.Payload, e.ID.String())
 		}),
+		// The applicant's e-mails: the acknowledgement of a submitted application, and its new statuses.
+		projections.DefineReactor(notifications.ApplicationMailReactor, notifications.ApplicationMailHandles(), func(ctx context.Context, e projections.Event) error {
+			return notifier.ReactToApplication(ctx, e.Payload, e.ID.String())
+		}),
 		projections.DefineReactor(releases.RemoverName, releases.RemoverHandles(), func(ctx context.Context, e projections.Event) error {
 			return remover.React(ctx, e.Payload, e.ID.String())
 		}))

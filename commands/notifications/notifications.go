@@ -129,7 +129,7 @@ func (n *Notifier) NotifyJobFinished(ctx context.Context, e domain.JobStatusChan
 		Subject:   fmt.Sprintf("Job %s %s in workspace %s", e.Action, e.Status, ws.Name()),
 		MessageID: fmt.Sprintf("job-finished.%s@%s", eventID, n.host),
 	}
-	m.Text = n.text(e, ws.Name(), project.Name(), n.jobURL(org.Slug(), project.Slug(), ws.Name(), e.JobRequestID, e.JobID))
+	m.Text = n.text(e, ws.Name(), project.Name(), n.pageURL(org.Slug(), project.Slug(), ws.Name(), e.JobRequestID, e.JobID))
 	if err := n.mailer.Send(ctx, m); err != nil {
 		return fmt.Errorf("e-mail on the completion of job %s: %w", e.JobID, err)
 	}
@@ -137,8 +137,9 @@ func (n *Notifier) NotifyJobFinished(ctx context.Context, e domain.JobStatusChan
 	return nil
 }
 
-// jobURL is the address of the job's page: {baseURL}/{org}/{project}/{workspace}/{jobRequestID}/{jobID}.
-func (n *Notifier) jobURL(parts ...string) string {
+// pageURL is the address of a page of the server, {baseURL}/{part}/{part}…, each part escaped: the job's page
+// is {org}/{project}/{workspace}/{jobRequestID}/{jobID}.
+func (n *Notifier) pageURL(parts ...string) string {
 	escaped := make([]string, len(parts))
 	for i, p := range parts {
 		escaped[i] = url.PathEscape(p)

@@ -59,9 +59,10 @@ type Use struct {
 
 // The slices of the matrix.
 const (
-	Identity   = "identity"
-	Workspaces = "workspaces"
-	Releases   = "releases"
+	Identity     = "identity"
+	Workspaces   = "workspaces"
+	Applications = "applications"
+	Releases     = "releases"
 )
 
 // Allows reports whether the setup with key may run the use.
@@ -82,6 +83,9 @@ var coordinators = []string{"cli", "global:core_developer", "global:project_coor
 
 // developers of the project and global ones create and archive workspaces and run and cancel jobs.
 var developers = []string{"cli", "global:project_developer", "project:project_developer"}
+
+// reviewers read any application and note and mark its pages (application_review, or application_manage).
+var reviewers = []string{"cli", "global:core_developer", "global:governance_reviewer", "global:technical_reviewer"}
 
 // outputCheckers release and delete files of every project.
 var outputCheckers = []string{"cli", "global:output_checker"}
@@ -112,9 +116,11 @@ func everyoneSignedIn() []string {
 // a global one, or an admin) changes members' roles, removes members and renames the project, but a
 // coordinator of another project may not; everyone signed in changes only their own notification
 // address; an anonymous visitor may do nothing. A Project Developer of the project (or a global one)
-// creates, archives and configures workspaces, runs jobs on a backend they belong to, and cancels jobs. An
-// Output Checker releases files from a backend they belong to (on behalf of themself: the command line is
-// nobody) and deletes released files.
+// creates, archives and configures workspaces, runs jobs on a backend they belong to, and cancels jobs.
+// Everyone signed in starts and fills in applications of their own; only admins change someone else's,
+// set statuses and approve; reviewers (and admins) note and mark pages. An Output Checker releases files
+// from a backend they belong to (on behalf of themself: the command line is nobody) and deletes released
+// files.
 func Uses() []Use {
 	return []Use{
 		{Slice: Identity, Name: "ChangeNotificationEmail of their own address", Allowed: everyoneSignedIn()},
@@ -140,6 +146,18 @@ func Uses() []Use {
 		{Slice: Workspaces, Name: "SetWorkspaceNotifications", Allowed: developers},
 		{Slice: Workspaces, Name: "RequestJobs", Allowed: people(developers)},
 		{Slice: Workspaces, Name: "CancelJobs of someone else's request", Allowed: developers},
+		{Slice: Applications, Name: "StartApplication", Allowed: people(everyoneSignedIn())},
+		{Slice: Applications, Name: "SaveApplicationPage of their own application", Allowed: everyoneSignedIn()},
+		{Slice: Applications, Name: "SaveApplicationPage of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "AddApplicationResearcher of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "EditApplicationResearcher of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "RemoveApplicationResearcher of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "SubmitApplication of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "WithdrawApplication of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "RestoreApplication of someone else's application", Allowed: admins},
+		{Slice: Applications, Name: "ReviewApplicationPage", Allowed: reviewers},
+		{Slice: Applications, Name: "SetApplicationStatus", Allowed: admins},
+		{Slice: Applications, Name: "ApproveApplication", Allowed: admins},
 		{Slice: Releases, Name: "CreateRelease", Allowed: people(outputCheckers)},
 		{Slice: Releases, Name: "UploadReleaseFile", Allowed: people(outputCheckers)},
 		{Slice: Releases, Name: "DeleteReleaseFile", Allowed: outputCheckers},
