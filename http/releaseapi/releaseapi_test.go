@@ -9,11 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
+	"github.com/mediciasafely/jobserver/internal/rolematrix"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
@@ -62,6 +65,13 @@ type world struct {
 }
 
 func setup(t *testing.T) world {
+	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is the world with one more user, actor, when who is a person: a member of tpp with who's role,
+// held globally, on MyStudy, or on another project.
+func setupWith(t *testing.T, who *rolematrix.Setup) world {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
@@ -103,6 +113,20 @@ func setup(t *testing.T) world {
 		track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: tpp.BackendID, UserID: u}))
 	}
 	track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: emis.BackendID, UserID: both}))
+	if who != nil && !who.CLI && !who.Anonymous {
+		actor := signIn(9, "actor")
+		track(id.AddBackendMember.Handle(ctx, identitycmd.AddBackendMember{Actor: cli, BackendID: tpp.BackendID, UserID: actor}))
+		switch {
+		case who.Global != "":
+			track(id.GrantGlobalRole.Handle(ctx, identitycmd.GrantGlobalRole{Actor: cli, UserID: actor, Role: who.Global}))
+		case who.Project != "":
+			track(id.AddProjectMember.Handle(ctx, identitycmd.AddProjectMember{Actor: cli, ProjectID: project.ID, UserID: actor, Roles: []domain.Role{who.Project}}))
+		case who.Other != "":
+			other, err := id.CreateProject.Handle(ctx, identitycmd.CreateProject{Actor: cli, Name: "Other Study", OrgID: org.ID})
+			track(other.Result, err)
+			track(id.AddProjectMember.Handle(ctx, identitycmd.AddProjectMember{Actor: cli, ProjectID: other.ID, UserID: actor, Roles: []domain.Role{who.Other}}))
+		}
+	}
 	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -452,4 +476,67 @@ func TestTheReleaseAPIAndThePagesShareItsPaths(t *testing.T) {
 	if get.Code != http.StatusOK || get.Body.String() != "index of genetic" || post.Code != http.StatusUnauthorized {
 		t.Fatalf("GET %d %q; POST %d %q", get.Code, get.Body, post.Code, post.Body)
 	}
+}
+
+// apiRunners run the uses of the releases slice that the release API serves, as the OS-User login ("" for
+// nobody): a new release in genetic, and the upload of a file of a release Olive created.
+func apiRunners() map[string]func(t *testing.T, w world, login string) answer {
+	return map[string]func(t *testing.T, w world, login string) answer{
+		"CreateRelease": func(t *testing.T, w world, login string) answer {
+			return w.do(t, w.create(w.tpp, login, "genetic", fileList("", [2]string{"output/new.csv", "new"})))
+		},
+		"UploadReleaseFile": func(t *testing.T, w world, login string) answer {
+			a := w.do(t, w.create(w.tpp, "olive", "genetic", fileList("", [2]string{"output/checked.csv", "checked"})))
+			id, _ := a.body["release_id"].(string)
+			return w.do(t, w.upload(w.tpp, login, id, "output/checked.csv", "checked"))
+		},
+	}
+}
+
+// TestReleasesRoleMatrixThroughTheAPI drives the release API's uses of the role matrix's table
+// (internal/rolematrix) through HTTP, as every kind of person and as nobody (no OS-User), each a member of
+// the token's backend: who may gets 201 and events; who may not gets 403 and none. The command line is
+// nobody a release tool can name.
+func TestReleasesRoleMatrixThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	run := apiRunners()
+	for _, who := range rolematrix.Setups() {
+		if who.CLI {
+			continue
+		}
+		t.Run(who.String(), func(t *testing.T) {
+			t.Parallel()
+			w := setupWith(t, &who)
+			login := "actor"
+			if who.Anonymous {
+				login = ""
+			}
+			for _, u := range rolematrix.UsesOf(rolematrix.Releases) {
+				runUse, ok := run[u.Name]
+				if !ok {
+					continue
+				}
+				before := w.events(t)
+				a := runUse(t, w, login)
+				appended := w.events(t) - before
+				if u.Name == "UploadReleaseFile" {
+					appended -= 1 // Olive's release
+				}
+				if u.Allows(who.Key) {
+					if a.status != http.StatusCreated || appended == 0 {
+						t.Errorf("%s: allowed, but %d %q with %d events appended", u.Name, a.status, a.detail(), appended)
+					}
+				} else if a.status != http.StatusForbidden || appended != 0 {
+					t.Errorf("%s: refused, but %d %q with %d events appended", u.Name, a.status, a.detail(), appended)
+				}
+			}
+		})
+	}
+}
+
+// TestTheReleasesRoleMatrixHasAnAPIRunnerForEveryUseOfIt: the API serves creating and uploading; deleting
+// is a page's.
+func TestTheReleasesRoleMatrixHasAnAPIRunnerForEveryUseOfIt(t *testing.T) {
+	t.Parallel()
+	rolematrix.CheckRunners(t, rolematrix.Releases, slices.Collect(maps.Keys(apiRunners())), map[string]bool{"DeleteReleaseFile": true})
 }
