@@ -94,11 +94,16 @@ type liveRunner struct {
 }
 
 func startLive(ctx context.Context, runner *projections.Runner) *liveRunner {
+	return startFollowing(ctx, runner.Run)
+}
+
+// startFollowing runs a follower of the log (the projections' runner, the audit sealer) in a goroutine.
+func startFollowing(ctx context.Context, run func(context.Context) error) *liveRunner {
 	runCtx, cancel := context.WithCancel(ctx)
 	l := &liveRunner{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		l.err = runner.Run(runCtx)
+		l.err = run(runCtx)
 	}()
 	return l
 }
@@ -295,9 +300,14 @@ const seenSQL = `SELECT event_id FROM ` + projections.LiveSchema + `.` + eventIn
 // pollReadModel reads, again and again, which pending events have their row in the read model, as a page
 // would: from its own connection, outside the projector's transaction.
 func pollReadModel(ctx context.Context, env *benchEnv, probe *lagProbe) {
+	pollSeen(ctx, env, probe, seenSQL)
+}
+
+// pollSeen reads, again and again, which pending events the query ($1: their ids) returns.
+func pollSeen(ctx context.Context, env *benchEnv, probe *lagProbe, query string) {
 	for {
 		if ids := probe.pendingIDs(); len(ids) > 0 {
-			seen, err := readSeen(ctx, env, ids)
+			seen, err := readSeen(ctx, env, query, ids)
 			if err != nil {
 				if ctx.Err() == nil {
 					probe.pollFailed(err)
@@ -312,8 +322,8 @@ func pollReadModel(ctx context.Context, env *benchEnv, probe *lagProbe) {
 	}
 }
 
-func readSeen(ctx context.Context, env *benchEnv, ids [][16]byte) ([][16]byte, error) {
-	rows, err := env.pool.Query(ctx, seenSQL, ids)
+func readSeen(ctx context.Context, env *benchEnv, query string, ids [][16]byte) ([][16]byte, error) {
+	rows, err := env.pool.Query(ctx, query, ids)
 	if err != nil {
 		return nil, err
 	}

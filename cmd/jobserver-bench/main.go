@@ -12,7 +12,9 @@
 //   - command: a real command (ChangeProjectMemberRoles) on a project stream of 10,000 events against the
 //     same command on a new project, through the command kit on the Postgres store (steady state, p50);
 //   - runner API: POST /api/v2/jobs/ of 1,000 jobs unchanged and all changed (against one 1,000-row INSERT),
-//     and 20 backends polling every 2 s (runnerapi.go).
+//     and 20 backends polling every 2 s (runnerapi.go);
+//   - audit: sealing the seeded log, verifying it against the raw keyset read, 16 writers appending with
+//     the sealer running against the same without it, and the seal lag at 1,000 events/s (audit.go).
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
@@ -57,7 +59,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows`)
+	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "audit" only the seed, the reads and the audit rows`)
 	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
 	fs.Usage = func() {
@@ -70,8 +72,8 @@ func parseFlags(args []string) (config, error) {
 	if *quick {
 		applyQuickSizes(fs, &cfg)
 	}
-	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" {
-		return cfg, fmt.Errorf("-only %q: the choices are identity and runnerapi", cfg.only)
+	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "audit" {
+		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi and audit", cfg.only)
 	}
 	if cfg.pollDuration <= 0 {
 		return cfg, errors.New("-poll-duration must be positive")
@@ -176,6 +178,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	if err := measureReads(ctx, env, cfg.events, &rep); err != nil {
 		return err
 	}
+	if cfg.only == "audit" {
+		if err := measureAudit(ctx, env, cfg, &rep); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		rep.print(out, info, cfg)
+		return nil
+	}
 	if err := measureRebuild(ctx, env, cfg.events, &rep); err != nil {
 		return err
 	}
@@ -187,6 +196,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureLag(ctx, env, cfg, &rep); err != nil {
 		return err
+	}
+	if err := measureAudit(ctx, env, cfg, &rep); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	if err := measureLongStreamCommand(ctx, env, &rep); err != nil {
 		return fmt.Errorf("command on a long stream: %w", err)

@@ -21,6 +21,7 @@ const (
 	sectionLag
 	sectionCommand
 	sectionRunnerAPI
+	sectionAudit
 )
 
 // row is one line of the report.

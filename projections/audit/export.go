@@ -214,12 +214,8 @@ func entryOf(l line) (Entry, error) {
 		var err error
 		e.ID, err = ulid.ParseStrict(l.ID)
 		errs = append(errs, err, decodeTime(l.RecordedAt, &e.RecordedAt))
-		if e.Data, err = Compact(nil, l.Data); err != nil {
-			errs = append(errs, fmt.Errorf("data: %w", err))
-		}
-		if e.Metadata, err = Compact(nil, l.Metadata); err != nil {
-			errs = append(errs, fmt.Errorf("metadata: %w", err))
-		}
+		// Decoding the line checked that both are JSON.
+		e.Data, e.Metadata = Compact(nil, l.Data), Compact(nil, l.Metadata)
 		entry.Event, entry.SealedID = e, e.ID
 	}
 	if l.Position > 0 {

@@ -41,12 +41,10 @@ func scanStoredEventAnd(row pgx.CollectableRow, more ...any) (storedEvent, error
 		return e, err
 	}
 	e.ID, e.SchemaVersion, e.RecordedAt = ulid.ULID(id.Bytes), int(schemaVersion), e.RecordedAt.UTC()
-	if e.Data, err = Compact(nil, data); err != nil {
-		return e, fmt.Errorf("event %s: data: %w", e.ID, err)
-	}
-	if e.Metadata, err = Compact(nil, meta); err != nil {
-		return e, fmt.Errorf("event %s: metadata: %w", e.ID, err)
-	}
+	// One allocation for both, compacted in place of the scanned text.
+	both := Compact(make([]byte, 0, len(data)+len(meta)), data)
+	e.Data = both[:len(both):len(both)]
+	e.Metadata = Compact(both, meta)[len(both):]
 	return e, nil
 }
 
@@ -57,6 +55,8 @@ type link struct {
 	eventID  ulid.ULID
 	hash     Hash
 }
+
+var linkColumnNames = []string{"position", "tx_id", "seq", "event_id", "hash"}
 
 const linkColumns = `position, tx_id, seq, event_id, hash`
 

@@ -96,12 +96,13 @@ func OpenLog(ctx context.Context, pool *pgxpool.Pool, f Filter) (Source, error) 
 		return projections.All(rows, err, scanStoredEvent)
 	})
 	s.links = readAhead(ctx, func(ctx context.Context, last *link) ([]link, error) {
-		after := before.position
+		after := before.place
 		if last != nil {
-			after = last.position
+			after = last.place
 		}
-		rows, err := pool.Query(ctx, `SELECT `+linkColumns+` FROM audit_chain WHERE position > $1 AND position <= $2
-			ORDER BY position LIMIT $3`, after, head.position, readBatch)
+		rows, err := pool.Query(ctx, `SELECT `+linkColumns+` FROM audit_chain
+			WHERE (tx_id, seq) > ($1, $2) AND (tx_id, seq) <= ($3, $4) ORDER BY tx_id, seq LIMIT $5`,
+			after.txID, after.seq, head.place.txID, head.place.seq, readBatch)
 		return projections.All(rows, err, scanLink)
 	})
 	s.checkpoints = readAhead(ctx, func(ctx context.Context, last *Checkpoint) ([]Checkpoint, error) {
@@ -116,8 +117,8 @@ func OpenLog(ctx context.Context, pool *pgxpool.Pool, f Filter) (Source, error) 
 	return s, nil
 }
 
-// headSQL selects the chain's last link.
-const headSQL = `SELECT ` + linkColumns + ` FROM audit_chain ORDER BY position DESC LIMIT 1`
+// headSQL selects the chain's last link (positions grow with the places).
+const headSQL = `SELECT ` + linkColumns + ` FROM audit_chain ORDER BY tx_id DESC, seq DESC LIMIT 1`
 
 // Unsealed counts the events after the chain's head: appended since the sealer last ran.
 func Unsealed(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
@@ -227,7 +228,8 @@ func openStream(ctx context.Context, pool *pgxpool.Pool, f Filter) (Source, erro
 		rows, err := pool.Query(ctx, `SELECT `+eventColumns+`, c.position, c.hash, c.event_id, p.hash
 			FROM events e
 			LEFT JOIN audit_chain c ON c.tx_id = e.tx_id AND c.seq = e.seq
-			LEFT JOIN audit_chain p ON p.position = c.position - 1
+			LEFT JOIN LATERAL (SELECT hash FROM audit_chain p WHERE (p.tx_id, p.seq) < (c.tx_id, c.seq)
+				ORDER BY p.tx_id DESC, p.seq DESC LIMIT 1) p ON true
 			WHERE e.stream_id = $1 AND e.stream_version > $2 AND (c.position IS NULL OR c.position >= $3)
 			  AND (e.tx_id, e.seq) <= ($4, $5)
 			ORDER BY e.stream_version LIMIT $6`, f.Stream, after, f.From, head.place.txID, head.place.seq, readBatch)
