@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,4 +24,29 @@ func ParseCursor(s string) (c Cursor, ok bool) {
 		return Cursor{}, false
 	}
 	return Cursor{At: t, ID: id}, true
+}
+
+// KeysetPage cuts a keyset page out of rows read with a limit of size+1, in the order of the query: newest
+// first for the first page or the page after the row at after (older), oldest first for the page before
+// the row at before (newer). It returns the page newest first and the cursors of the neighbouring pages,
+// nil at either end; at is the place of a row.
+func KeysetPage[T any](rows []T, size int, after, before *Cursor, at func(T) Cursor) (page []T, newer, older *Cursor) {
+	more := len(rows) > size
+	if more {
+		rows = rows[:size]
+	}
+	if before != nil {
+		slices.Reverse(rows)
+	}
+	if len(rows) == 0 {
+		return rows, nil, nil
+	}
+	first, last := at(rows[0]), at(rows[len(rows)-1])
+	if (before != nil && more) || after != nil {
+		newer = &first
+	}
+	if (before == nil && more) || before != nil {
+		older = &last
+	}
+	return rows, newer, older
 }

@@ -141,10 +141,7 @@ func TestReviewersNoteAndMarkPagesAndAnEditResetsTheMark(t *testing.T) {
 // restores; once approved, it can be neither withdrawn nor changed by the applicant.
 func TestWithdrawAndRestoreBeforeApprovalOnly(t *testing.T) {
 	t.Parallel()
-	s := newPostgresServer(t)
-	ada := commands.UserActor(s.signIn(t, 1, "ada"))
-	admin := s.withRole(t, 2, "root", domain.CoreDeveloper)
-	org := must(s.id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "University of X"}))(t).ID
+	s, ada, admin, org := newApprovalWorld(t)
 	id := s.submittedBy(t, ada, "Kidney Outcomes")
 
 	must(s.Withdraw.Handle(ctx, applications.Withdraw{Actor: ada, ApplicationID: id}))(t)
@@ -170,10 +167,7 @@ func TestWithdrawAndRestoreBeforeApprovalOnly(t *testing.T) {
 // application Approved Fully, all in one append.
 func TestApprovingCreatesTheProjectInTheOrganisationInOneAppend(t *testing.T) {
 	t.Parallel()
-	s := newPostgresServer(t)
-	ada := commands.UserActor(s.signIn(t, 1, "ada"))
-	admin := s.withRole(t, 2, "root", domain.CoreDeveloper)
-	org := must(s.id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "University of X"}))(t).ID
+	s, ada, admin, org := newApprovalWorld(t)
 	id := s.submittedBy(t, ada, "Kidney Outcomes")
 	must(s.SetStatus.Handle(ctx, applications.SetStatus{Actor: admin, ApplicationID: id, Status: domain.StatusApprovedSubjectTo, Comment: "Subject to REC approval."}))(t)
 
@@ -208,10 +202,7 @@ func TestApprovingCreatesTheProjectInTheOrganisationInOneAppend(t *testing.T) {
 // both the project and the approval; another name then works.
 func TestANameAlreadyTakenRefusesTheProjectAndTheApproval(t *testing.T) {
 	t.Parallel()
-	s := newPostgresServer(t)
-	ada := commands.UserActor(s.signIn(t, 1, "ada"))
-	admin := s.withRole(t, 2, "root", domain.CoreDeveloper)
-	org := must(s.id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "University of X"}))(t).ID
+	s, ada, admin, org := newApprovalWorld(t)
 	must(s.id.CreateProject.Handle(ctx, identity.CreateProject{Actor: cli, Name: "Kidney Outcomes", OrgID: org}))(t)
 	id := s.submittedBy(t, ada, "kidney outcomes")
 	before := len(s.events(t))

@@ -43,6 +43,16 @@ func newPostgresServer(t *testing.T) *server {
 	return s
 }
 
+// newApprovalWorld is a Postgres server with an applicant, an admin and an organisation.
+func newApprovalWorld(t *testing.T) (s *server, applicant, admin commands.Actor, orgID string) {
+	t.Helper()
+	s = newPostgresServer(t)
+	applicant = commands.UserActor(s.signIn(t, 1, "ada"))
+	admin = s.withRole(t, 2, "root", domain.CoreDeveloper)
+	orgID = must(s.id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "University of X"}))(t).ID
+	return s, applicant, admin, orgID
+}
+
 // newMemoryServer runs the commands on the in-memory event store.
 func newMemoryServer() *server { return newServerOn(eventstore.NewMemory()) }
 

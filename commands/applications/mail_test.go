@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/applications"
-	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/integrations/mail"
@@ -22,7 +20,7 @@ import (
 // Reviewers' notes send nothing.
 func TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval(t *testing.T) {
 	t.Parallel()
-	s := newPostgresServer(t)
+	s, ada, admin, org := newApprovalWorld(t)
 	const baseURL = "https://jobs.example.org"
 	smtp := smtpfake.Start(t)
 	mailer, err := mail.NewSMTP(mail.Config{URL: smtp.URL(), From: mail.DefaultFrom(baseURL), Timeout: 5 * time.Second})
@@ -43,10 +41,7 @@ func TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval(t *testing.T) {
 	go func() { _ = reactors.Run(rctx); close(stopped) }()
 	t.Cleanup(func() { stop(); <-stopped })
 
-	ada := s.signIn(t, 1, "ada")
-	admin := s.withRole(t, 2, "root", domain.CoreDeveloper)
-	org := must(s.id.CreateOrg.Handle(ctx, identity.CreateOrg{Actor: cli, Name: "University of X"}))(t).ID
-	id := s.submittedBy(t, commands.UserActor(ada), "Kidney Outcomes")
+	id := s.submittedBy(t, ada, "Kidney Outcomes")
 	must(s.ReviewPage.Handle(ctx, applications.ReviewPage{Actor: admin, ApplicationID: id, Page: "study-funding", Notes: "Fine."}))(t)
 	must(s.SetStatus.Handle(ctx, applications.SetStatus{Actor: admin, ApplicationID: id, Status: domain.StatusApprovedSubjectTo,
 		Comment: "Subject to REC approval."}))(t)

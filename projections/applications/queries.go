@@ -292,22 +292,8 @@ func (q *Queries) StaffList(ctx context.Context, f StaffFilter, after, before *C
 		if v.Applications, err = projections.All(rows, err, scanSummary); err != nil {
 			return err
 		}
-		more := len(v.Applications) > size
-		if more {
-			v.Applications = v.Applications[:size]
-		}
-		if before != nil {
-			slices.Reverse(v.Applications)
-		}
-		if n := len(v.Applications); n > 0 {
-			first, last := v.Applications[0], v.Applications[n-1]
-			if (before != nil && more) || after != nil {
-				v.Newer = &Cursor{At: first.ChangedAt, ID: first.ID}
-			}
-			if (before == nil && more) || before != nil {
-				v.Older = &Cursor{At: last.ChangedAt, ID: last.ID}
-			}
-		}
+		v.Applications, v.Newer, v.Older = projections.KeysetPage(v.Applications, size, after, before,
+			func(s Summary) Cursor { return Cursor{At: s.ChangedAt, ID: s.ID} })
 		rows, err = db.Query(ctx, `SELECT u.id, coalesce(nullif(u.name, ''), u.login) FROM application_people u
 			WHERE u.id IN (SELECT DISTINCT applicant_id FROM applications) ORDER BY lower(coalesce(nullif(u.name, ''), u.login)), u.id`)
 		v.Applicants, err = projections.All(rows, err, pgx.RowToStructByPos[Option])
