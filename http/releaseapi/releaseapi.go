@@ -221,8 +221,8 @@ func (a api) createRelease(w http.ResponseWriter, r *http.Request, c caller) {
 // jsonType names a Go kind as JSON calls it.
 func jsonType(kind string) string {
 	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
-		return "number"
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "whole number"
 	case kind == "map" || kind == "struct":
 		return "JSON object"
 	case kind == "slice":
