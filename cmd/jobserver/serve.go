@@ -253,7 +253,10 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		slog.Bool("development", cfg.Development), slog.Bool("github_login", gitHub != nil),
 		slog.String("metrics", metricsURL(metricsListener)))
 
-	err = server.Serve(serving, server.NewHTTPServer(handler, cfg.HTTPTimeouts, logger), listener, cfg.ShutdownTimeout)
+	httpServer := server.NewHTTPServer(handler, cfg.HTTPTimeouts, logger)
+	// Open live streams end when shutdown begins (browsers reconnect to the next server), not at its grace.
+	httpServer.RegisterOnShutdown(liveHub.Close)
+	err = server.Serve(serving, httpServer, listener, cfg.ShutdownTimeout)
 	select {
 	case <-projectorsStopped:
 		if ctx.Err() == nil {

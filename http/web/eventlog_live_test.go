@@ -346,6 +346,7 @@ func TestAStreamOutlivesTheServersTimeouts(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	handler := server.New(server.Options{Logger: logger, Pool: e.pool, Renderer: e.app.Renderer(), Pages: e.app.Routes, RequestTimeout: short / 2})
 	srv := server.NewHTTPServer(handler, server.Timeouts{ReadHeader: short, Read: short, Write: short, Idle: short}, logger)
+	srv.RegisterOnShutdown(e.hub.Close)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -361,9 +362,17 @@ func TestAStreamOutlivesTheServersTimeouts(t *testing.T) {
 	reportJob(e, w.backend, domain.JobReport{JobID: "slowjob000000001", JobRequestID: id, Action: "generate_dataset",
 		RunCommand: "ehrql:v1 generate-dataset", Status: domain.JobRunning, StatusCode: "executing", CreatedAt: time.Now()})
 	s.expectChange("a stream open longer than the server's timeouts", id, time.Now(), 2*time.Second)
-	s.close()
+
+	// Shutting down ends the open stream at once, rather than after the grace.
+	stopping := time.Now()
 	stop()
 	if err := <-served; err != nil {
-		t.Errorf("the server did not shut down cleanly with a stream that had been open: %v", err)
+		t.Errorf("the server did not shut down cleanly with a stream open: %v", err)
+	}
+	if _, open := s.next(time.Second); open {
+		t.Error("the stream is still open after the server shut down")
+	}
+	if took := time.Since(stopping); took > 500*time.Millisecond {
+		t.Errorf("the shutdown took %s with a stream open", took)
 	}
 }

@@ -40,8 +40,9 @@ type Hub struct {
 	watched  map[string]*watched
 	requests *lru.Cache[string, Request]
 
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
+	mu     sync.Mutex
+	subs   map[*Subscription]struct{}
+	closed bool
 }
 
 // watched is a projector the hub follows: the events it handles and the checkpoint last told about.
@@ -161,9 +162,11 @@ func (h *Hub) poll(ctx context.Context, latest eventstore.Position) (bool, error
 			h.setPosition(w, at)
 			continue
 		}
-		c, err := h.changesBetween(ctx, w, at)
-		if err != nil {
-			return behind, fmt.Errorf("what projector %s committed: %w", name, err)
+		c := change{all: true} // a checkpoint that went back is a rebuild: everything changed
+		if w.at.Less(at) {
+			if c, err = h.changesBetween(ctx, w, at); err != nil {
+				return behind, fmt.Errorf("what projector %s committed: %w", name, err)
+			}
 		}
 		h.setPosition(w, at)
 		h.publish(name, c)
@@ -332,6 +335,21 @@ func (h *Hub) Position(projector string) string {
 // ErrUnknownProjector is returned by Subscribe for a projector the hub does not follow.
 var ErrUnknownProjector = errors.New("live: the hub does not follow this projector")
 
+// ErrClosed is returned by Subscribe once the hub is closed.
+var ErrClosed = errors.New("live: the server is shutting down")
+
+// Close ends every subscription (their Done channels close) and refuses new ones: the server is shutting
+// down, and open streams must not hold it up.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		close(s.done)
+		delete(h.subs, s)
+	}
+}
+
 // Subscribe starts telling the subscription of what the projector's commits change and match accepts
 // (every request when match is nil). since is the Position a page was rendered at: when the read model
 // has moved past it already, the subscription starts with a notice of everything, which covers the
@@ -339,11 +357,15 @@ var ErrUnknownProjector = errors.New("live: the hub does not follow this project
 func (h *Hub) Subscribe(projector, since string, match func(Request) bool) (*Subscription, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
 	w, ok := h.watched[projector]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownProjector, projector)
 	}
-	s := &Subscription{hub: h, projector: projector, match: match, ready: make(chan struct{}, 1), ids: map[string]bool{}}
+	s := &Subscription{hub: h, projector: projector, match: match, ready: make(chan struct{}, 1), done: make(chan struct{}),
+		ids: map[string]bool{}}
 	if at, err := parsePosition(since); err != nil || at.Less(w.at) {
 		s.notify(nil, true)
 	}

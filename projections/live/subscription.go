@@ -14,6 +14,7 @@ type Subscription struct {
 	hub       *Hub
 	projector string
 	ready     chan struct{} // holds a token while changes wait to be taken
+	done      chan struct{} // closed when the hub closes
 
 	mu     sync.Mutex
 	match  func(Request) bool
@@ -24,6 +25,9 @@ type Subscription struct {
 
 // Ready is readable when changes wait to be taken.
 func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when the hub closes: the server is shutting down.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
 
 // Take returns the job requests that changed since the last take, sorted, or all when everything may have.
 func (s *Subscription) Take() (ids []string, all bool) {

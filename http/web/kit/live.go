@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,19 +83,23 @@ func (k *Kit) Stream(w http.ResponseWriter, r *http.Request, l Live) error {
 		return err
 	}
 	sub, err := k.Live.Subscribe(l.Projector, r.URL.Query().Get("since"), match)
-	if err != nil {
+	if err != nil && !errors.Is(err, live.ErrClosed) {
 		return err
 	}
-	defer sub.Close()
-	gauge := liveConnections.WithLabelValues(l.Page)
-	gauge.Inc()
-	defer gauge.Dec()
-
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // a proxy in front must pass each event on at once
 	w.WriteHeader(http.StatusOK)
+	if err != nil {
+		// The server is shutting down: the browser comes back after the retry, to this server's successor.
+		_, _ = w.Write([]byte("retry: " + strconv.FormatInt(liveRetry.Milliseconds(), 10) + "\n\n"))
+		return nil
+	}
+	defer sub.Close()
+	gauge := liveConnections.WithLabelValues(l.Page)
+	gauge.Inc()
+	defer gauge.Dec()
 	rc := http.NewResponseController(w)
 	send := func(text string) bool {
 		// The server's timeouts bound whole responses; a stream bounds each write instead, and keeps the
@@ -119,6 +124,8 @@ func (k *Kit) Stream(w http.ResponseWriter, r *http.Request, l Live) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-sub.Done():
+			return nil
 		case <-keepAlive.C:
 			if !send(": keep-alive\n\n") {
 				return nil
@@ -142,6 +149,8 @@ func (k *Kit) Stream(w http.ResponseWriter, r *http.Request, l Live) error {
 		pause.Reset(liveMinInterval)
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-sub.Done():
 			return nil
 		case <-pause.C:
 		}
