@@ -14,12 +14,12 @@ DEVDB := bash scripts/devdb
 PKG ?= ./...
 TESTFLAGS ?=
 
-.PHONY: help run test bench lint build db-url db-stop clean
+.PHONY: help run test test-s3 bench lint build db-url db-stop clean
 
 help: ## Show this list
 	@echo "Usage: make <target>"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 run: ## Serve on http://localhost:8000 with demo data and a local login (JOBSERVER_ENV=development)
 	@admin="$$($(DEVDB) url "$${DATABASE_URL:-}")"; \
@@ -35,6 +35,13 @@ test: ## Run all tests; test packages create their own databases on TEST_DATABAS
 	@url="$$($(DEVDB) url "$${TEST_DATABASE_URL:-}")"; \
 	export TEST_DATABASE_URL="$$url"; \
 	$(GO) test -count=1 $(TESTFLAGS) $(PKG)
+
+test-s3: ## Run the blob storage contract against a real S3 server, SeaweedFS (weed built from the Go module proxy)
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	cp integrations/blobs/testdata/weed.mod "$$tmp/go.mod"; \
+	echo "make test-s3: building SeaweedFS's weed (minutes the first time, then cached)" >&2; \
+	(cd "$$tmp" && GOFLAGS=-mod=mod $(GO) build -o "$$tmp/weed" github.com/seaweedfs/seaweedfs/weed); \
+	BLOBS_WEED="$$tmp/weed" $(GO) test -count=1 -run '^TestS3' -v $(TESTFLAGS) ./integrations/blobs/
 
 bench: ## Run the benchmark program (cmd/jobserver-bench) against BENCH_DATABASE_URL's server
 	@url="$$($(DEVDB) url "$${BENCH_DATABASE_URL:-}")"; \

@@ -222,7 +222,6 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 	if err := os.WriteFile(filepath.Join(dir, "s3.json"), []byte(identities), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s3Port := freePort(t)
 	// weed listens for gRPC on each port + 10000, so the ports are taken below 55000.
 	port := func() string {
 		for {
@@ -231,6 +230,7 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 			}
 		}
 	}
+	s3Port := port()
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o700); err != nil {
 		t.Fatal(err)
@@ -238,7 +238,9 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 	var logs bytes.Buffer
 	cmd := exec.Command(weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir="+data,
 		"-master.port="+port(), "-volume.port="+port(), "-filer", "-filer.port="+port(),
-		"-s3", "-s3.port="+strconv.Itoa(s3Port), "-s3.config="+filepath.Join(dir, "s3.json"), "-volume.max=0")
+		"-s3", "-s3.port="+s3Port, "-s3.config="+filepath.Join(dir, "s3.json"),
+		// Each bucket is a collection of its own volumes: small ones, and room for many.
+		"-master.volumeSizeLimitMB=64", "-volume.max=500")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -250,17 +252,25 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 			t.Logf("weed's log:\n%s", logs.String())
 		}
 	})
-	cfg.Endpoint = "http://127.0.0.1:" + strconv.Itoa(s3Port)
+	cfg.Endpoint = "http://127.0.0.1:" + s3Port
+	// The S3 port answers before the volume server has joined the master: ready is when a write succeeds.
+	client := minioClient(t, cfg)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := minioClient(t, cfg).ListBuckets(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := client.MakeBucket(ctx, "ready", minio.MakeBucketOptions{})
+		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists" {
+			err = nil
+		}
+		if err == nil {
+			_, err = client.PutObject(ctx, "ready", "probe", strings.NewReader("ok"), 2, minio.PutObjectOptions{})
+		}
 		cancel()
 		if err == nil {
 			return cfg
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("SeaweedFS's S3 port did not answer in 90 s: %v", err)
+			t.Fatalf("SeaweedFS took no write in 90 s: %v", err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
