@@ -294,8 +294,10 @@ func (q *Queries) StaffList(ctx context.Context, f StaffFilter, after, before *C
 		}
 		v.Applications, v.Newer, v.Older = projections.KeysetPage(v.Applications, size, after, before,
 			func(s Summary) Cursor { return Cursor{At: s.ChangedAt, ID: s.ID} })
+		// One probe of the applicant index per person, not a scan of every application.
 		rows, err = db.Query(ctx, `SELECT u.id, coalesce(nullif(u.name, ''), u.login) FROM application_people u
-			WHERE u.id IN (SELECT DISTINCT applicant_id FROM applications) ORDER BY lower(coalesce(nullif(u.name, ''), u.login)), u.id`)
+			WHERE EXISTS (SELECT 1 FROM applications a WHERE a.applicant_id = u.id)
+			ORDER BY lower(coalesce(nullif(u.name, ''), u.login)), u.id`)
 		v.Applicants, err = projections.All(rows, err, pgx.RowToStructByPos[Option])
 		return err
 	})
