@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/projections"
+	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
@@ -48,8 +50,8 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 
 // projectors are every read model the server keeps.
 func projectors() []projections.Projector {
-	return append(append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...),
-		releaseviews.Projectors()...)
+	return slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(),
+		releaseviews.Projectors(), appviews.Projectors())
 }
 
 func (b *backend) close() {
