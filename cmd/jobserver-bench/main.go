@@ -13,12 +13,16 @@
 //     same command on a new project, through the command kit on the Postgres store (steady state, p50);
 //   - runner API: POST /api/v2/jobs/ of 1,000 jobs unchanged and all changed (against one 1,000-row INSERT),
 //     and 20 backends polling every 2 s (runnerapi.go);
+//   - event log: 100,000 job requests and 1,000,000 jobs generated as events and rebuilt by the real
+//     projectors, then /event-log at 50 clients per filter and deep pages from the real server run as a
+//     process of its own, with its memory and the plan of the slowest query, and 200 open pages following
+//     their live updates while runners post 100 job changes a second (eventlog*.go);
 //   - audit: sealing the seeded log, verifying it against the raw keyset read, 16 writers appending with
 //     the sealer running against the same without it, and the seal lag at 1,000 events/s (audit.go).
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
-//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi]
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi|eventlog]
 package main
 
 import (
@@ -50,6 +54,9 @@ type config struct {
 
 	pollDuration   time.Duration // length of the runner API polling measurement
 	quickRunnerAPI bool          // fewer runner API samples (-quick)
+
+	eventLogRequests int  // job requests generated for the event log measurements
+	quickEventLog    bool // fewer event log samples and a shallower deep page (-quick)
 }
 
 func parseFlags(args []string) (config, error) {
@@ -59,8 +66,9 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "audit" only the seed, the reads and the audit rows`)
+	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows`)
 	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
+	fs.IntVar(&cfg.eventLogRequests, "eventlog-requests", 100_000, "job requests generated for the event log (10 jobs each on average)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: jobserver-bench [flags]\n\nThe server comes from BENCH_DATABASE_URL (default "+defaultAdminURL+").")
@@ -72,8 +80,11 @@ func parseFlags(args []string) (config, error) {
 	if *quick {
 		applyQuickSizes(fs, &cfg)
 	}
-	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "audit" {
-		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi and audit", cfg.only)
+	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "eventlog" && cfg.only != "audit" {
+		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi, eventlog and audit", cfg.only)
+	}
+	if cfg.eventLogRequests < 2 {
+		return cfg, errors.New("-eventlog-requests must be at least 2")
 	}
 	if cfg.pollDuration <= 0 {
 		return cfg, errors.New("-poll-duration must be positive")
@@ -104,7 +115,11 @@ func applyQuickSizes(fs *flag.FlagSet, cfg *config) {
 	if !set["poll-duration"] {
 		cfg.pollDuration = 10 * time.Second
 	}
+	if !set["eventlog-requests"] {
+		cfg.eventLogRequests = 10_000
+	}
 	cfg.quickRunnerAPI = true
+	cfg.quickEventLog = true
 }
 
 func main() {
@@ -172,6 +187,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		rep.print(out, info, cfg)
 		return nil
 	}
+	if cfg.only == "eventlog" {
+		if err := measureEventLog(ctx, cfg, &rep); err != nil {
+			return fmt.Errorf("event log: %w", err)
+		}
+		rep.print(out, info, cfg)
+		return nil
+	}
 	if err := seed(ctx, env, cfg.events); err != nil {
 		return err
 	}
@@ -205,6 +227,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureRunnerAPI(ctx, cfg, &rep); err != nil {
 		return fmt.Errorf("runner API: %w", err)
+	}
+	if err := measureEventLog(ctx, cfg, &rep); err != nil {
+		return fmt.Errorf("event log: %w", err)
 	}
 	rep.print(out, info, cfg)
 	return nil

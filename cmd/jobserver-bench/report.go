@@ -22,6 +22,7 @@ const (
 	sectionCommand
 	sectionRunnerAPI
 	sectionAudit
+	sectionEventLog
 )
 
 // row is one line of the report.
