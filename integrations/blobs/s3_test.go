@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,9 +224,11 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 		t.Fatal(err)
 	}
 	// weed listens for gRPC on each port + 10000, so the ports are taken below 55000.
+	var grpcPorts []int
 	port := func() string {
 		for {
 			if p := freePort(t); p < 55000 {
+				grpcPorts = append(grpcPorts, p+10000)
 				return strconv.Itoa(p)
 			}
 		}
@@ -246,8 +249,17 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		// SIGTERM lets weed flush and stop; SIGKILL if it lingers.
+		cmd.Process.Signal(syscall.SIGTERM)
+		stopped := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
 		cmd.Wait()
+		stopped.Stop()
+		for _, p := range grpcPorts { // weed leaves some of the Unix sockets it keeps in /tmp beside its gRPC ports
+			leftovers, _ := filepath.Glob(fmt.Sprintf("/tmp/seaweedfs-*-%d.sock", p))
+			for _, socket := range leftovers {
+				os.Remove(socket)
+			}
+		}
 		if t.Failed() {
 			t.Logf("weed's log:\n%s", logs.String())
 		}
