@@ -224,11 +224,11 @@ func TestDemoDataIsLoadedOnceIntoAnEmptyLog(t *testing.T) {
 		t.Fatalf("demo-admin: %+v, %v", admin, err)
 	}
 	org, err := q.OrgBySlug(ctx, "mediciaaiorg2")
-	if err != nil || org.Name != "MediciaAIOrg2" || org.Members != 4 || org.Projects != 1 {
+	if err != nil || org.Name != "MediciaAIOrg2" || org.Members != 5 || org.Projects != 1 {
 		t.Errorf("organisation: %+v, %v", org, err)
 	}
 	backend, err := q.BackendBySlug(ctx, "rcdemo2")
-	if err != nil || backend.Name != "RC Demo 2" || backend.Members != 3 {
+	if err != nil || backend.Name != "RC Demo 2" || backend.Members != 4 {
 		t.Errorf("backend: %+v, %v", backend, err)
 	}
 	project, err := q.ProjectInOrg(ctx, "mediciaaiorg2", "mystudy")

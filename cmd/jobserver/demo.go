@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
@@ -32,6 +33,9 @@ var demoPeople = []demoPerson{
 		projectRoles: []domain.Role{domain.ProjectCoordinator, domain.ProjectDeveloper}},
 	{gitHubID: 9_000_000_003, login: "demo-researcher", name: "Demo Researcher", projectRoles: []domain.Role{domain.ProjectDeveloper}},
 	{gitHubID: 9_000_000_004, login: "demo-collaborator", name: "Demo Collaborator", projectRoles: []domain.Role{domain.ProjectCollaborator}},
+	// The output checker of the demo backend: the demo's released outputs are released on her behalf, and
+	// she may delete them.
+	{gitHubID: 9_000_000_005, login: demoChecker, name: "Demo Output Checker", globalRoles: []domain.Role{domain.OutputChecker}},
 }
 
 const (
@@ -133,13 +137,16 @@ func (d *demoLoader) load(ctx context.Context) error {
 		if err = d.step("add "+p.login+" to the organisation", res, err); err != nil {
 			return err
 		}
-		if len(p.projectRoles) == 0 {
+		// The project's researchers run their jobs on the demo backend; its output checker releases files from it.
+		if len(p.projectRoles) == 0 && !slices.Contains(p.globalRoles, domain.OutputChecker) {
 			continue
 		}
-		// The project's researchers run their jobs on the demo backend.
 		res, err = d.cmds.AddBackendMember.Handle(ctx, identity.AddBackendMember{Actor: cli, BackendID: backend.BackendID, UserID: userID})
 		if err = d.step("add "+p.login+" to the backend", res, err); err != nil {
 			return err
+		}
+		if len(p.projectRoles) == 0 {
+			continue
 		}
 		res, err = d.cmds.AddProjectMember.Handle(ctx, identity.AddProjectMember{
 			Actor: cli, ProjectID: project.ID, UserID: userID, Roles: p.projectRoles,

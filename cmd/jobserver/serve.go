@@ -221,6 +221,9 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		if err := loadDemoWorkspace(ctx, logger, b.store, queries, ws, repoURL, b.runner); err != nil {
 			return err
 		}
+		if err := loadDemoRelease(ctx, logger, b.store, queries, rels, b.runner); err != nil {
+			return err
+		}
 		logger.Info("demo GitHub (no GitHub OAuth app is configured)", slog.String("url", demoGitHub.URL),
 			slog.String("demo_repository", repoURL), slog.String("demo_researcher_token", "saved for "+demoResearcher))
 	}

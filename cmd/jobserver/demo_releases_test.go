@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/releases"
+	"github.com/mediciasafely/jobserver/commands/workspaces"
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
+	"github.com/mediciasafely/jobserver/eventstore/pgstore"
+	"github.com/mediciasafely/jobserver/integrations/blobs"
+	"github.com/mediciasafely/jobserver/integrations/github"
+	"github.com/mediciasafely/jobserver/internal/githubfake"
+	"github.com/mediciasafely/jobserver/internal/pgtest"
+	"github.com/mediciasafely/jobserver/projections"
+	identityviews "github.com/mediciasafely/jobserver/projections/identity"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
+	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
+)
+
+// The demo's workspace has the release the guide shows (step 10), a CSV and a PNG that read back whole,
+// released by the demo's Output Checker; a second start releases nothing more.
+func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := pgstore.New(pool)
+	t.Cleanup(store.Close)
+	quiet := slog.New(slog.DiscardHandler)
+	runner := projections.NewRunner(pool, store, domain.Events, quiet,
+		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), releaseviews.Projectors())...)
+	if err := runner.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { _ = runner.Run(runCtx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+
+	kit := commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: quiet}
+	queries := identityviews.NewQueries(pool)
+	if err := loadDemoData(ctx, quiet, store, newIdentity(store), runner); err != nil {
+		t.Fatal(err)
+	}
+	fake := githubfake.New(t)
+	repos, err := github.NewRepos(github.Config{WebURL: fake.URL, APIURL: fake.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
+	if err := loadDemoWorkspace(ctx, quiet, store, queries, ws, seedDemoGitHub(fake), runner); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := blobs.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := releases.New(kit, blobs.ForReleases{Store: dir}, 0)
+	var logs bytes.Buffer
+	if err := loadDemoRelease(ctx, slog.New(slog.NewTextHandler(&logs, nil)), store, queries, rels, runner); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "/mediciaaiorg2/mystudy/"+demoWorkspaceName+"/releases/"+demoReleaseID) {
+		t.Errorf("the log does not say where the demo release is: %s", logs.String())
+	}
+
+	checker, err := queries.UserByLogin(ctx, demoChecker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := releaseviews.NewQueries(pool).Release(ctx, demoReleaseID, checker.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Release.CreatedByLogin != demoChecker || len(v.Files) != 2 || v.Workspace.Name != demoWorkspaceName {
+		t.Fatalf("the demo release: %+v with %d files", v.Release, len(v.Files))
+	}
+	for _, f := range v.Files {
+		blob, err := dir.Open(ctx, f.SHA256)
+		if err != nil || !f.Uploaded() {
+			t.Fatalf("%s: uploaded %v, %v", f.Name, f.Uploaded(), err)
+		}
+		if strings.HasSuffix(f.Name, ".png") {
+			if _, err := png.Decode(blob); err != nil {
+				t.Errorf("%s is not a PNG: %v", f.Name, err)
+			}
+		}
+		blob.Close()
+	}
+
+	before, err := store.ReadAll(ctx, eventstore.Position{}, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDemoRelease(ctx, quiet, store, queries, rels, runner); err != nil {
+		t.Fatal(err)
+	}
+	after, err := store.ReadAll(ctx, eventstore.Position{}, 10000)
+	if err != nil || len(after) != len(before) {
+		t.Errorf("a second start appended %d events (%v)", len(after)-len(before), err)
+	}
+}
