@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/commands/applications"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/commands/releases"
@@ -28,6 +29,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/projections"
+	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	"github.com/mediciasafely/jobserver/projections/audit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -88,6 +90,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	logger := slog.Default()
 	identity := newIdentity(b.store)
 	queries := identityviews.NewQueries(b.pool)
+	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger})
 	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
 	// The e-mail on a job's completion: a reactor with its own checkpoint, which no rebuild runs.
@@ -132,6 +135,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
+		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development, Live: liveHub,
 	})
 	if err != nil {
@@ -213,6 +217,9 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 
 	if cfg.Development {
 		if err := loadDemoData(ctx, logger, b.store, identity, b.runner); err != nil {
+			return err
+		}
+		if err := loadDemoApplications(ctx, logger, queries, appviews.NewQueries(b.pool), apps, b.runner); err != nil {
 			return err
 		}
 	}

@@ -16,11 +16,14 @@ import (
 	"github.com/gorilla/csrf"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	appcmds "github.com/mediciasafely/jobserver/commands/applications"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	releasecmds "github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/account"
+	"github.com/mediciasafely/jobserver/http/web/applicationreview"
+	"github.com/mediciasafely/jobserver/http/web/applications"
 	"github.com/mediciasafely/jobserver/http/web/auth"
 	"github.com/mediciasafely/jobserver/http/web/eventlog"
 	"github.com/mediciasafely/jobserver/http/web/home"
@@ -31,6 +34,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/static"
 	workspacepages "github.com/mediciasafely/jobserver/http/web/workspaces"
 	"github.com/mediciasafely/jobserver/projections"
+	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -66,6 +70,9 @@ type Deps struct {
 	ReleaseViews *releaseviews.Queries
 	ReleaseBlobs releasecmds.Blobs
 	GitHub       GitHubLogin
+	// Applications are the commands of study applications; ApplicationViews their read model.
+	Applications     *appcmds.Commands
+	ApplicationViews *appviews.Queries
 	// BaseURL is the public URL of the server; an https URL makes cookies Secure.
 	BaseURL string
 	// SecretKey signs the CSRF cookie.
@@ -105,7 +112,7 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.Secure = a.secure
 	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected, Live: d.Live}
 	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
-		workspacepages.Templates, eventlog.Templates, releasepages.Templates)
+		workspacepages.Templates, eventlog.Templates, releasepages.Templates, applications.Templates, applicationreview.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +121,8 @@ func NewApp(d Deps) (*App, error) {
 	a.slices = []interface{ Routes(chi.Router) }{
 		&auth.Handlers{Slice: slice, GitHub: d.GitHub, Development: d.Development, CSRFCookie: csrfCookie},
 		&account.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
+		&applications.Handlers{Slice: slice, Applications: d.Applications, Views: d.ApplicationViews},
+		&applicationreview.Handlers{Slice: slice, Applications: d.Applications, Views: d.ApplicationViews},
 		&staff.Handlers{Slice: slice},
 		&home.Handlers{Slice: slice},
 		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, Workspaces: d.WorkspaceViews},
@@ -200,7 +209,8 @@ func (a *App) chrome(r *http.Request) kit.Chrome {
 	if u := kit.CurrentUserOf(r); u != nil {
 		perms, err := kit.Permissions(r, a.Queries, "")
 		c.User = &kit.CurrentUser{ID: u.ID, Login: u.Login, Name: u.Name, AvatarURL: u.AvatarURL,
-			CanSeeStaffArea: err == nil && perms.Has(domain.StaffAreaAccess)}
+			CanSeeStaffArea:       err == nil && perms.Has(domain.StaffAreaAccess),
+			CanReviewApplications: err == nil && (perms.Has(domain.ApplicationReview) || perms.Has(domain.ApplicationManage))}
 	}
 	// A part of a page fetched by htmx (Show jobs, a live update) leaves the messages to the next whole page.
 	if kit.HasSession(r) && r.Header.Get("HX-Request") == "" {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands"
+	appcmds "github.com/mediciasafely/jobserver/commands/applications"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
@@ -30,6 +32,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
+	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -52,6 +55,8 @@ type env struct {
 	gh      *githubfake.Server
 	ws      *workspaces.Commands
 	wsViews *wsviews.Queries
+	// apps are the commands of study applications.
+	apps *appcmds.Commands
 	// hub tells the live pages of the projectors' commits; app is the pages the server serves.
 	hub *live.Hub
 	app *web.App
@@ -103,8 +108,9 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	}
 	e.ws = workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
 	e.wsViews = wsviews.NewQueries(e.pool)
+	e.apps = appcmds.New(kit)
 	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger,
-		append(append(identityviews.Projectors(), wsviews.Projectors()...), eventlogviews.Projectors()...)...)
+		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(), appviews.Projectors())...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -126,6 +132,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.cmds,
 		Workspaces: e.ws, WorkspaceViews: e.wsViews,
+		Applications: e.apps, ApplicationViews: appviews.NewQueries(e.pool),
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
 		Development: !o.production, Live: e.hub,
 	})

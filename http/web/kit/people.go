@@ -138,6 +138,19 @@ func Permissions(r *http.Request, q *identityviews.Queries, projectID string) (d
 	return q.Permissions(r.Context(), u.ID, projectID)
 }
 
+// OrgOptions are the organisations to choose from in a form, by name, the one with id selected chosen.
+func OrgOptions(ctx context.Context, q *identityviews.Queries, selected string) ([]Option, error) {
+	orgs, err := q.Orgs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	options := make([]Option, len(orgs))
+	for i, o := range orgs {
+		options[i] = Option{Value: o.ID, Label: o.Name + " (" + o.Slug + ")", Selected: o.ID == selected}
+	}
+	return options, nil
+}
+
 // OrgURL is the address of an organisation's page.
 func OrgURL(slug string) string { return "/" + slug }
 

@@ -21,7 +21,8 @@
 //     from the hx-headers attribute the layout puts on <body>.
 //  5. Build forms from the partials in templates/partials/, passing their arguments with dict
 //     (see below), and lists with nothing in them from "empty".
-//  6. Pieces that htmx swaps in go in templates/partials/ as {{define "<fragment>"}}: the page includes
+//  6. Pieces that htmx swaps in, or that several pages of a slice draw, go in the slice's templates/partials/
+//     as {{define "<name>"}} (names unique across slices): the page includes
 //     them with {{template "<fragment>" $}} and Renderer.Fragment renders them alone. A fragment's dot
 //     has the same shape as a page's, with .Data set to the value given to Fragment.
 //
@@ -63,6 +64,8 @@ import (
 type CurrentUser struct {
 	ID, Login, Name, AvatarURL string
 	CanSeeStaffArea            bool
+	// CanReviewApplications shows the link to the applications' review (application_review or _manage).
+	CanReviewApplications bool
 }
 
 // Flash is a one-off message shown at the top of the next page.
@@ -155,14 +158,18 @@ func newRenderer(templates fs.FS, chrome func(*http.Request) Chrome, slices ...f
 	}
 	r := &Renderer{chrome: chrome, pages: map[string]*template.Template{}, logger: slog.Default(), now: time.Now}
 
-	base, err := template.New("").
-		Funcs(templateFuncs(func() time.Time { return r.now() })).
-		ParseFS(templates, "layout.html", "partials/*.html")
+	funcs := templateFuncs(func() time.Time { return r.now() })
+	base, err := template.New("").Funcs(funcs).ParseFS(templates, "layout.html", "partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("kit: parsing layout and partials: %w", err)
 	}
 	if base.Lookup("layout") == nil {
 		return nil, errors.New(`kit: layout.html must define "layout"`)
+	}
+	for _, slice := range slices {
+		if err := addSlicePartials(base, funcs, slice); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := r.parsePages(base, templates, "pages/*.html"); err != nil {
@@ -178,6 +185,29 @@ func newRenderer(templates fs.FS, chrome func(*http.Request) Chrome, slices ...f
 	}
 	r.fragments = base
 	return r, nil
+}
+
+// addSlicePartials adds a slice's partials/*.html to base, so every page of the slice can draw them (a
+// field several pages show, an htmx fragment). Every page sees them, so a name another template already
+// has is an error rather than a silent replacement.
+func addSlicePartials(base *template.Template, funcs template.FuncMap, files fs.FS) error {
+	names, err := fs.Glob(files, "partials/*.html")
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	probe, err := template.New("").Funcs(funcs).ParseFS(files, names...)
+	if err != nil {
+		return fmt.Errorf("kit: parsing a slice's partials: %w", err)
+	}
+	for _, t := range probe.Templates() {
+		if t.Name() != "" && base.Lookup(t.Name()) != nil {
+			return fmt.Errorf("kit: two partials are called %s", t.Name())
+		}
+	}
+	if _, err := base.ParseFS(files, names...); err != nil {
+		return fmt.Errorf("kit: parsing a slice's partials: %w", err)
+	}
+	return nil
 }
 
 // parsePages adds the pages matching pattern in files, each on a clone of base.

@@ -219,11 +219,11 @@ func TestStaffAreaLinkOnlyForUsersWhoMaySeeIt(t *testing.T) {
 			t.Parallel()
 			renderer := newTestRenderer(t, Chrome{
 				User: &CurrentUser{Login: "someone", CanSeeStaffArea: test.canSeeStaffArea},
-				Path: "/staff/applications",
+				Path: "/staff/users",
 			})
 			w := httptest.NewRecorder()
 
-			renderer.Page(w, get("/staff/applications"), http.StatusOK, "home_anonymous", View{})
+			renderer.Page(w, get("/staff/users"), http.StatusOK, "home_anonymous", View{})
 
 			link := `<a href="/staff" aria-current="page">Staff area</a>`
 			if got := strings.Contains(w.Body.String(), link); got != test.canSeeStaffArea {
@@ -480,6 +480,47 @@ func TestNewRendererRefusesBrokenTemplatesAtStartUp(t *testing.T) {
 				t.Errorf("error = %v, want one mentioning %q", err, test.want)
 			}
 		})
+	}
+}
+
+// Reviewers hold no staff_area_access: their link is Review applications, current on its pages, where the
+// staff area's link is not.
+func TestReviewApplicationsLinkForReviewers(t *testing.T) {
+	t.Parallel()
+	renderer := newTestRenderer(t, Chrome{
+		User: &CurrentUser{Login: "rita", CanSeeStaffArea: true, CanReviewApplications: true},
+		Path: "/staff/applications/01ABC",
+	})
+	w := httptest.NewRecorder()
+	renderer.Page(w, get("/staff/applications/01ABC"), http.StatusOK, "home_anonymous", View{})
+	assertContains(t, w.Body.String(), `<a href="/staff/applications" aria-current="page">Review applications</a>`,
+		`<a href="/staff">Staff area</a>`, `<a href="/applications">Applications</a>`)
+
+	w = httptest.NewRecorder()
+	newTestRenderer(t, Chrome{User: &CurrentUser{Login: "ada"}}).Page(w, get("/"), http.StatusOK, "home_anonymous", View{})
+	assertNotContains(t, w.Body.String(), "Review applications")
+}
+
+func TestASlicesPartialsAreSharedByItsPagesAndTheirNamesAreUnique(t *testing.T) {
+	t.Parallel()
+	slice := fstest.MapFS{
+		"partials/shout.html": {Data: []byte(`{{define "shout"}}<strong>{{.}}</strong>{{end}}`)},
+		"one.html":            {Data: []byte(`{{define "content"}}{{template "shout" "one"}}{{end}}`)},
+		"two.html":            {Data: []byte(`{{define "content"}}{{template "shout" "two"}}{{end}}`)},
+	}
+	renderer, err := newRenderer(templatesWith(t, nil), fixedChrome(Chrome{}), slice)
+	if err != nil {
+		t.Fatalf("newRenderer: %v", err)
+	}
+	for _, page := range []string{"one", "two"} {
+		w := httptest.NewRecorder()
+		renderer.Page(w, get("/"+page), http.StatusOK, page, View{})
+		assertContains(t, w.Body.String(), "<strong>"+page+"</strong>")
+	}
+	clash := fstest.MapFS{"partials/field.html": {Data: []byte(`{{define "field"}}mine{{end}}`)}}
+	if _, err := newRenderer(templatesWith(t, nil), fixedChrome(Chrome{}), clash); err == nil ||
+		!strings.Contains(err.Error(), "two partials are called field") {
+		t.Errorf("a slice's partial named like the kit's: error = %v", err)
 	}
 }
 

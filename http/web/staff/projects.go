@@ -40,7 +40,7 @@ func (a *Handlers) showStaffProjects(w http.ResponseWriter, r *http.Request, sta
 	if err != nil {
 		return err
 	}
-	orgs, err := a.staffOrgOptions(r, create.Values["org_id"])
+	orgs, err := kit.OrgOptions(r.Context(), a.Queries, create.Values["org_id"])
 	if err != nil {
 		return err
 	}
@@ -51,19 +51,6 @@ func (a *Handlers) showStaffProjects(w http.ResponseWriter, r *http.Request, sta
 			Create: create, Orgs: orgs},
 	})
 	return nil
-}
-
-// staffOrgOptions are the organisations to choose from, by name.
-func (a *Handlers) staffOrgOptions(r *http.Request, selected string) ([]kit.Option, error) {
-	orgs, err := a.Queries.Orgs(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	options := make([]kit.Option, len(orgs))
-	for i, o := range orgs {
-		options[i] = kit.Option{Value: o.ID, Label: o.Name + " (" + o.Slug + ")", Selected: o.ID == selected}
-	}
-	return options, nil
 }
 
 func (a *Handlers) staffCreateProject(w http.ResponseWriter, r *http.Request) error {
@@ -129,7 +116,7 @@ func (a *Handlers) showStaffProjectOrg(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	orgs, err := a.staffOrgOptions(r, f.Values["org_id"])
+	orgs, err := kit.OrgOptions(r.Context(), a.Queries, f.Values["org_id"])
 	if err != nil {
 		return err
 	}
