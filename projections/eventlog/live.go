@@ -20,30 +20,37 @@ type FilterIDs struct {
 
 // FilterIDs reads the ids of the backend, user and workspace that f names.
 func (q *Queries) FilterIDs(ctx context.Context, f Filter) (FilterIDs, error) {
-	ids := FilterIDs{Request: strings.ToLower(f.Request)}
-	err := projections.View(ctx, q.pool, func(db querier) error {
-		for _, x := range []struct {
-			name string
-			sql  string
-			dst  *[]string
-		}{
-			{f.Backend, `SELECT id FROM eventlog_backends WHERE slug = $1`, &ids.Backends},
-			{f.User, `SELECT id FROM eventlog_people WHERE lower(login) = lower($1)`, &ids.Users},
-			{f.Workspace, `SELECT id FROM eventlog_workspaces WHERE name = lower($1)`, &ids.Workspaces},
-		} {
-			if x.name == "" {
-				continue
-			}
-			rows, err := db.Query(ctx, x.sql, x.name)
-			found, err := projections.All(rows, err, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			*x.dst = append([]string{}, found...)
-		}
-		return nil
+	var ids FilterIDs
+	err := projections.View(ctx, q.pool, func(db querier) (err error) {
+		ids, err = filterIDs(ctx, db, f)
+		return err
 	})
 	return ids, err
+}
+
+// filterIDs reads the ids that f's names stand for, in the snapshot of db.
+func filterIDs(ctx context.Context, db querier, f Filter) (FilterIDs, error) {
+	ids := FilterIDs{Request: strings.ToLower(f.Request)}
+	for _, x := range []struct {
+		name string
+		sql  string
+		dst  *[]string
+	}{
+		{f.Backend, `SELECT id FROM eventlog_backends WHERE slug = $1`, &ids.Backends},
+		{f.User, `SELECT id FROM eventlog_people WHERE lower(login) = lower($1)`, &ids.Users},
+		{f.Workspace, `SELECT id FROM eventlog_workspaces WHERE name = lower($1)`, &ids.Workspaces},
+	} {
+		if x.name == "" {
+			continue
+		}
+		rows, err := db.Query(ctx, x.sql, x.name)
+		found, err := projections.All(rows, err, pgx.RowTo[string])
+		if err != nil {
+			return ids, err
+		}
+		*x.dst = append([]string{}, found...)
+	}
+	return ids, nil
 }
 
 // MemberProjects reads the projects userID is a member of: the job requests of the home page's latest are theirs.

@@ -184,7 +184,11 @@ type LogPage struct {
 func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
 	var v LogPage
 	err := projections.View(ctx, q.pool, func(db querier) error {
-		sql, args := logRequests(f, after, before, size)
+		ids, err := filterIDs(ctx, db, f)
+		if err != nil {
+			return err
+		}
+		sql, args := logRequests(f, ids, after, before, size)
 		rows, err := db.Query(ctx, sql, args...)
 		if v.Requests, err = projections.All(rows, err, scanRequest); err != nil {
 			return err
@@ -229,28 +233,34 @@ const (
 )
 
 // logRequests is the statement of a page of the log's requests: size+1 rows, the one past the page telling
-// whether there is a next.
-func logRequests(f Filter, after, before *Cursor, size int) (string, []any) {
+// whether there is a next. The backend, user and workspace are given by the ids their names stand for
+// (ids), read first: a column compared with a known id lets the planner walk that column's index in the
+// log's order from the cursor, where a subquery of the names would have it walk the whole log's newest-first
+// index and test each row (a backend with 1% of 100,000 requests: 57,000 rows for one page).
+func logRequests(f Filter, ids FilterIDs, after, before *Cursor, size int) (string, []any) {
 	where, args := []string{"true"}, []any{}
 	arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
+	among := func(column string, ids []string) {
+		switch {
+		case ids == nil:
+		case len(ids) == 1:
+			where = append(where, column+` = `+arg(ids[0]))
+		default: // none (the name names nothing), or, against the rules of names, several
+			where = append(where, column+` = ANY(`+arg(ids)+`)`)
+		}
+	}
 	if f.Text != "" {
 		where = append(where, `(r.requested_actions || r.job_actions || r.job_ids) @> ARRAY[`+arg(f.Text)+`]::text[]`)
 	}
-	if f.Request != "" {
-		where = append(where, `r.id = `+arg(strings.ToLower(f.Request)))
+	if ids.Request != "" {
+		where = append(where, `r.id = `+arg(ids.Request))
 	}
-	if f.Backend != "" {
-		where = append(where, `r.backend_id IN (SELECT id FROM eventlog_backends WHERE slug = `+arg(f.Backend)+`)`)
-	}
+	among("r.backend_id", ids.Backends)
 	if f.Status != "" {
 		where = append(where, `r.status = `+arg(f.Status))
 	}
-	if f.User != "" {
-		where = append(where, `r.requested_by IN (SELECT id FROM eventlog_people WHERE lower(login) = lower(`+arg(f.User)+`))`)
-	}
-	if f.Workspace != "" {
-		where = append(where, `r.workspace_id IN (SELECT id FROM eventlog_workspaces WHERE name = lower(`+arg(f.Workspace)+`))`)
-	}
+	among("r.requested_by", ids.Users)
+	among("r.workspace_id", ids.Workspaces)
 	order := "r.created_at DESC, r.id DESC"
 	switch {
 	case after != nil:
@@ -267,9 +277,13 @@ func logRequests(f Filter, after, before *Cursor, size int) (string, []any) {
 // ExplainLog runs the statements of Log as EXPLAIN (ANALYZE, BUFFERS), in the order Log runs them, and
 // returns their plans: for the benchmark, which reports the plan of the slowest.
 func (q *Queries) ExplainLog(ctx context.Context, f Filter, after, before *Cursor, size int) ([]string, error) {
-	requests, args := logRequests(f, after, before, size)
 	var plans []string
 	err := projections.View(ctx, q.pool, func(db querier) error {
+		ids, err := filterIDs(ctx, db, f)
+		if err != nil {
+			return err
+		}
+		requests, args := logRequests(f, ids, after, before, size)
 		for _, s := range []struct {
 			sql  string
 			args []any
