@@ -33,6 +33,7 @@ import (
 	"github.com/mediciasafely/jobserver/projections/audit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -135,6 +136,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
+		Releases: rels, ReleaseViews: releaseviews.NewQueries(b.pool), ReleaseBlobs: releaseBlobs,
 		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development, Live: liveHub,
 	})

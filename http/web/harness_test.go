@@ -23,11 +23,14 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	appcmds "github.com/mediciasafely/jobserver/commands/applications"
 	"github.com/mediciasafely/jobserver/commands/identity"
+	releasecmds "github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
+	"github.com/mediciasafely/jobserver/http/releaseapi"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/http/web"
+	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/github"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
@@ -36,6 +39,7 @@ import (
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 	wsviews "github.com/mediciasafely/jobserver/projections/workspaces"
 )
 
@@ -55,6 +59,9 @@ type env struct {
 	gh      *githubfake.Server
 	ws      *workspaces.Commands
 	wsViews *wsviews.Queries
+	// releases are the commands of released outputs, their bytes in blobs, a directory of the test's own.
+	releases *releasecmds.Commands
+	blobs    *blobs.Dir
 	// apps are the commands of study applications.
 	apps *appcmds.Commands
 	// hub tells the live pages of the projectors' commits; app is the pages the server serves.
@@ -108,9 +115,13 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	}
 	e.ws = workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
 	e.wsViews = wsviews.NewQueries(e.pool)
+	if e.blobs, err = blobs.NewDir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	e.releases = releasecmds.New(kit, blobs.ForReleases{Store: e.blobs}, 0)
 	e.apps = appcmds.New(kit)
 	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger,
-		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(), appviews.Projectors())...)
+		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(), appviews.Projectors(), releaseviews.Projectors())...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -132,6 +143,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: e.pool, Queries: e.queries, Projected: e.runner, Identity: e.cmds,
 		Workspaces: e.ws, WorkspaceViews: e.wsViews,
+		Releases: e.releases, ReleaseViews: releaseviews.NewQueries(e.pool), ReleaseBlobs: blobs.ForReleases{Store: e.blobs},
 		Applications: e.apps, ApplicationViews: appviews.NewQueries(e.pool),
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
 		Development: !o.production, Live: e.hub,
@@ -140,7 +152,12 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	e.app = app
-	e.server.Config.Handler = server.New(server.Options{Logger: logger, Pool: e.pool, Renderer: app.Renderer(), Pages: app.Routes})
+	e.server.Config.Handler = server.New(server.Options{Logger: logger, Pool: e.pool, Renderer: app.Renderer(), Pages: app.Routes,
+		// The release API's POST endpoints share their paths with the GET endpoints the pages serve.
+		API: releaseapi.Routes(releaseapi.Options{Logger: logger, Users: e.queries, Releases: e.releases, BaseURL: baseURL,
+			Authenticate: func(ctx context.Context, token string) (string, bool, error) {
+				return identity.BackendForToken(ctx, e.store, token)
+			}})})
 	e.server.Start()
 	t.Cleanup(e.server.Close)
 	return e
