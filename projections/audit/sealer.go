@@ -143,13 +143,16 @@ func (s *Sealer) Seal(ctx context.Context) (Checkpoint, error) {
 	}
 }
 
-// withLock runs work on a connection holding the sealer's lock, from the chain's head as stored.
+// withLock runs work on a connection of its own holding the sealer's lock, from the chain's head as
+// stored. The connection is not the pool's: the sealer keeps it as long as it runs, and the pool's are for
+// requests.
 func (s *Sealer) withLock(ctx context.Context, work func(context.Context, *sealing) error) error {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return fmt.Errorf("acquire a connection: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Release()
+	// Closing the connection gives the lock back.
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	var locked bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+sealerLock+`)`).Scan(&locked); err != nil {
 		return fmt.Errorf("take the sealer's lock: %w", err)
@@ -157,20 +160,12 @@ func (s *Sealer) withLock(ctx context.Context, work func(context.Context, *seali
 	if !locked {
 		return errStandby
 	}
-	defer func() {
-		// A session lock and setting outlive the checkout: give them back, or close the connection.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `RESET synchronous_commit; SELECT pg_advisory_unlock(`+sealerLock+`)`); err != nil {
-			_ = conn.Conn().Close(ctx)
-		}
-	}()
 	// The chain can always be computed again from the log: a crash that loses the last moment of it costs
 	// nothing, so its commits do not wait for the disk, and leave the disk's flushes to the appends.
 	if _, err := conn.Exec(ctx, `SET synchronous_commit = off`); err != nil {
 		return err
 	}
-	st := &sealing{Sealer: s, conn: conn.Conn()}
+	st := &sealing{Sealer: s, conn: conn}
 	if err := st.load(ctx); err != nil {
 		return err
 	}
