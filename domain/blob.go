@@ -83,12 +83,6 @@ func (b *Blob) Clone() *Blob {
 	return &c
 }
 
-// References lists the ids of the live files with these bytes, sorted.
-func (b *Blob) References() []string { return sortedKeys(b.refs) }
-
-// Removing reports whether the bytes' removal started and has not finished.
-func (b *Blob) Removing() bool { return b.removing }
-
 // Reference decides that the uploaded file (releaseID, fileID) references the bytes sha256 of size bytes;
 // refused with ErrBlobBeingRemoved while their removal runs. A reference already held needs no event.
 func (b *Blob) Reference(sha256, releaseID, fileID string, size int64) ([]Event, error) {

@@ -309,22 +309,8 @@ func (r *Release) Exists() bool { return r != nil && r.id != "" }
 // ID is the release's id.
 func (r *Release) ID() string { return r.id }
 
-// WorkspaceID is the id of the workspace the files were released out of.
-func (r *Release) WorkspaceID() string { return r.workspaceID }
-
 // ProjectID is the id of the workspace's project, whose memberships govern the release.
 func (r *Release) ProjectID() string { return r.projectID }
-
-// BackendID is the id of the backend the files were released from.
-func (r *Release) BackendID() string { return r.backendID }
-
-// FileID is the id of the listed file name, "" when the release lists no such file.
-func (r *Release) FileID(name string) string {
-	if f := r.fileNamed(name); f != nil {
-		return f.FileID
-	}
-	return ""
-}
 
 // FileSHA256 is the sha256 of a file of the release, and whether its bytes were uploaded (and so are
 // referenced in blob storage); "" for a file the release does not have.

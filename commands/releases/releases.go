@@ -53,9 +53,6 @@ type handlers struct {
 	maxFileSize int64
 }
 
-// MaxFileSize is the largest released file, in bytes.
-func (h handlers) MaxFileSize() int64 { return h.maxFileSize }
-
 // CreateRelease is a release tool's file list for a workspace, sent from the backend of BackendID (known
 // by its token) on behalf of the user acting (its OS-User). ReleaseID is "" for a new ULID, or the id the
 // tool chose (airlock's release-request id).

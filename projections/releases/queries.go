@@ -39,11 +39,6 @@ func (w Workspace) URL() string {
 // ReleasesURL is the address of the workspace's releases page.
 func (w Workspace) ReleasesURL() string { return w.URL() + "/releases" }
 
-// ReleaseURL is the address of the page of one of the workspace's releases.
-func (w Workspace) ReleaseURL(releaseID string) string {
-	return w.ReleasesURL() + "/" + url.PathEscape(releaseID)
-}
-
 // At refuses, as not found, a workspace asked for under another organisation's or project's address.
 func (w Workspace) At(orgSlug, projectSlug string) error {
 	if !strings.EqualFold(w.OrgSlug, orgSlug) || !strings.EqualFold(w.ProjectSlug, projectSlug) {
