@@ -68,16 +68,25 @@ func WithTimeouts(dsn string, t Timeouts) (string, error) {
 	return dsn, nil
 }
 
+// DefaultMaxConns sizes a server's pool when neither the caller nor DATABASE_URL's pool_max_conns does:
+// pgxpool's own default (the number of CPUs, at least 4) is too small for a server whose projectors,
+// reactors, sealer and live pages each hold a connection for good beside the requests.
+const DefaultMaxConns = 24
+
 // Open connects a pool. Unqualified names resolve to the read models first, then to the event store, and an
 // idle transaction is cut off because an open transaction holds back every event reader. Connecting gives
-// up after the connection string's connect_timeout, or DefaultConnectTimeout.
+// up after the connection string's connect_timeout, or DefaultConnectTimeout. maxConns 0 means
+// DATABASE_URL's pool_max_conns when it has one, else DefaultMaxConns.
 func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database: parse DATABASE_URL: %w", redactError(err, dsn))
 	}
-	if maxConns > 0 {
+	switch {
+	case maxConns > 0:
 		cfg.MaxConns = maxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/internal/database"
@@ -36,5 +37,36 @@ func TestTheReadModelSchemaIsTheProjectionsLiveSchema(t *testing.T) {
 	t.Parallel()
 	if database.ReadModelSchema != projections.LiveSchema {
 		t.Fatalf("database.ReadModelSchema %q, projections.LiveSchema %q", database.ReadModelSchema, projections.LiveSchema)
+	}
+}
+
+func TestAServerPoolHoldsEnoughConnectionsUnlessTheURLSaysOtherwise(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	withThree := dsn + " pool_max_conns=3" // keyword form
+	if strings.Contains(dsn, "://") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		withThree = dsn + sep + "pool_max_conns=3"
+	}
+	for _, c := range []struct {
+		dsn  string
+		want int32
+	}{
+		{dsn, database.DefaultMaxConns},
+		{withThree, 3},
+	} {
+		pool, err := database.Open(ctx, c.dsn, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pool.Config().MaxConns
+		pool.Close()
+		if got != c.want {
+			t.Errorf("%s: MaxConns %d, want %d", c.dsn, got, c.want)
+		}
 	}
 }
