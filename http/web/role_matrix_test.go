@@ -124,13 +124,26 @@ func httpRunners() map[string]func(b *browser, w matrixWorld) *page {
 // withoutAPage are the uses that no page offers, so nobody can do them over HTTP.
 var withoutAPage = map[string]bool{"ChangeNotificationEmail of someone else": true}
 
-// TestRoleMatrixThroughThePages drives the role matrix's table (internal/rolematrix) through HTTP: every
-// use, as every kind of signed-in actor and an anonymous visitor. Who may, gets the page the form leads
-// to and the events it caused; who may not, gets 403 (or 404 for a page they may not know of) and
-// nothing appended; an anonymous visitor is sent to log in. The command line has no pages.
+// TestRoleMatrixThroughThePages drives the identity slice of the role matrix's table through HTTP (see
+// checkPagesMatrix).
 func TestRoleMatrixThroughThePages(t *testing.T) {
 	t.Parallel()
 	run := httpRunners()
+	checkPagesMatrix(t, rolematrix.Identity, withoutAPage, nil, func(e *env, n int, actor string, who rolematrix.Setup, u rolematrix.Use) func(*browser) *page {
+		w := newMatrixWorld(e, n, actor, who)
+		return func(b *browser) *page { return run[u.Name](b, w) }
+	})
+}
+
+// checkPagesMatrix drives a slice of the role matrix's table (internal/rolematrix) through HTTP: every use
+// (but those in without, which no page offers), as every kind of signed-in actor and an anonymous
+// visitor, each setup in an env of its own where setUp (when set) readies the actor. For each use, world
+// builds its world afresh and returns what the page's form does there. Who may, gets the page the form
+// leads to and the events it caused; who may not, gets 403 (or 404 for a page they may not know of) and
+// nothing appended; an anonymous visitor is sent to log in. The command line has no pages.
+func checkPagesMatrix(t *testing.T, slice string, without map[string]bool, setUp func(e *env, actor string),
+	world func(e *env, n int, actor string, who rolematrix.Setup, u rolematrix.Use) func(*browser) *page) {
+	t.Helper()
 	for _, who := range rolematrix.Setups() {
 		if who.CLI {
 			continue
@@ -145,18 +158,21 @@ func TestRoleMatrixThroughThePages(t *testing.T) {
 					roles = append(roles, who.Global)
 				}
 				actor = e.user("actor", roles...)
+				if setUp != nil {
+					setUp(e, actor)
+				}
 			}
-			for n, u := range rolematrix.UsesOf(rolematrix.Identity) {
-				if withoutAPage[u.Name] {
+			for n, u := range rolematrix.UsesOf(slice) {
+				if without[u.Name] {
 					continue
 				}
-				w := newMatrixWorld(e, n, actor, who)
+				do := world(e, n, actor, who, u)
 				b := e.browser()
 				if actor != "" {
 					b.loginAs(actor)
 				}
 				before := countEvents(t, e)
-				p := run[u.Name](b, w)
+				p := do(b)
 				appended := countEvents(t, e) - before
 				switch {
 				case who.Anonymous:
@@ -169,7 +185,7 @@ func TestRoleMatrixThroughThePages(t *testing.T) {
 					}
 				default:
 					if (p.status != http.StatusForbidden && p.status != http.StatusNotFound) || appended != 0 {
-						t.Errorf("%s: refused, but %d at %s with %d events appended", u.Name, p.status, p.url, appended)
+						t.Errorf("%s: refused, but %d at %s with %d events appended\n%s", u.Name, p.status, p.url, appended, excerpt(p.body))
 					}
 				}
 			}

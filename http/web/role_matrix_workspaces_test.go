@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/url"
 	"slices"
 	"testing"
@@ -116,58 +115,19 @@ func wsPageRunners() map[string]func(b *browser, w wsMatrixWorld) *page {
 // cancelsSomeoneElses is the use whose world needs the developer's job request.
 const cancelsSomeoneElses = "CancelJobs of someone else's request"
 
-// TestWorkspacesRoleMatrixThroughThePages drives the workspaces slice of the role matrix's table
-// (internal/rolematrix) through HTTP: every use, as every kind of signed-in actor and an anonymous
-// visitor. Who may, gets the page the form leads to and the events it caused; who may not, gets 403 (or
-// 404 for a page they may not know of) and nothing appended; an anonymous visitor is sent to log in. The
-// command line has no pages.
+// TestWorkspacesRoleMatrixThroughThePages drives the workspaces slice of the role matrix's table through
+// HTTP (see checkPagesMatrix); the actor's pages read GitHub with their saved token.
 func TestWorkspacesRoleMatrixThroughThePages(t *testing.T) {
 	t.Parallel()
 	run := wsPageRunners()
-	for _, who := range rolematrix.Setups() {
-		if who.CLI {
-			continue
-		}
-		t.Run(who.String(), func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			var actor string
-			if !who.Anonymous {
-				var roles []domain.Role
-				if who.Global != "" {
-					roles = append(roles, who.Global)
-				}
-				actor = e.user("actor", roles...)
-				// The actor's pages read GitHub with their saved token.
-				e.must(e.ws.SaveGitHubToken.Handle(context.Background(), workspaces.SaveGitHubToken{
-					Actor: commands.UserActor(actor), Token: e.gitHubAccount("actor")}))
-			}
-			for n, u := range rolematrix.UsesOf(rolematrix.Workspaces) {
-				w := newWSMatrixWorld(e, n, actor, who, u.Name == cancelsSomeoneElses)
-				b := e.browser()
-				if actor != "" {
-					b.loginAs(actor)
-				}
-				before := countEvents(t, e)
-				p := run[u.Name](b, w)
-				appended := countEvents(t, e) - before
-				switch {
-				case who.Anonymous:
-					if p.url.Path != "/login" || appended != 0 {
-						t.Errorf("%s: an anonymous visitor ended at %s (%d) with %d events appended; want the login page and none", u.Name, p.url, p.status, appended)
-					}
-				case u.Allows(who.Key):
-					if p.status != http.StatusOK || appended == 0 {
-						t.Errorf("%s: allowed, but %d at %s with %d events appended\n%s", u.Name, p.status, p.url, appended, excerpt(p.body))
-					}
-				default:
-					if (p.status != http.StatusForbidden && p.status != http.StatusNotFound) || appended != 0 {
-						t.Errorf("%s: refused, but %d at %s with %d events appended\n%s", u.Name, p.status, p.url, appended, excerpt(p.body))
-					}
-				}
-			}
-		})
+	saveToken := func(e *env, actor string) {
+		e.must(e.ws.SaveGitHubToken.Handle(context.Background(), workspaces.SaveGitHubToken{
+			Actor: commands.UserActor(actor), Token: e.gitHubAccount("actor")}))
 	}
+	checkPagesMatrix(t, rolematrix.Workspaces, nil, saveToken, func(e *env, n int, actor string, who rolematrix.Setup, u rolematrix.Use) func(*browser) *page {
+		w := newWSMatrixWorld(e, n, actor, who, u.Name == cancelsSomeoneElses)
+		return func(b *browser) *page { return run[u.Name](b, w) }
+	})
 }
 
 // TestTheWorkspacesRoleMatrixHasAPageRunnerForEveryUse: every use of the workspaces slice in the table has
