@@ -40,7 +40,7 @@ var settings = []setting{
 	{"GITHUB_CLIENT_SECRET", "", "OAuth app client secret"},
 	{"GITHUB_URL", "https://github.com", "GitHub (or GitHub Enterprise) web URL, for the OAuth endpoints"},
 	{"GITHUB_API_URL", "https://api.github.com/", "GitHub REST API URL"},
-	{"SMTP_URL", "", "mail server for the e-mails on job completion: smtp://user:password@host:587 (STARTTLS; ?tls=required|opportunistic|none, ?auth=plain|login|cram-md5|…) or smtps://user:password@host:465; empty: mails are written to the log"},
+	{"SMTP_URL", "", "mail server for the e-mails on job completion and on applications: smtp://user:password@host:587 (STARTTLS; ?tls=required|opportunistic|none, ?auth=plain|login|cram-md5|…) or smtps://user:password@host:465; empty: mails are written to the log"},
 	{"MAIL_FROM", "", "sender address of the e-mails (default: notifications@ the host of JOBSERVER_BASE_URL)"},
 	{"SMTP_TIMEOUT", "15s", "give up connecting to the mail server, or waiting for one of its replies, after this long"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},

@@ -94,7 +94,8 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger})
 	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
-	// The e-mail on a job's completion: a reactor with its own checkpoint, which no rebuild runs.
+	// The e-mails (a job's completion; an application submitted, its status set): a reactor with its own
+	// checkpoint, which no rebuild runs.
 	var mailer notifications.Mailer = mail.NewLog(logger, cfg.MailFrom)
 	if cfg.SMTPURL != "" {
 		smtpMailer, err := mail.NewSMTP(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: cfg.SMTPTimeout})
@@ -104,7 +105,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		mailer = smtpMailer
 		logger.Info("e-mail through SMTP", slog.String("server", smtpMailer.Server()), slog.String("from", cfg.MailFrom))
 	} else if !cfg.Development {
-		logger.Warn("SMTP_URL is not set: the e-mails on job completion are written to the log, not sent")
+		logger.Warn("SMTP_URL is not set: the e-mails on job completion and on applications are written to the log, not sent")
 	}
 	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
 	// Released files' bytes, and the reactor that removes those no live file references any more.
@@ -119,10 +120,6 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{},
 		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
 			return notifier.React(ctx, e.Payload, e.ID.String())
-		}),
-		// The applicant's e-mails: the acknowledgement of a submitted application, and its new statuses.
-		projections.DefineReactor(notifications.ApplicationMailReactor, notifications.ApplicationMailHandles(), func(ctx context.Context, e projections.Event) error {
-			return notifier.ReactToApplication(ctx, e.Payload, e.ID.String())
 		}),
 		projections.DefineReactor(releases.RemoverName, releases.RemoverHandles(), func(ctx context.Context, e projections.Event) error {
 			return remover.React(ctx, e.Payload, e.ID.String())

@@ -14,8 +14,8 @@ import (
 	"github.com/mediciasafely/jobserver/projections"
 )
 
-// TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval: the applications' mail reactor, as the
-// server wires it, over SMTP: an acknowledgement when the applicant submits, a mail with the comment when
+// TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval: the notifier's mail reactor, as the server
+// wires it, over SMTP: an acknowledgement when the applicant submits, a mail with the comment when
 // an admin sets a status, and a mail linking to the new project when the application is approved fully.
 // Reviewers' notes send nothing.
 func TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval(t *testing.T) {
@@ -30,8 +30,8 @@ func TestTheApplicantIsMailedOnSubmitOnEachStatusAndOnApproval(t *testing.T) {
 	notifier := notifications.New(s.kit, mailer, baseURL)
 	reactors := projections.NewReactors(s.pool, s.store, domain.Events, s.kit.Logger,
 		projections.ReactorOptions{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Standby: 50 * time.Millisecond},
-		projections.DefineReactor(notifications.ApplicationMailReactor, notifications.ApplicationMailHandles(), func(ctx context.Context, e projections.Event) error {
-			return notifier.ReactToApplication(ctx, e.Payload, e.ID.String())
+		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
+			return notifier.React(ctx, e.Payload, e.ID.String())
 		}))
 	if err := reactors.Prepare(ctx); err != nil {
 		t.Fatal(err)

@@ -7,25 +7,16 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 )
 
-// The e-mails of study applications: the applicant gets an acknowledgement when they submit, and an
-// e-mail whenever an admin sets the application's status or approves it. They run as a reactor of their
-// own (ApplicationMailReactor), beside the job-finished one.
-
-// ApplicationMailReactor is the name of the reactor that sends the applications' e-mails, and of its
-// checkpoint.
-const ApplicationMailReactor = "application-mail"
-
-// ApplicationMailHandles lists the event types ReactToApplication wants.
-func ApplicationMailHandles() []string {
-	return []string{
-		domain.ApplicationSubmitted{}.EventType(), domain.ApplicationStatusSet{}.EventType(), domain.ApplicationApproved{}.EventType(),
-	}
+// applicationMailEvents are the events of an application its applicant hears of: the acknowledgement when
+// they submit, and a mail whenever an admin sets its status or approves it.
+var applicationMailEvents = []string{
+	domain.ApplicationSubmitted{}.EventType(), domain.ApplicationStatusSet{}.EventType(), domain.ApplicationApproved{}.EventType(),
 }
 
-// ReactToApplication is the reactor's function: it sends the applicant the e-mail an application's event
-// calls for. eventID is the event's id, from which the mail's Message-ID is derived. An applicant without
+// NotifyApplicant sends the applicant the e-mail an application's event calls for (other events send
+// nothing). eventID is the event's id, from which the mail's Message-ID is derived. An applicant without
 // an address gets nothing; an error means the mail was not sent and may be retried.
-func (n *Notifier) ReactToApplication(ctx context.Context, e domain.Event, eventID string) error {
+func (n *Notifier) NotifyApplicant(ctx context.Context, e domain.Event, eventID string) error {
 	var applicationID, kind, subject, text string
 	switch e := e.(type) {
 	case domain.ApplicationSubmitted:

@@ -1,7 +1,8 @@
-// Package notifications is the e-mail on a job's completion: when a job of a request that asked for
-// notification reaches succeeded or failed, its requester gets one mail that says which job, its status
-// and message, and links to the job's page. It runs as a reactor on JobStatusChanged events (see
-// projections.Reactor for what "exactly once" means there); it appends no events.
+// Package notifications is the server's e-mail. When a job of a request that asked for notification
+// reaches succeeded or failed, its requester gets one mail that says which job, its status and message, and
+// links to the job's page. An applicant gets an acknowledgement when they submit an application, and a mail
+// whenever an admin sets its status or approves it. It runs as a reactor (see projections.Reactor for what
+// "exactly once" means there); it appends no events.
 package notifications
 
 import (
@@ -67,18 +68,22 @@ func (j *jobRequest) Apply(e domain.Event) {
 	}
 }
 
-// ReactorName is the name of the reactor that sends the mails, and of its checkpoint.
-const ReactorName = "job-finished-mail"
+// ReactorName is the name of the reactor that sends the mails, and of its checkpoint. Every mail of the
+// notifier goes through this one reactor: a reactor holds a connection of the pool for as long as it runs.
+const ReactorName = "notification-mail"
 
 // Handles lists the event types React wants.
-func Handles() []string { return []string{domain.JobStatusChanged{}.EventType()} }
+func Handles() []string {
+	return append([]string{domain.JobStatusChanged{}.EventType()}, applicationMailEvents...)
+}
 
-// React is the reactor's function: it hands each JobStatusChanged to NotifyJobFinished.
+// React is the reactor's function: it hands each JobStatusChanged to NotifyJobFinished, and each event of
+// an application that the applicant hears of to NotifyApplicant.
 func (n *Notifier) React(ctx context.Context, e domain.Event, eventID string) error {
 	if e, ok := e.(domain.JobStatusChanged); ok {
 		return n.NotifyJobFinished(ctx, e, eventID)
 	}
-	return nil
+	return n.NotifyApplicant(ctx, e, eventID)
 }
 
 // NotifyJobFinished sends the requester one mail about a job that reached succeeded or failed (Finished),
