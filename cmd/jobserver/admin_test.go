@@ -193,19 +193,9 @@ func TestAdminCreatesABackendAndPrintsItsTokenLast(t *testing.T) {
 func TestDemoDataIsLoadedOnceIntoAnEmptyLog(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store := pgstore.New(pool)
-	t.Cleanup(store.Close)
+	pool, store, runner := startProjectors(t, identityviews.Projectors()...)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	runner := projections.NewRunner(pool, store, domain.Events, slog.New(slog.DiscardHandler), identityviews.Projectors()...)
-	if err := runner.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { _ = runner.Run(runCtx); close(stopped) }()
-	t.Cleanup(func() { stop(); <-stopped })
 
 	if err := loadDemoData(ctx, logger, store, newIdentity(store), runner); err != nil {
 		t.Fatal(err)

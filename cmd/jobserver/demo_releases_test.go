@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
@@ -31,19 +33,8 @@ import (
 func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store := pgstore.New(pool)
-	t.Cleanup(store.Close)
+	pool, store, runner := startProjectors(t, slices.Concat(identityviews.Projectors(), wsviews.Projectors(), releaseviews.Projectors())...)
 	quiet := slog.New(slog.DiscardHandler)
-	runner := projections.NewRunner(pool, store, domain.Events, quiet,
-		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), releaseviews.Projectors())...)
-	if err := runner.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { _ = runner.Run(runCtx); close(stopped) }()
-	t.Cleanup(func() { stop(); <-stopped })
 
 	kit := commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: quiet}
 	queries := identityviews.NewQueries(pool)
@@ -111,4 +102,23 @@ func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
 	if err != nil || len(after) != len(before) {
 		t.Errorf("a second start appended %d events (%v)", len(after)-len(before), err)
 	}
+}
+
+// startProjectors gives the test a database of its own with the event store and the projectors following it
+// live, as serve runs them, until the test ends.
+func startProjectors(t *testing.T, projectors ...projections.Projector) (*pgxpool.Pool, *pgstore.Store, *projections.Runner) {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	store := pgstore.New(pool)
+	t.Cleanup(store.Close)
+	runner := projections.NewRunner(pool, store, domain.Events, slog.New(slog.DiscardHandler), projectors...)
+	ctx, stop := context.WithCancel(context.Background())
+	if err := runner.Prepare(ctx); err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+	return pool, store, runner
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 )
 
 // A file's bytes come with their type, length, date and sha256 (the ETag), in ranges for whoever asks.
@@ -218,7 +219,7 @@ func TestAReleaseToolPostsAndAPersonReadsTheSameAddress(t *testing.T) {
 	colin := w.as(w.collaborator)
 	for _, path := range []string{"/api/v2/releases/workspace/genetic", "/api/v2/releases/release/" + releaseID} {
 		deadline := time.Now().Add(10 * time.Second)
-		var files index
+		var files releaseviews.Index
 		for {
 			if files = colin.index(path); len(files.Files) == 1 || time.Now().After(deadline) {
 				break

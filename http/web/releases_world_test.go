@@ -21,6 +21,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands/identity"
 	releasecmds "github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/domain"
+	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
 )
 
 // releasesWorld is the workspaces world (setUpWorkspaces) with the workspace "genetic" and Olive, a global
@@ -160,27 +161,11 @@ func (r response) detail(t *testing.T) string {
 	return v.Detail
 }
 
-// index is a file index of the release API.
-type index struct {
-	Files []struct {
-		Name      string          `json:"name"`
-		ID        string          `json:"id"`
-		URL       string          `json:"url"`
-		User      string          `json:"user"`
-		Date      string          `json:"date"`
-		SHA256    string          `json:"sha256"`
-		Size      int64           `json:"size"`
-		IsDeleted bool            `json:"is_deleted"`
-		Backend   string          `json:"backend"`
-		Metadata  map[string]any  `json:"metadata"`
-		Review    json.RawMessage `json:"review"`
-	} `json:"files"`
-}
-
-func (b *browser) index(path string) index {
+// index reads a file index of the release API.
+func (b *browser) index(path string) releaseviews.Index {
 	b.t.Helper()
 	r := b.fetch(path)
-	var v index
+	var v releaseviews.Index
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &v) != nil {
 		b.t.Fatalf("GET %s: %d %s", path, r.status, r.body)
 	}
