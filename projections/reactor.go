@@ -171,14 +171,17 @@ func (r *Reactors) Prepare(ctx context.Context) error {
 		}
 		names[re.Name()] = true
 	}
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{LiveSchema}.Sanitize()); err != nil {
-			return fmt.Errorf("create schema %s: %w", LiveSchema, err)
-		}
-		if _, err := tx.Exec(ctx, reactorCheckpointsDDL); err != nil {
-			return fmt.Errorf("create reactor_checkpoints: %w", err)
-		}
-		return nil
+	// Servers starting together would trip over each other's CREATE … IF NOT EXISTS.
+	err := whileHolding(ctx, r.pool, startUpLock, true, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{LiveSchema}.Sanitize()); err != nil {
+				return fmt.Errorf("create schema %s: %w", LiveSchema, err)
+			}
+			if _, err := tx.Exec(ctx, reactorCheckpointsDDL); err != nil {
+				return fmt.Errorf("create reactor_checkpoints: %w", err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return err
@@ -332,6 +335,11 @@ func (f *following) handle(e eventstore.Event) error {
 			return f.writeCheckpoint(ctx, e.Position)
 		}
 		return nil
+	}
+	// A reactor whose connection was cut has lost its lock, and another process may be taking over: it
+	// must not perform one more side effect.
+	if err := f.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("the connection holding the reactor's lock: %w", err)
 	}
 	payload, err := f.registry.Decode(e.Type, e.SchemaVersion, e.Data)
 	if err == nil {

@@ -49,8 +49,13 @@ func NewRunner(pool *pgxpool.Pool, store *pgstore.Store, registry *domain.Regist
 func (r *Runner) Projectors() []Projector { return r.projectors }
 
 // Prepare creates the read-model schema, rebuilds each projector whose tables or meaning changed since it
-// was built, and catches every projector up with the log.
+// was built, and catches every projector up with the log, but those another process runs live. Of servers
+// starting together on one database, one prepares at a time.
 func (r *Runner) Prepare(ctx context.Context) error {
+	return whileHolding(ctx, r.pool, startUpLock, true, r.prepare)
+}
+
+func (r *Runner) prepare(ctx context.Context) error {
 	if err := r.createSchema(ctx, LiveSchema); err != nil {
 		return err
 	}
@@ -72,12 +77,20 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		}
 	}
 	for _, p := range r.projectors {
-		if err := r.catchUp(ctx, p, LiveSchema, nil, nil); err != nil {
+		// A projector another server runs is caught up there, and catching up beside it would only contend
+		// for its checkpoint.
+		err := whileHolding(ctx, r.pool, projectorJob(p), false, func(ctx context.Context) error {
+			return r.catchUp(ctx, p, LiveSchema, nil, nil)
+		})
+		if err != nil && !errors.Is(err, errLockHeld) {
 			return fmt.Errorf("projector %s: %w", p.Name(), err)
 		}
 	}
 	return nil
 }
+
+// projectorJob names a projector's lock.
+func projectorJob(p Projector) string { return "projector " + p.Name() }
 
 func rebuildReason(built string) string {
 	if built == "" {
@@ -265,9 +278,19 @@ func handledBy(p Projector) map[string]bool {
 	return set
 }
 
-// Run follows the log live through a watermill router, one handler per projector, until ctx ends. Call
-// Prepare first so the live path starts from caught-up checkpoints.
+// Run follows the log live until ctx ends, each projector in one process at a time across the servers on
+// the database (see Exclusive): a server that does not hold a projector's lock stands by and takes it over
+// when its holder stops. Call Prepare first so the live path starts from caught-up checkpoints.
 func (r *Runner) Run(ctx context.Context) error {
+	jobs := make([]Job, len(r.projectors))
+	for i, p := range r.projectors {
+		jobs[i] = Job{Name: projectorJob(p), Run: func(ctx context.Context) error { return r.follow(ctx, p) }}
+	}
+	return NewExclusive(r.pool, r.logger, 0).Run(ctx, jobs...)
+}
+
+// follow applies p's events as they come, through a watermill router of its own, until ctx ends.
+func (r *Runner) follow(ctx context.Context, p Projector) error {
 	logger := watermill.NewSlogLoggerWithLevelMapping(r.logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
 	if err != nil {
@@ -282,21 +305,20 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	subCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, p := range r.projectors {
-		sub, waiter, err := r.store.NewSubscriber(subCtx, pgstore.SubscriberConfig{
-			Consumer: p.Name(), CheckpointTable: LiveSchema + ".projection_checkpoints", BatchSize: 100,
-			OnCommit: r.store.Notifier().Poke,
-		}, logger)
-		if err != nil {
-			return err
-		}
-		at, err := r.checkpoint(ctx, LiveSchema, p.Name())
-		if err != nil {
-			return err
-		}
-		waiter.Saw(at)
-		router.AddConsumerHandler(p.Name(), pgstore.Topic, sub, r.liveHandler(p))
+	sub, waiter, err := r.store.NewSubscriber(subCtx, pgstore.SubscriberConfig{
+		Consumer: p.Name(), CheckpointTable: LiveSchema + ".projection_checkpoints", BatchSize: 100,
+		OnCommit: r.store.Notifier().Poke,
+	}, logger)
+	if err != nil {
+		return err
 	}
+	// The checkpoint is read when the lock is taken: another process may have moved it since Prepare.
+	at, err := r.checkpoint(ctx, LiveSchema, p.Name())
+	if err != nil {
+		return err
+	}
+	waiter.Saw(at)
+	router.AddConsumerHandler(p.Name(), pgstore.Topic, sub, r.liveHandler(p))
 	return router.Run(ctx)
 }
 
