@@ -306,6 +306,9 @@ func (l *eventLogLoad) explainSlowest(ctx context.Context, env *benchEnv, r filt
 	fmt.Fprintf(os.Stderr, "\nthe slowest filter was %q (p99 %.1f ms); its slowest page was /event-log?%s (%.1f ms).\n"+
 		"Its statements, run again: %s. The slowest:\n%s\n\n", r.name, ms(percentile(r.latency, 0.99)), r.query.values().Encode(),
 		ms(r.slowest), strings.Join(times, ", "), plans[slowestAt])
+	if slowestAt != 0 {
+		fmt.Fprintf(os.Stderr, "The page's requests:\n%s\n\n", plans[0])
+	}
 	rep.note(fmt.Sprintf("event log: the slowest filter was %q; EXPLAIN (ANALYZE, BUFFERS) of its slowest page's statements (requests, then the "+
 		"backend, user and workspace menus): %s; the slowest's plan is printed on stderr", r.name, strings.Join(times, ", ")))
 	return nil

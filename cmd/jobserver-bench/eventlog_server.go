@@ -69,8 +69,10 @@ func startServer(ctx context.Context, dsn string) (*serverProcess, error) {
 	}
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(5 * time.Minute) // it catches its read models up first
+	// A server still starting holds connections in its listener's queue: each try gives up on its own.
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := http.Get(s.url + "/login")
+		resp, err := probe.Get(s.url + "/login")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
