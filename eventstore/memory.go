@@ -11,16 +11,20 @@ import (
 )
 
 // Memory is an in-memory Store for unit tests of the domain and the commands. It passes the same contract
-// tests as the Postgres store.
+// tests as the Postgres store; made by NewMemoryWithoutTransactions it behaves like the KurrentDB store
+// instead, one stream per append, so the command side is tested against both.
 type Memory struct {
 	mu      sync.Mutex
 	events  []Event
 	streams map[string][]int // stream -> indexes into events
 	byID    map[ulid.ULID]int
-	secrets map[string][]byte
+	secrets *MemorySecrets
 	txID    uint64
 	changed chan struct{} // closed and replaced on every append
 	now     func() time.Time
+	// oneStream makes the store refuse appends of several streams or with guards (ErrNotTransactional)
+	// and write secrets before events, as a store without transactions across streams does.
+	oneStream bool
 }
 
 // NewMemory returns an empty in-memory store.
@@ -28,16 +32,38 @@ func NewMemory() *Memory {
 	return &Memory{
 		streams: map[string][]int{},
 		byID:    map[ulid.ULID]int{},
-		secrets: map[string][]byte{},
+		secrets: NewMemorySecrets(),
 		changed: make(chan struct{}),
 		now:     time.Now,
 	}
 }
 
-func (m *Memory) Append(_ context.Context, appends []Append, secrets ...SecretWrite) (AppendResult, error) {
+// NewMemoryWithoutTransactions returns an empty in-memory store that, like KurrentDB, has no transaction
+// across streams.
+func NewMemoryWithoutTransactions() *Memory {
+	m := NewMemory()
+	m.oneStream = true
+	return m
+}
+
+// Transactional reports whether the store writes several streams in one append.
+func (m *Memory) Transactional() bool { return !m.oneStream }
+
+func (m *Memory) Append(ctx context.Context, appends []Append, secrets ...SecretWrite) (AppendResult, error) {
 	if err := Validate(appends); err != nil {
 		return AppendResult{}, err
 	}
+	if !m.oneStream {
+		return m.appendEvents(appends, secrets)
+	}
+	if err := CheckOneStream(appends); err != nil {
+		return AppendResult{}, err
+	}
+	return WriteSecretsFirst(ctx, m.secrets, secrets, func() (AppendResult, error) { return m.appendEvents(appends, nil) })
+}
+
+// appendEvents writes the events of appends, and the secrets with them, all or nothing.
+func (m *Memory) appendEvents(appends []Append, secrets []SecretWrite) (AppendResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
@@ -74,13 +100,9 @@ func (m *Memory) Append(_ context.Context, appends []Append, secrets ...SecretWr
 		}
 		res.Versions[a.Stream] = int64(len(m.streams[a.Stream]))
 	}
-	for _, s := range secrets {
-		if s.Delete {
-			delete(m.secrets, s.Key)
-		} else {
-			m.secrets[s.Key] = bytes.Clone(s.Value)
-		}
-	}
+	m.secrets.mu.Lock()
+	m.secrets.write(secrets)
+	m.secrets.mu.Unlock()
 	close(m.changed)
 	m.changed = make(chan struct{})
 	return res, nil
@@ -168,9 +190,6 @@ func (m *Memory) Subscribe(ctx context.Context, after Position, handle func(Even
 	}
 }
 
-func (m *Memory) Secret(_ context.Context, key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.secrets[key]
-	return bytes.Clone(v), ok, nil
+func (m *Memory) Secret(ctx context.Context, key string) ([]byte, bool, error) {
+	return m.secrets.Secret(ctx, key)
 }

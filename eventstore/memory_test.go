@@ -11,3 +11,8 @@ func TestMemoryStoreContract(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(*testing.T) eventstore.Store { return eventstore.NewMemory() })
 }
+
+func TestMemoryStoreWithoutTransactionsContract(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(*testing.T) eventstore.Store { return eventstore.NewMemoryWithoutTransactions() })
+}

@@ -10,9 +10,12 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Position is an event's place in the global order. Events are ordered by the id of the transaction that
-// wrote them (TxID) and then by Seq, and a reader only sees transactions older than every one still running,
-// so a reader never passes over an event whose transaction commits late.
+// Position is an event's place in the global order, compared as the pair (TxID, Seq). On Postgres, TxID is
+// the id of the transaction that wrote the event and Seq its row's sequence, and a reader only sees
+// transactions older than every one still running, so a reader never passes over an event whose
+// transaction commits late. On KurrentDB, TxID is the event's commit position in the log and Seq its
+// prepare position: $all is ordered by that pair too. Either way a projector's checkpoint stores the two
+// numbers as they are.
 type Position struct {
 	TxID uint64
 	Seq  int64
@@ -104,7 +107,9 @@ type AppendResult struct {
 type Store interface {
 	// Append writes the events of every Append and the secrets in one transaction: all of it or none.
 	// A stale expected version fails with a *ConcurrencyError. Appending events whose ids are already
-	// stored in the same streams is a no-op that reports the original result.
+	// stored in the same streams, with the expected version of the original append or Any, is a no-op
+	// that reports the original result. A store without transactions across streams (see Transactional)
+	// takes one Append with events and no guards, and refuses more with ErrNotTransactional.
 	Append(ctx context.Context, appends []Append, secrets ...SecretWrite) (AppendResult, error)
 	// ReadStream returns a stream's events in version order; a stream that does not exist has none.
 	ReadStream(ctx context.Context, stream string) ([]Event, error)
@@ -115,6 +120,32 @@ type Store interface {
 	Subscribe(ctx context.Context, after Position, handle func(Event) error) error
 	// Secret reads a value stored by SecretWrite; ok is false when there is none.
 	Secret(ctx context.Context, key string) (value []byte, ok bool, err error)
+}
+
+// Transactional is a store that may say it has no transaction across streams (KurrentDB). A store that
+// does not implement it writes several streams in one transaction.
+type Transactional interface {
+	// Transactional reports whether one Append call may write several streams and guards atomically.
+	Transactional() bool
+}
+
+// IsTransactional reports whether s writes several streams, guards and secrets in one transaction.
+func IsTransactional(s Store) bool {
+	t, ok := s.(Transactional)
+	return !ok || t.Transactional()
+}
+
+// ErrNotTransactional refuses an append of several streams, or with guards, to a store that cannot write
+// them atomically: the caller appends stream by stream (commands.EventLog does).
+var ErrNotTransactional = errors.New("append: this store writes one stream at a time, without guards")
+
+// CheckOneStream refuses, with ErrNotTransactional, an append that a store without transactions across
+// streams cannot honour.
+func CheckOneStream(appends []Append) error {
+	if len(appends) != 1 {
+		return ErrNotTransactional
+	}
+	return nil
 }
 
 // ConcurrencyError reports that a stream was not at the version an append expected.

@@ -464,15 +464,7 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, handle
 }
 
 func (s *Store) Secret(ctx context.Context, key string) ([]byte, bool, error) {
-	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE key = $1`, key).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read secret: %w", err)
-	}
-	return v, true, nil
+	return NewSecrets(s.pool).Secret(ctx, key)
 }
 
 // pollFallback bounds how long a reader waits when it heard nothing: appends by a process whose

@@ -1,5 +1,8 @@
 // Package storetest is the contract every event store implementation passes: the same suite runs against
-// the in-memory store and the Postgres store.
+// the in-memory store, the Postgres store and the KurrentDB store. A store with transactions across
+// streams (eventstore.IsTransactional) also passes the tests of what only a transaction gives: several
+// streams and guards in one append, and event ids unique across the whole log. A store without them
+// must refuse such appends instead.
 package storetest
 
 import (
@@ -15,26 +18,38 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore"
 )
 
+type contractTest struct {
+	name string
+	test func(t *testing.T, s eventstore.Store)
+}
+
 // Run runs the contract against stores made by newStore; each call must return an empty store.
 func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
-	tests := []struct {
-		name string
-		test func(t *testing.T, s eventstore.Store)
-	}{
+	tests := []contractTest{
 		{"AppendedEventsReadBackWithEverythingTheyCarry", appendedEventsReadBack},
 		{"ExpectedVersionsAreEnforced", expectedVersionsAreEnforced},
 		{"AnExpectedVersionOneAheadLeavesNoGap", expectedVersionOneAheadLeavesNoGap},
 		{"ConcurrentWritersToOneStreamLoseNothingAndDuplicateNothing", concurrentWritersToOneStream},
 		{"RepeatedAppendOfTheSameEventsIsANoOp", repeatedAppendIsANoOp},
-		{"EventIDUsedInAnotherStreamIsRefused", eventIDUsedElsewhereIsRefused},
-		{"MultiStreamAppendIsAllOrNothing", multiStreamAppendIsAllOrNothing},
+		{"AStoredEventAppendedWithANewOneIsRefused", storedEventWithANewOneIsRefused},
 		{"ConcurrentReservationsOfOneNameLetExactlyOneWin", concurrentReservations},
 		{"ReadAllPagesThroughEveryEventInGlobalOrder", readAllPagesInGlobalOrder},
 		{"SubscribeDeliversStoredThenNewEventsInOrder", subscribeDeliversInOrder},
 		{"SecretsAreWrittenOnlyWithTheirEvents", secretsAreWrittenWithTheirEvents},
 		{"InvalidAppendsAreRefused", invalidAppendsAreRefused},
 		{"TheTailsOfSeveralStreamsReadInOneCall", tailsOfSeveralStreams},
-		{"AGuardRefusesAnAppendWhenItsStreamMoved", guardsRefuseWhenTheirStreamMoved},
+	}
+	if eventstore.IsTransactional(newStore(t)) {
+		tests = append(tests,
+			contractTest{"MultiStreamAppendIsAllOrNothing", multiStreamAppendIsAllOrNothing},
+			contractTest{"AnExpectedVersionOneAheadInAMultiStreamAppendLeavesNoGap", expectedVersionOneAheadInSeveralStreams},
+			contractTest{"ConcurrentReservationsInOneAppendWithTheirEntityLetExactlyOneWin", concurrentReservationsWithTheirEntity},
+			contractTest{"AGuardRefusesAnAppendWhenItsStreamMoved", guardsRefuseWhenTheirStreamMoved},
+			contractTest{"EventIDUsedInAnotherStreamIsRefused", eventIDUsedElsewhereIsRefused},
+			contractTest{"RepeatingAnAppendAtTheVersionItReachedIsANoOp", repeatAtTheVersionReachedIsANoOp},
+		)
+	} else {
+		tests = append(tests, contractTest{"SeveralStreamsOrGuardsInOneAppendAreRefused", severalStreamsAreRefused})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,7 +158,7 @@ func expectedVersionsAreEnforced(t *testing.T, s eventstore.Store) {
 
 // expectedVersionOneAheadLeavesNoGap: an append expecting version N to a stream at N-1 would write N+1,
 // which no other event holds, so only the expected-version check itself can refuse it (a store cannot lean
-// on the unique stream version for this case). One event, several events, and a multi-stream append.
+// on the unique stream version for this case). One event, several events, and a new stream.
 func expectedVersionOneAheadLeavesNoGap(t *testing.T, s eventstore.Store) {
 	ctx := context.Background()
 	mustAppend(t, s, one("s", eventstore.NoStream, Event("A", `{}`)))
@@ -152,10 +167,6 @@ func expectedVersionOneAheadLeavesNoGap(t *testing.T, s eventstore.Store) {
 		"one event":        one("s", eventstore.Exactly(2), Event("B", `{}`)),
 		"several events":   one("s", eventstore.Exactly(2), Event("B", `{}`), Event("C", `{}`)),
 		"new stream ahead": one("u", eventstore.Exactly(1), Event("B", `{}`)),
-		"multi-stream": {
-			{Stream: "t", Expected: eventstore.Exactly(1), Events: []eventstore.NewEvent{Event("B", `{}`)}},
-			{Stream: "s", Expected: eventstore.Exactly(2), Events: []eventstore.NewEvent{Event("B", `{}`)}},
-		},
 	}
 	for name, appends := range attempts {
 		if _, err := s.Append(ctx, appends); !errors.Is(err, eventstore.ErrConcurrency) {
@@ -165,6 +176,25 @@ func expectedVersionOneAheadLeavesNoGap(t *testing.T, s eventstore.Store) {
 	for stream, want := range map[string]int{"s": 1, "t": 1, "u": 0} {
 		if events, _ := s.ReadStream(ctx, stream); len(events) != want {
 			t.Errorf("stream %s has %d events, want %d", stream, len(events), want)
+		}
+	}
+}
+
+// expectedVersionOneAheadInSeveralStreams: the same, with the stream ahead second in a multi-stream append.
+func expectedVersionOneAheadInSeveralStreams(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	mustAppend(t, s, one("s", eventstore.NoStream, Event("A", `{}`)))
+	mustAppend(t, s, one("t", eventstore.NoStream, Event("A", `{}`)))
+	_, err := s.Append(ctx, []eventstore.Append{
+		{Stream: "t", Expected: eventstore.Exactly(1), Events: []eventstore.NewEvent{Event("B", `{}`)}},
+		{Stream: "s", Expected: eventstore.Exactly(2), Events: []eventstore.NewEvent{Event("B", `{}`)}},
+	})
+	if !errors.Is(err, eventstore.ErrConcurrency) {
+		t.Errorf("err = %v, want a concurrency error", err)
+	}
+	for _, stream := range []string{"s", "t"} {
+		if events, _ := s.ReadStream(ctx, stream); len(events) != 1 {
+			t.Errorf("stream %s has %d events, want 1", stream, len(events))
 		}
 	}
 }
@@ -223,11 +253,24 @@ func concurrentWritersToOneStream(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// repeatedAppendIsANoOp: the same events appended again with the expected version of the first append, or
+// with Any, are recognised (KurrentDB keys its idempotence on the expected version), even once the stream
+// moved on.
 func repeatedAppendIsANoOp(t *testing.T, s eventstore.Store) {
+	repeatIsANoOp(t, s, eventstore.NoStream, eventstore.Any)
+}
+
+// repeatAtTheVersionReachedIsANoOp: a store that knows every event id recognises a repeat whatever version
+// it expects, the version the first append reached included.
+func repeatAtTheVersionReachedIsANoOp(t *testing.T, s eventstore.Store) {
+	repeatIsANoOp(t, s, eventstore.Exactly(2))
+}
+
+func repeatIsANoOp(t *testing.T, s eventstore.Store, repeatedWith ...eventstore.ExpectedVersion) {
 	ctx := context.Background()
 	e1, e2 := Event("A", `{}`), Event("B", `{}`)
 	first := mustAppend(t, s, one("s", eventstore.NoStream, e1, e2))
-	for _, expected := range []eventstore.ExpectedVersion{eventstore.NoStream, eventstore.Any, eventstore.Exactly(2)} {
+	for _, expected := range repeatedWith {
 		again, err := s.Append(ctx, one("s", expected, e1, e2))
 		if err != nil {
 			t.Fatalf("repeating the append with expected %d: %v", expected, err)
@@ -240,8 +283,12 @@ func repeatedAppendIsANoOp(t *testing.T, s eventstore.Store) {
 	if len(events) != 2 {
 		t.Errorf("stream has %d events after repeats, want 2", len(events))
 	}
-	if all := readAllSettled(t, s); len(all) != 2 {
-		t.Errorf("log has %d events after repeats, want 2", len(all))
+	mustAppend(t, s, one("s", eventstore.Exactly(2), Event("C", `{}`)))
+	if again, err := s.Append(ctx, one("s", repeatedWith[0], e1, e2)); err != nil || again.Last != first.Last {
+		t.Errorf("repeat after the stream moved on: %+v, %v; first append %+v", again, err, first)
+	}
+	if all := readAllSettled(t, s); len(all) != 3 {
+		t.Errorf("log has %d events after repeats, want 3", len(all))
 	}
 }
 
@@ -252,8 +299,41 @@ func eventIDUsedElsewhereIsRefused(t *testing.T, s eventstore.Store) {
 	if _, err := s.Append(ctx, one("s2", eventstore.NoStream, e)); !errors.Is(err, eventstore.ErrDuplicateEventID) {
 		t.Errorf("reusing an event id in another stream: err = %v", err)
 	}
+}
+
+func storedEventWithANewOneIsRefused(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	e := Event("A", `{}`)
+	mustAppend(t, s, one("s1", eventstore.NoStream, e))
 	if _, err := s.Append(ctx, one("s1", eventstore.Any, e, Event("B", `{}`))); !errors.Is(err, eventstore.ErrDuplicateEventID) {
 		t.Errorf("appending a stored event with a new one: err = %v", err)
+	}
+	if events, _ := s.ReadStream(ctx, "s1"); len(events) != 1 {
+		t.Errorf("stream has %d events, want 1", len(events))
+	}
+}
+
+// severalStreamsAreRefused: a store without transactions across streams refuses what it cannot write
+// atomically, rather than writing part of it.
+func severalStreamsAreRefused(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	attempts := map[string][]eventstore.Append{
+		"two streams": {
+			{Stream: "org-1", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("OrgCreated", `{}`)}},
+			{Stream: "slug-1", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("Reserved", `{}`)}},
+		},
+		"a guard": {
+			{Stream: "org-1", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("OrgCreated", `{}`)}},
+			{Stream: "user-1", Expected: eventstore.NoStream},
+		},
+	}
+	for name, appends := range attempts {
+		if _, err := s.Append(ctx, appends); !errors.Is(err, eventstore.ErrNotTransactional) {
+			t.Errorf("%s: err = %v, want ErrNotTransactional", name, err)
+		}
+	}
+	if all := readAllSettled(t, s); len(all) != 0 {
+		t.Errorf("refused appends stored %d events", len(all))
 	}
 }
 
@@ -279,7 +359,27 @@ func multiStreamAppendIsAllOrNothing(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// concurrentReservations: a reservation appended alone, as a store without transactions across streams
+// takes it, is won by exactly one of many contenders.
 func concurrentReservations(t *testing.T, s eventstore.Store) {
+	reserveConcurrently(t, s, func(int) []eventstore.Append {
+		return one("orgslug-research", eventstore.NoStream, Event("SlugReserved", `{}`))
+	}, 1)
+}
+
+// concurrentReservationsWithTheirEntity: a reservation appended with the entity it is for.
+func concurrentReservationsWithTheirEntity(t *testing.T, s eventstore.Store) {
+	reserveConcurrently(t, s, func(i int) []eventstore.Append {
+		return []eventstore.Append{
+			{Stream: fmt.Sprintf("org-%d", i), Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("OrgCreated", `{}`)}},
+			{Stream: "orgslug-research", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("SlugReserved", `{}`)}},
+		}
+	}, 2)
+}
+
+// reserveConcurrently starts many contenders appending what reservation(i) gives at once, and checks that
+// exactly one won and only its events (perWinner of them) are stored.
+func reserveConcurrently(t *testing.T, s eventstore.Store, reservation func(i int) []eventstore.Append, perWinner int) {
 	ctx := context.Background()
 	const contenders = 16
 	var wg sync.WaitGroup
@@ -290,10 +390,7 @@ func concurrentReservations(t *testing.T, s eventstore.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := s.Append(ctx, []eventstore.Append{
-				{Stream: fmt.Sprintf("org-%d", i), Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("OrgCreated", `{}`)}},
-				{Stream: "orgslug-research", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{Event("SlugReserved", `{}`)}},
-			})
+			_, err := s.Append(ctx, reservation(i))
 			results <- err
 		}()
 	}
@@ -312,8 +409,8 @@ func concurrentReservations(t *testing.T, s eventstore.Store) {
 	if wins != 1 {
 		t.Fatalf("%d creations of one slug succeeded, want exactly 1", wins)
 	}
-	if all := readAllSettled(t, s); len(all) != 2 {
-		t.Errorf("log holds %d events, want the 2 of the winner", len(all))
+	if all := readAllSettled(t, s); len(all) != perWinner {
+		t.Errorf("log holds %d events, want the %d of the winner", len(all), perWinner)
 	}
 }
 
