@@ -29,7 +29,7 @@ func TestTheReleasesPageListsTheLatestFilesThenEachRelease(t *testing.T) {
 		t.Error("the newer release is not listed first")
 	}
 	// The latest files: the second release's table and the first's image, each under its backend.
-	p = colin.get(w.releasesURL+"?list=latest").expect(http.StatusOK, "rcdemo2/output/table.csv", "rcdemo2/output/genes_histogram.png",
+	colin.get(w.releasesURL+"?list=latest").expect(http.StatusOK, "rcdemo2/output/table.csv", "rcdemo2/output/genes_histogram.png",
 		`href="`+w.releasesURL+`/latest?file=`+second.files["output/table.csv"]+`"`)
 	// A release's List shows its own files alone.
 	colin.get(w.releasesURL+"?list="+second.id).expect(http.StatusOK, `href="`+w.releaseURL(second)+`?file=`+second.files["output/table.csv"]+`"`).
@@ -38,7 +38,6 @@ func TestTheReleasesPageListsTheLatestFilesThenEachRelease(t *testing.T) {
 	olive := w.as(w.checker)
 	olive.get(w.releasesURL+"?list="+first.id).expect(http.StatusOK,
 		`href="`+w.releaseURL(first)+"/"+first.files["output/genes_histogram.png"]+`/delete"`, "Delete")
-	_ = p
 }
 
 // Who may see released outputs: release_file_view (Project Collaborators and Developers, Output Checkers);
@@ -99,9 +98,9 @@ func TestAReleaseUnderAnotherAddressIsNotFound(t *testing.T) {
 	colin := w.as(w.collaborator)
 	colin.get(w.studyURL + "/other/releases/" + r.id).expect(http.StatusNotFound)
 	colin.get("/mediciaaiorg2/otherstudy/genetic/releases").expect(http.StatusNotFound)
-	colin.get(w.releasesURL + "/01JR5ZZZZZZZZZZZZZZZZZZZZZ").expect(http.StatusNotFound, "There is no release")
+	colin.get(w.releasesURL+"/01JR5ZZZZZZZZZZZZZZZZZZZZZ").expect(http.StatusNotFound, "There is no release")
 	colin.get(w.releasesURL + "/not-a-release").expect(http.StatusNotFound)
-	colin.get(w.releaseURL(r) + "?file=nope").expect(http.StatusNotFound, "no file")
+	colin.get(w.releaseURL(r)+"?file=nope").expect(http.StatusNotFound, "no file")
 	if got := colin.fetch("/api/v2/releases/release/nope"); got.status != http.StatusNotFound {
 		t.Errorf("an unknown release's index: %d", got.status)
 	}
