@@ -22,7 +22,7 @@ func Projector() projections.Projector {
 	onJobs(h)
 	onWorkspaces(h)
 	copies.Register(h)
-	return projections.Define(EventLogProjector, 2,
+	return projections.Define(EventLogProjector, 3,
 		append([]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces"}, copies.Tables()...), schema+copies.Schema(), h)
 }
 
@@ -157,7 +157,7 @@ func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
 			job_actions = j.actions, job_ids = j.ids, started_at = j.started,
 			completed_at = CASE WHEN $3 THEN NULL ELSE j.completed END, last_update = j.updated
 		FROM (SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT action), '{}') AS actions,
-				coalesce(array_agg(id), '{}') AS ids, min(started_at) AS started, max(completed_at) AS completed,
+				coalesce(array_agg(id ORDER BY id), '{}') AS ids, min(started_at) AS started, max(completed_at) AS completed,
 				max(updated_at) AS updated
 			FROM eventlog_jobs WHERE job_request_id = $1) j
 		WHERE r.id = $1`, jobRequestID, domain.JobRequestStatus(statuses), active)
