@@ -36,17 +36,21 @@ const ExclusiveEvery = time.Second
 
 // lockKeepalive makes the database give up on a lock connection whose peer vanished within about ten
 // seconds (5 s idle, then 5 probes 1 s apart) instead of the operating system's two hours.
-var lockKeepalive = map[string]string{
-	"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "5",
-	"application_name": "jobserver locks",
-}
+var lockKeepalive = map[string]string{"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "5"}
 
 // NewExclusive returns the runner of exclusive jobs on pool's database; every is ExclusiveEvery when 0.
+// The lock connection is named after the pool's application_name ("jobserver" when it has none) with
+// " locks", so an operator can tell in pg_stat_activity which server holds the locks.
 func NewExclusive(pool *pgxpool.Pool, logger *slog.Logger, every time.Duration) *Exclusive {
 	config := pool.Config().ConnConfig.Copy()
 	for k, v := range lockKeepalive {
 		config.RuntimeParams[k] = v
 	}
+	name := config.RuntimeParams["application_name"]
+	if name == "" {
+		name = "jobserver"
+	}
+	config.RuntimeParams["application_name"] = name + " locks"
 	if every <= 0 {
 		every = ExclusiveEvery
 	}

@@ -32,7 +32,8 @@ type output struct {
 
 func subcommands() []command {
 	return []command{
-		{"serve", "run the web server and the projectors (migrates first)", serve},
+		{"serve", "run the web server and the projectors (migrates first); serve --no-projectors for a web-only replica", serve},
+		{"project", "run the projectors, reactors and audit sealer without the web server (migrates first)", project},
 		{"migrate", "apply database migrations", migrate},
 		{"replay", "rebuild read models from the event log: replay [--projection NAME]", replay},
 		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", verify},

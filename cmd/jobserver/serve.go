@@ -14,7 +14,6 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/applications"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
-	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
@@ -25,12 +24,9 @@ import (
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/github"
-	"github.com/mediciasafely/jobserver/integrations/mail"
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
-	"github.com/mediciasafely/jobserver/projections"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
-	"github.com/mediciasafely/jobserver/projections/audit"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
 	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
@@ -38,7 +34,9 @@ import (
 )
 
 func serve(ctx context.Context, cfg config, args []string, out output) error {
-	if err := flags("serve", out).Parse(args); err != nil {
+	fs := flags("serve", out)
+	webOnly := fs.Bool("no-projectors", false, "serve pages and the APIs only; the projectors, reactors and audit sealer run in `jobserver project` or other replicas")
+	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	// Before touching the database: a server nobody can log in to should not start at all.
@@ -94,39 +92,13 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger})
 	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
-	// The e-mails (a job's completion; an application submitted, its status set): a reactor with its own
-	// checkpoint, which no rebuild runs.
-	var mailer notifications.Mailer = mail.NewLog(logger, cfg.MailFrom)
-	if cfg.SMTPURL != "" {
-		smtpMailer, err := mail.NewSMTP(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: cfg.SMTPTimeout})
-		if err != nil {
-			return err
-		}
-		mailer = smtpMailer
-		logger.Info("e-mail through SMTP", slog.String("server", smtpMailer.Server()), slog.String("from", cfg.MailFrom))
-	} else if !cfg.Development {
-		logger.Warn("SMTP_URL is not set: the e-mails on job completion and on applications are written to the log, not sent")
-	}
-	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
-	// Released files' bytes, and the reactor that removes those no live file references any more.
+	// Released files' bytes.
 	blobStore, err := blobStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	releaseBlobs := blobs.ForReleases{Store: blobStore}
-	releaseKit := commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}
-	rels := releases.New(releaseKit, releaseBlobs, cfg.ReleaseFileLimit)
-	remover := releases.NewRemover(releaseKit, releaseBlobs)
-	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{},
-		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
-			return notifier.React(ctx, e.Payload, e.ID.String())
-		}),
-		projections.DefineReactor(releases.RemoverName, releases.RemoverHandles(), func(ctx context.Context, e projections.Event) error {
-			return remover.React(ctx, e.Payload, e.ID.String())
-		}))
-	if err := reactors.Prepare(ctx); err != nil {
-		return fmt.Errorf("prepare reactors: %w", err)
-	}
+	rels := releases.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, releaseBlobs, cfg.ReleaseFileLimit)
 
 	// Open pages hear of the projectors' commits, this process's or another's on the same database.
 	liveHub := live.NewHub(b.pool, b.store, domain.Events, logger, b.runner.Projectors()...)
@@ -164,53 +136,29 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	}
 	defer listener.Close()
 	// Metrics are for the operator's scraper, on a listener of their own (loopback by default).
-	var metricsListener net.Listener
-	if cfg.MetricsAddr != "" {
-		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			return fmt.Errorf("listen on %s for metrics (JOBSERVER_METRICS_ADDR; off turns them off): %w", cfg.MetricsAddr, err)
-		}
-		defer metricsListener.Close()
+	stopMetrics, err := serveMetrics(ctx, cfg, logger)
+	if err != nil {
+		return err
 	}
+	defer stopMetrics()
 
-	// The projectors stop after the web server has drained, and before the deferred close of the pool.
-	projectorsCtx, stopProjectors := context.WithCancel(ctx)
-	projectorsStopped := make(chan struct{})
-	var projectorsErr error
-	go func() {
-		projectorsErr = b.runner.Run(projectorsCtx)
-		close(projectorsStopped)
-	}()
-	defer func() {
-		stopProjectors()
-		<-projectorsStopped
-	}()
-	// The reactors stop with the projectors; they log and retry their own failures.
-	reactorsStopped := make(chan struct{})
-	go func() {
-		_ = reactors.Run(projectorsCtx)
-		close(reactorsStopped)
-	}()
-	defer func() {
-		stopProjectors()
-		<-reactorsStopped
-	}()
-	// The audit sealer chains and signs the log beside it; of several servers on one database one seals.
-	sealerStopped := make(chan struct{})
-	go func() {
-		_ = audit.NewSealer(b.pool, b.store.Notifier(), auditKey, logger, audit.SealerOptions{}).Run(projectorsCtx)
-		close(sealerStopped)
-	}()
-	defer func() {
-		stopProjectors()
-		<-sealerStopped
-	}()
+	// The projectors, reactors and sealer stop after the web server has drained, and before the deferred
+	// close of the pool. A web-only replica leaves them to `jobserver project` or to other replicas.
+	if !*webOnly {
+		stopBackground, err := startBackground(ctx, cfg, b, logger, auditKey, releaseBlobs)
+		if err != nil {
+			return err
+		}
+		defer stopBackground()
+	}
+	liveCtx, stopLive := context.WithCancel(ctx)
 	liveStopped := make(chan struct{})
 	go func() {
-		_ = liveHub.Run(projectorsCtx)
+		_ = liveHub.Run(liveCtx)
 		close(liveStopped)
 	}()
 	defer func() {
-		stopProjectors()
+		stopLive()
 		<-liveStopped
 	}()
 
@@ -234,53 +182,26 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 			slog.String("demo_repository", repoURL), slog.String("demo_researcher_token", "saved for "+demoResearcher))
 	}
 
-	// Serving ends when we are told to stop, or when the projectors stop on their own.
-	serving, stopServing := context.WithCancel(ctx)
-	defer stopServing()
+	// Serving ends when we are told to stop.
 	go func() {
-		select {
-		case <-projectorsStopped:
-		case <-ctx.Done():
-		case <-serving.Done():
-			return
-		}
+		<-ctx.Done()
 		logger.Info("shutting down", slog.Duration("grace", cfg.ShutdownTimeout))
-		stopServing()
 	}()
-	if metricsListener != nil {
-		metrics := server.NewHTTPServer(server.MetricsHandler(), cfg.HTTPTimeouts, logger)
-		metricsDone := make(chan error, 1)
-		go func() { metricsDone <- server.Serve(serving, metrics, metricsListener, time.Second) }()
-		defer func() {
-			stopServing()
-			if err := <-metricsDone; err != nil {
-				logger.Warn("metrics listener", slog.Any("error", err))
-			}
-		}()
-	}
 	logger.Info("serving", slog.String("url", "http://"+listener.Addr().String()), slog.String("base_url", cfg.BaseURL),
 		slog.Bool("development", cfg.Development), slog.Bool("github_login", gitHub != nil),
-		slog.String("metrics", metricsURL(metricsListener)))
+		slog.String("metrics", metricsURL(cfg.MetricsAddr)), slog.Bool("projectors", !*webOnly))
 
 	httpServer := server.NewHTTPServer(handler, cfg.HTTPTimeouts, logger)
 	// Open live streams end when shutdown begins (browsers reconnect to the next server), not at its grace.
 	httpServer.RegisterOnShutdown(liveHub.Close)
-	err = server.Serve(serving, httpServer, listener, cfg.ShutdownTimeout)
-	select {
-	case <-projectorsStopped:
-		if ctx.Err() == nil {
-			err = errors.Join(fmt.Errorf("projectors stopped: %w", projectorsErr), err)
-		}
-	default:
-	}
-	return err
+	return server.Serve(ctx, httpServer, listener, cfg.ShutdownTimeout)
 }
 
-func metricsURL(l net.Listener) string {
-	if l == nil {
+func metricsURL(addr string) string {
+	if addr == "" {
 		return "off"
 	}
-	return "http://" + l.Addr().String() + "/metrics"
+	return "http://" + addr + "/metrics"
 }
 
 // gitHubLogin is "Log in with GitHub" as configured. Without an OAuth app a development server runs with
