@@ -32,20 +32,11 @@ func project(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
-	if cfg.DatabaseURL, err = database.WithTimeouts(cfg.DatabaseURL, database.Timeouts{Statement: cfg.StatementTimeout}); err != nil {
-		return err
-	}
-	b, err := openBackend(ctx, cfg)
+	b, err := openServing(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	if err := b.runner.Prepare(ctx); err != nil {
-		return fmt.Errorf("prepare read models: %w", err)
-	}
-	if err := prometheus.Register(b.runner.Collector()); err != nil {
-		return err
-	}
 	blobStore, err := blobStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -64,6 +55,29 @@ func project(ctx context.Context, cfg config, args []string, out output) error {
 	<-ctx.Done()
 	stop()
 	return nil
+}
+
+// openServing opens the database as the long-running subcommands (serve, project) do: a statement that
+// runs away is cut off (replay, verify and migrate run without the limit), the read models are prepared,
+// and the projectors' lag is exported as metrics.
+func openServing(ctx context.Context, cfg config) (*backend, error) {
+	var err error
+	if cfg.DatabaseURL, err = database.WithTimeouts(cfg.DatabaseURL, database.Timeouts{Statement: cfg.StatementTimeout}); err != nil {
+		return nil, err
+	}
+	b, err := openBackend(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.runner.Prepare(ctx); err != nil {
+		b.close()
+		return nil, fmt.Errorf("prepare read models: %w", err)
+	}
+	if err := prometheus.Register(b.runner.Collector()); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
 }
 
 // startBackground starts what follows the log beside the pages: the projectors, the reactors (the

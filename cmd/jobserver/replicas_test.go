@@ -87,7 +87,7 @@ func newDeployment(t *testing.T, extra ...string) deployment {
 }
 
 // start runs the test binary as `jobserver args…` at addr, its connections named after the replica, and
-// waits until it answers /healthz.
+// waits until it answers /healthz (with no addr, a process without HTTP, until it has started).
 func (d deployment) start(t *testing.T, name, addr string, args ...string) *replica {
 	t.Helper()
 	dsn, err := url.Parse(d.databaseURL)
@@ -113,6 +113,9 @@ func (d deployment) start(t *testing.T, name, addr string, args ...string) *repl
 			t.Logf("%s's log:\n%s", name, r.log.String())
 		}
 	})
+	if addr == "" {
+		return r
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(r.url + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -462,18 +465,24 @@ func TestKilledReplicaHoldingTheProjectorsIsTakenOverWithNoAcknowledgedWriteLost
 	}
 }
 
-func TestASessionStartedOnOneReplicaWorksOnAnotherThatShowsWhatTheFirstWrote(t *testing.T) {
+func TestASessionStartedOnOneWebReplicaWorksOnAnotherThatShowsWhatTheFirstWroteOnceProjectedElsewhere(t *testing.T) {
 	t.Parallel()
 	gh := githubfake.New(t)
 	gh.AddUser(githubfake.User{ID: 4711, Login: "octo", Name: "Octo Researcher", Email: "octo@uni.example"})
 	// Behind the load balancer both answer to one address; here the address is replica b's, so GitHub
 	// sends the browser back to b while the login began on a.
-	webAddr, projectorAddr := freeAddr(t), freeAddr(t)
+	addrA, addrB := freeAddr(t), freeAddr(t)
 	d := newDeployment(t, "GITHUB_CLIENT_ID="+gh.ClientID, "GITHUB_CLIENT_SECRET="+gh.ClientSecret,
-		"GITHUB_URL="+gh.URL, "GITHUB_API_URL="+gh.APIURL(), "JOBSERVER_BASE_URL=http://"+projectorAddr)
-	// Replica a serves pages only; b runs the projectors as well, so a's pages wait on b's work.
-	a := d.start(t, "replica-a", webAddr, "serve", "--no-projectors")
-	b := d.start(t, "replica-b", projectorAddr, "serve")
+		"GITHUB_URL="+gh.URL, "GITHUB_API_URL="+gh.APIURL(), "JOBSERVER_BASE_URL=http://"+addrB)
+	// Replicas a and b serve pages only; `jobserver project` runs the projectors, so the pages wait on
+	// its work.
+	a := d.start(t, "replica-a", addrA, "serve", "--no-projectors")
+	b := d.start(t, "replica-b", addrB, "serve", "--no-projectors")
+	pool := pgtest.NewPoolFor(t, d.databaseURL)
+	d.start(t, "projecting", "", "project")
+	waitFor(t, "jobserver project holds the locks", 30*time.Second, func() bool {
+		return slices.Equal(lockHolders(t, pool), []string{"projecting", "projecting locks"})
+	})
 	jar, _ := cookiejar.New(nil) // cookies ignore the port: both replicas get them, as behind one address
 	browser := &http.Client{Jar: jar, Timeout: 15 * time.Second}
 
@@ -530,7 +539,7 @@ func TestASessionStartedOnOneReplicaWorksOnAnotherThatShowsWhatTheFirstWrote(t *
 		t.Fatalf("a's settings page for the session b started: %d\n%s", status, settings)
 	}
 	// A form on a page from b posts to a, whose CSRF check accepts b's token; a redirects once b's
-	// projector shows the change (a runs none), and the page the redirect leads to, served by b, shows it
+	// projector, in `jobserver project`, shows the change, and the page the redirect leads to, served by b, shows it
 	// with the message a left in the session, once.
 	_, settings := get(b.url + "/settings")
 	noRedirects := &http.Client{Jar: jar, Timeout: 15 * time.Second,

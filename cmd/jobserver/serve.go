@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/applications"
@@ -24,7 +23,6 @@ import (
 	"github.com/mediciasafely/jobserver/http/web"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/github"
-	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
@@ -69,22 +67,11 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	// Web requests are short: the database cuts off a statement that runs away. Long jobs (replay, verify,
-	// migrate) are other subcommands and run without the limit.
-	if cfg.DatabaseURL, err = database.WithTimeouts(cfg.DatabaseURL, database.Timeouts{Statement: cfg.StatementTimeout}); err != nil {
-		return err
-	}
-	b, err := openBackend(ctx, cfg)
+	b, err := openServing(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	if err := b.runner.Prepare(ctx); err != nil {
-		return fmt.Errorf("prepare read models: %w", err)
-	}
-	if err := prometheus.Register(b.runner.Collector()); err != nil {
-		return err
-	}
 
 	logger := slog.Default()
 	identity := newIdentity(b.store)
