@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -39,6 +41,9 @@ type Write struct {
 	Stream   string
 	Expected eventstore.ExpectedVersion
 	Events   []domain.Event
+	// reservedFor is the owner a write made by Reserve reserves its name for ("" for other writes): on a
+	// store without transactions across streams it is appended first, alone.
+	reservedFor string
 }
 
 // Result tells what a command changed.
@@ -173,12 +178,32 @@ func keep[A any, P Aggregate[A]](ctx context.Context, l *EventLog, stream string
 }
 
 // Append encodes the events of every write, stamps them with ids and metadata, and appends them (with any
-// secrets) in one transaction. Writes without events are left out; with no events at all nothing is
-// appended and the result is zero.
+// secrets) in one transaction, guarded by the streams the command read and does not write. Writes without
+// events are left out; with no events at all nothing is appended and the result is zero. On a store
+// without transactions across streams the writes are appended one stream at a time (appendStreamByStream).
 func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secrets ...eventstore.SecretWrite) (Result, error) {
+	appends, reservedFor, count, err := l.encode(ctx, actor, writes)
+	if err != nil || len(appends) == 0 {
+		return Result{}, err
+	}
+	guards := readsOf(ctx).guards(appends)
+	var res eventstore.AppendResult
+	if eventstore.IsTransactional(l.store) {
+		res, err = l.store.Append(ctx, append(appends, guards...), secrets...)
+	} else {
+		res, err = l.appendStreamByStream(ctx, appends, reservedFor, guards, secrets)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Position: res.Last, Events: count}, nil
+}
+
+// encode turns writes into appends of stored events; reservedFor holds, by stream, the owner of each
+// reservation among them.
+func (l *EventLog) encode(ctx context.Context, actor Actor, writes []Write) (appends []eventstore.Append, reservedFor map[string]string, count int, err error) {
 	meta := eventstore.Metadata{Actor: actor.String(), CorrelationID: CorrelationID(ctx), CausationID: CausationID(ctx)}
-	appends := make([]eventstore.Append, 0, len(writes))
-	count := 0
+	reservedFor = map[string]string{}
 	for _, w := range writes {
 		if len(w.Events) == 0 {
 			continue
@@ -187,24 +212,90 @@ func (l *EventLog) Append(ctx context.Context, actor Actor, writes []Write, secr
 		for _, e := range w.Events {
 			name, version, data, err := l.registry.Encode(e)
 			if err != nil {
-				return Result{}, err
+				return nil, nil, 0, err
 			}
 			a.Events = append(a.Events, eventstore.NewEvent{
 				ID: domain.NewULID(l.now()), Type: name, SchemaVersion: version, Data: data, Metadata: meta,
 			})
 		}
+		if w.reservedFor != "" {
+			reservedFor[w.Stream] = w.reservedFor
+		}
 		count += len(a.Events)
 		appends = append(appends, a)
 	}
-	if len(appends) == 0 {
-		return Result{}, nil
+	return appends, reservedFor, count, nil
+}
+
+// appendStreamByStream is Append on a store without transactions across streams (KurrentDB). What one
+// transaction gives on Postgres is replaced as follows:
+//   - Guards (streams read, not written) and the expected versions of the writes are checked just before
+//     the first write. This is a weaker guarantee than a guard: a change to a guarded stream committed
+//     between that check and the writes is not seen, so the decision may rest on a state that changed a
+//     few milliseconds before it was written. Each write still holds its own expected version.
+//   - Reservations are appended first, each alone: a name is won or lost before anything is written for
+//     the aggregate it is for. The other writes follow in the command's order, the secrets with the first
+//     of them (written before its events, see eventstore.WriteSecretsFirst).
+//   - A failure after some writes (a lost race on a later stream, a crash) leaves those writes: a
+//     reservation its owner does not hold is released when next met (see domain.ReservationAbandoned and
+//     Reserve); a later attempt of the same command takes back its own at once.
+func (l *EventLog) appendStreamByStream(ctx context.Context, appends []eventstore.Append, reservedFor map[string]string,
+	guards []eventstore.Append, secrets []eventstore.SecretWrite) (eventstore.AppendResult, error) {
+	if err := l.checkVersions(ctx, append(guards, appends...)); err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	appends = append(appends, readsOf(ctx).guards(appends)...)
-	res, err := l.store.Append(ctx, appends, secrets...)
-	if err != nil {
-		return Result{}, err
+	ordered := slices.Clone(appends)
+	slices.SortStableFunc(ordered, func(a, b eventstore.Append) int {
+		_, ra := reservedFor[a.Stream]
+		_, rb := reservedFor[b.Stream]
+		switch {
+		case ra && !rb:
+			return -1
+		case rb && !ra:
+			return 1
+		}
+		return 0
+	})
+	res := eventstore.AppendResult{Versions: map[string]int64{}}
+	for i, a := range ordered {
+		var with []eventstore.SecretWrite
+		if _, reservation := reservedFor[a.Stream]; !reservation || i == len(ordered)-1 {
+			with, secrets = secrets, nil
+		}
+		one, err := l.store.Append(ctx, []eventstore.Append{a}, with...)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if owner, ok := reservedFor[a.Stream]; ok {
+			readsOf(ctx).noteReserved(a.Stream, owner)
+		}
+		if res.Last.Less(one.Last) {
+			res.Last = one.Last
+		}
+		maps.Copy(res.Versions, one.Versions)
 	}
-	return Result{Position: res.Last, Events: count}, nil
+	return res, nil
+}
+
+// checkVersions fails with a *ConcurrencyError unless every stream of appends with an exact expected
+// version is at that version now.
+func (l *EventLog) checkVersions(ctx context.Context, appends []eventstore.Append) error {
+	for _, a := range appends {
+		if a.Expected == eventstore.Any {
+			continue
+		}
+		// The stream's events from the expected version on: exactly one (the event at that version) when
+		// it is there, none when it expects no stream.
+		from := max(int64(a.Expected)-1, 0)
+		tail, err := eventstore.ReadStreamAfter(ctx, l.store, a.Stream, from)
+		if err != nil {
+			return err
+		}
+		if actual := from + int64(len(tail)); actual != int64(a.Expected) {
+			return &eventstore.ConcurrencyError{Stream: a.Stream, Expected: a.Expected, Actual: actual}
+		}
+	}
+	return nil
 }
 
 // Decide is the body of most commands: load the aggregate of stream, read what the actor may do on that
@@ -260,18 +351,84 @@ func DecideInProject[A any, P interface {
 
 // Reserve loads the reservation of a unique name or slug (its own stream) and lets decide choose what to
 // append there; the write is guarded by the version read, so two commands reserving one name cannot both
-// succeed.
+// succeed. A name held by an owner that does not hold it (a dangling reservation, left by a command that
+// failed between its writes on a store without transactions across streams) is released, as
+// domain.ReservationAbandoned describes, when decide refuses it as taken; decide then decides again on
+// the name as free.
 func (l *EventLog) Reserve(ctx context.Context, stream string, decide func(*domain.Reservation) ([]domain.Event, error)) (Write, error) {
-	var r domain.Reservation
-	version, err := l.Load(ctx, stream, &r)
+	stored, err := l.store.ReadStream(ctx, stream)
+	if err != nil {
+		return Write{}, fmt.Errorf("load %s: %w", stream, err)
+	}
+	var claim domain.ReservationClaim
+	version, err := l.fold(stream, stored, &claim, 0)
 	if err != nil {
 		return Write{}, err
 	}
-	events, err := decide(&r)
-	if err != nil {
+	readsOf(ctx).record(stream, version)
+	events, err := decide(&claim.Reservation)
+	var released []domain.Event
+	if isConflict(err) && claim.Held() {
+		free, releaseErr := l.releaseIfDangling(ctx, stream, &claim, stored[len(stored)-1].RecordedAt)
+		if releaseErr != nil {
+			return Write{}, releaseErr
+		}
+		if free {
+			released = []domain.Event{claim.Abandon(stream)}
+			events, err = decide(&domain.Reservation{})
+		}
+	}
+	if err != nil || len(events) == 0 {
 		return Write{}, err
 	}
-	return Write{Stream: stream, Expected: eventstore.Exactly(version), Events: events}, nil
+	var after domain.Reservation
+	for _, e := range events {
+		after.Apply(e)
+	}
+	return Write{Stream: stream, Expected: eventstore.Exactly(version), Events: append(released, events...), reservedFor: after.Owner()}, nil
+}
+
+func isConflict(err error) bool {
+	var de *domain.Error
+	return errors.As(err, &de) && de.Kind == domain.KindConflict
+}
+
+// releaseIfDangling decides whether the reservation of stream, made at madeAt, may be taken from its
+// owner: the owner does not hold the name, and the reservation is older than the grace or was made by an
+// earlier attempt of this command. It then fences the owner's stream with ReservationAbandoned at the
+// version read there; a lost race for that stream is a concurrency error, which sends the command round
+// again.
+func (l *EventLog) releaseIfDangling(ctx context.Context, stream string, claim *domain.ReservationClaim, madeAt time.Time) (bool, error) {
+	ownerStream := claim.OwnerStream()
+	if ownerStream == "" {
+		return false, nil
+	}
+	stored, err := l.store.ReadStream(ctx, ownerStream)
+	if err != nil {
+		return false, fmt.Errorf("load %s: %w", ownerStream, err)
+	}
+	owner := make([]domain.Event, len(stored))
+	for i, e := range stored {
+		if owner[i], err = l.registry.Decode(e.Type, e.SchemaVersion, e.Data); err != nil {
+			return false, fmt.Errorf("load %s: %w", ownerStream, err)
+		}
+	}
+	if claim.HeldByOwner(owner) {
+		return false, nil
+	}
+	ours := readsOf(ctx).reservedEarlier(stream, claim.Owner())
+	if !ours && l.now().Sub(madeAt) < domain.DanglingReservationGrace {
+		return false, nil
+	}
+	fence, _, _, err := l.encode(ctx, readsOf(ctx).actingFor(), []Write{{Stream: ownerStream,
+		Expected: eventstore.Exactly(int64(len(stored))), Events: []domain.Event{claim.Abandon(stream)}}})
+	if err != nil {
+		return false, err
+	}
+	if _, err := l.store.Append(ctx, fence); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Retry runs a load-decide-append attempt again, from fresh state, when another writer won the race for a

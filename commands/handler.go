@@ -58,8 +58,12 @@ type observed[C any, R Outcome] struct {
 }
 
 func (o observed[C, R]) Handle(ctx context.Context, cmd C) (R, error) {
+	actor := Anonymous
+	if a, ok := any(cmd).(interface{ By() Actor }); ok {
+		actor = a.By()
+	}
 	start := time.Now()
-	res, err := o.handle(withReads(ctx), cmd)
+	res, err := o.handle(withReads(ctx, actor), cmd)
 	took := time.Since(start)
 
 	outcome := outcomeOf(err)
@@ -73,10 +77,6 @@ func (o observed[C, R]) Handle(ctx context.Context, cmd C) (R, error) {
 	commandsHandled.WithLabelValues(o.name, outcome).Inc()
 	commandSeconds.WithLabelValues(o.name, outcome).Observe(took.Seconds())
 
-	actor := Anonymous
-	if a, ok := any(cmd).(interface{ By() Actor }); ok {
-		actor = a.By()
-	}
 	attrs := []slog.Attr{
 		slog.String("command", o.name), slog.String("actor", actor.String()), slog.String("outcome", outcome),
 		slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.Int("events", appended.Events),

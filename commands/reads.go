@@ -14,13 +14,17 @@ import (
 type reads struct {
 	mu       sync.Mutex
 	versions map[string]int64
+	// reserved holds the owners this command reserved names for, by reservation stream, over all its
+	// attempts: a later attempt takes back at once a reservation an earlier one left dangling.
+	reserved map[string]string
+	actor    Actor
 }
 
 type readsKey struct{}
 
 // withReads gives a command's context a record of what its attempts read; the decorators install it.
-func withReads(ctx context.Context) context.Context {
-	return context.WithValue(ctx, readsKey{}, &reads{versions: map[string]int64{}})
+func withReads(ctx context.Context, actor Actor) context.Context {
+	return context.WithValue(ctx, readsKey{}, &reads{versions: map[string]int64{}, reserved: map[string]string{}, actor: actor})
 }
 
 func readsOf(ctx context.Context) *reads {
@@ -66,4 +70,33 @@ func (r *reads) guards(appends []eventstore.Append) []eventstore.Append {
 		}
 	}
 	return guards
+}
+
+// noteReserved records that this command reserved the name of stream for owner.
+func (r *reads) noteReserved(stream, owner string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reserved[stream] = owner
+}
+
+// reservedEarlier reports whether this command reserved the name of stream for owner.
+func (r *reads) reservedEarlier(stream, owner string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reserved[stream] == owner
+}
+
+// actingFor is who the command acts for, for the events the kit appends on its own (a reservation's
+// fence); the command line when the context carries no command.
+func (r *reads) actingFor() Actor {
+	if r == nil {
+		return CLIActor
+	}
+	return r.actor
 }

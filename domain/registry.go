@@ -20,6 +20,7 @@ var Events = NewRegistry(
 	Type[SlugReserved](),
 	Type[NameReserved](),
 	Type[NameReleased](),
+	Type[ReservationAbandoned](),
 
 	// Backends.
 	Type[BackendCreated](),

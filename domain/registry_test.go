@@ -61,6 +61,7 @@ var eventSamples = []domain.Event{
 	domain.SlugReserved{Kind: domain.ReservedForOrg, Slug: "mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
 	domain.NameReserved{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
 	domain.NameReleased{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
+	domain.ReservationAbandoned{Reservation: "orgslug-mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
 	domain.BackendCreated{BackendID: "01J0BACKEND000000000000001", Slug: "rcdemo2", Name: "RC Demo 2"},
 	domain.RunnerTokenRotated{BackendID: "01J0BACKEND000000000000001"},
 	domain.BackendMemberAdded{BackendID: "01J0BACKEND000000000000001", UserID: "01J0USER000000000000000001"},
