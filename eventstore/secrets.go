@@ -79,4 +79,3 @@ func (m *MemorySecrets) write(writes []SecretWrite) []SecretWrite {
 	slices.Reverse(undo)
 	return undo
 }
-

@@ -46,7 +46,7 @@ var contractStores = map[string]func(t *testing.T) eventstore.Store{
 // clock is a settable clock for the event log.
 type clock struct{ offset atomic.Int64 }
 
-func (c *clock) now() time.Time           { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func identityOn(store eventstore.Store, c *clock) *identity.Commands {
