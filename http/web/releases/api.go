@@ -92,7 +92,7 @@ func (a *Handlers) fileBytes(w http.ResponseWriter, r *http.Request) error {
 	if err := v.File.Unavailable(); err != nil {
 		return err
 	}
-	blob, err := a.Blobs.Open(r.Context(), v.File.SHA256)
+	blob, err := a.Blobs.Open(storageContext(r), v.File.SHA256)
 	if errors.Is(err, releasecmds.ErrNotFound) {
 		return domain.NotFound(bytesGone)
 	}
@@ -102,6 +102,6 @@ func (a *Handlers) fileBytes(w http.ResponseWriter, r *http.Request) error {
 	defer blob.Close()
 	setFileHeaders(w.Header(), v.File.Name)
 	w.Header().Set("ETag", `"`+v.File.SHA256+`"`)
-	http.ServeContent(w, r, v.File.Name, *v.File.UploadedAt, blob)
+	http.ServeContent(newStreamWriter(w), r, v.File.Name, *v.File.UploadedAt, blob)
 	return nil
 }

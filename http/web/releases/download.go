@@ -63,7 +63,8 @@ func deletedNote(f releaseviews.File) string {
 func (a *Handlers) streamZip(w http.ResponseWriter, r *http.Request, filename string, entries []zipEntry) {
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
-	err := writeZip(w, entries, func(sha256 string) (io.ReadCloser, error) { return a.Blobs.Open(r.Context(), sha256) })
+	ctx := storageContext(r)
+	err := writeZip(newStreamWriter(w), entries, func(sha256 string) (io.ReadCloser, error) { return a.Blobs.Open(ctx, sha256) })
 	if err == nil {
 		return
 	}

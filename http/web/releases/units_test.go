@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,39 @@ func TestTheZipHoldsEachFileUnderItsPathAndAStubForADeletedOne(t *testing.T) {
 		return nil, errors.New("no such blob")
 	}); err == nil || !strings.Contains(err.Error(), "gone.csv") {
 		t.Errorf("a missing blob: %v", err)
+	}
+}
+
+// A download that keeps writing outlives the server's write timeout; each write extends it.
+func TestAZipThatKeepsComingOutlivesTheWriteTimeout(t *testing.T) {
+	t.Parallel()
+	entries := make([]zipEntry, 6)
+	for i := range entries {
+		entries[i] = zipEntry{Name: fmt.Sprintf("output/%d.csv", i), SHA256: "slow", Modified: time.Now()}
+	}
+	slowOpen := func(string) (io.ReadCloser, error) {
+		time.Sleep(1100 * time.Millisecond) // longer than the write timeout, and than the writer's throttle
+		return io.NopCloser(strings.NewReader("a,b\n1,2\n")), nil
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := writeZip(newStreamWriter(w), entries, slowOpen); err != nil {
+			t.Error(err)
+		}
+	}))
+	srv.Config.WriteTimeout = 2 * time.Second
+	srv.Start()
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("the download was cut off: %v", err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil || len(zr.File) != len(entries) {
+		t.Fatalf("the zip after %d bytes: %v", len(body), err)
 	}
 }
