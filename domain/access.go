@@ -40,7 +40,7 @@ var refusals = map[Permission]string{
 	WorkspaceToggleNotifications: "Only a Project Developer of this project can change a workspace's notifications.",
 	JobRun:                       "Only a Project Developer of this project can run jobs.",
 	JobCancel:                    "Only a Project Developer of this project, or whoever requested the jobs, can cancel them.",
-	ReleaseFileView:              "Only members of this project can see its released files.",
+	ReleaseFileView:              "Only a Project Collaborator, Project Developer or Output Checker can see released files.",
 	ReleaseFileUpload:            "Only an Output Checker can upload released files.",
 	ReleaseFileDelete:            "Only an Output Checker can delete released files.",
 	SnapshotCreate:               "Only a Project Developer of this project can prepare a publication.",
