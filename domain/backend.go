@@ -67,6 +67,10 @@ type Backend struct {
 	name    string
 	members map[string]bool
 	flags   map[string]string
+	// protocol, controllerURL and clientTokenSet are how the server talks to the backend (rap.go).
+	protocol       string
+	controllerURL  string
+	clientTokenSet bool
 }
 
 // Apply folds one event of the backend's stream.
@@ -81,6 +85,8 @@ func (b *Backend) Apply(e Event) {
 		b.members[e.UserID] = true
 	case BackendMemberRemoved:
 		delete(b.members, e.UserID)
+	case BackendProtocolSet:
+		b.applyProtocol(e)
 	case BackendFlagChanged:
 		if b.flags == nil {
 			b.flags = map[string]string{}

@@ -185,6 +185,11 @@ type JobRequest struct {
 	// they need, in the file's order; a runner names its jobs by them.
 	actions   []string
 	cancelled []string
+	// creation is what creating the jobs on a rap backend came to (rap.go), with the controller's details
+	// and how many times it was asked.
+	creation         string
+	creationMessage  string
+	creationAttempts int
 }
 
 // Apply folds one event of the job request's stream.
@@ -203,6 +208,8 @@ func (j *JobRequest) Apply(e Event) {
 		for _, id := range e.JobIDs {
 			delete(j.jobs, id)
 		}
+	case JobCreationRecorded:
+		j.creation, j.creationMessage, j.creationAttempts = e.Status, e.Message, e.Attempts
 	case JobActionsCancelled:
 		for _, a := range e.Actions {
 			if !slices.Contains(j.cancelled, a) {
@@ -276,24 +283,26 @@ func (j *JobRequest) Jobs() []Job {
 	return out
 }
 
-// Status is the request's status derived from its jobs (JobRequestStatus): pending until its runner
-// reports a job.
+// Status is the request's status derived from its jobs and, before there are any, what creating them
+// came to (JobRequestState): pending until its runner reports a job.
 func (j *JobRequest) Status() string {
-	statuses := make([]string, 0, len(j.jobs))
-	for _, job := range j.jobs {
-		statuses = append(statuses, job.Status)
-	}
-	return JobRequestStatus(statuses)
+	status, _ := JobRequestState(j.creation, j.jobStatuses())
+	return status
 }
 
-// IsActive reports whether the request's runner should still see it: it has no job yet, or a job is
-// pending or running.
+// IsActive reports whether the request's runner should still see it: it has no job yet (and creating them
+// did not end it), or a job is pending or running.
 func (j *JobRequest) IsActive() bool {
+	_, active := JobRequestState(j.creation, j.jobStatuses())
+	return active
+}
+
+func (j *JobRequest) jobStatuses() []string {
 	statuses := make([]string, 0, len(j.jobs))
 	for _, job := range j.jobs {
 		statuses = append(statuses, job.Status)
 	}
-	return JobRequestActive(statuses)
+	return statuses
 }
 
 // RecordJobs decides what a runner's report of the request's jobs changes. The report is the complete
@@ -303,6 +312,16 @@ func (j *JobRequest) IsActive() bool {
 // backend may report its jobs: another backend's report is refused (Refused, KindForbidden), which the
 // runner API treats like a request it does not know.
 func (j *JobRequest) RecordJobs(backendID string, reports []JobReport) ([]Event, error) {
+	return j.recordJobs(backendID, reports, true)
+}
+
+// UpdateJobs is RecordJobs for a report that may leave jobs out (a RAP controller's status answer): a
+// known job it does not name is kept as it was, never removed.
+func (j *JobRequest) UpdateJobs(backendID string, reports []JobReport) ([]Event, error) {
+	return j.recordJobs(backendID, reports, false)
+}
+
+func (j *JobRequest) recordJobs(backendID string, reports []JobReport, complete bool) ([]Event, error) {
 	if !j.Exists() {
 		return nil, NotFound("No such job request.")
 	}
@@ -330,7 +349,7 @@ func (j *JobRequest) RecordJobs(backendID string, reports []JobReport) ([]Event,
 	}
 	var gone []string
 	for _, id := range sortedKeys(j.jobs) {
-		if !reported[id] {
+		if complete && !reported[id] {
 			gone = append(gone, id)
 		}
 	}

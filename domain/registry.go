@@ -25,6 +25,7 @@ var Events = NewRegistry(
 	// Backends.
 	Type[BackendCreated](),
 	Type[RunnerTokenRotated](),
+	Type[BackendProtocolSet](),
 	Type[BackendMemberAdded](),
 	Type[BackendMemberRemoved](),
 
@@ -63,6 +64,7 @@ var Events = NewRegistry(
 	Type[JobActionsCancelled](),
 	Type[JobStatusChanged](),
 	Type[JobsRemoved](),
+	Type[JobCreationRecorded](),
 
 	// What runners report about backends.
 	Type[BackendFlagChanged](),

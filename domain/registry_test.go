@@ -64,6 +64,8 @@ var eventSamples = []domain.Event{
 	domain.ReservationAbandoned{Reservation: "orgslug-mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
 	domain.BackendCreated{BackendID: "01J0BACKEND000000000000001", Slug: "rcdemo2", Name: "RC Demo 2"},
 	domain.RunnerTokenRotated{BackendID: "01J0BACKEND000000000000001"},
+	domain.BackendProtocolSet{BackendID: "01J0BACKEND000000000000001", Protocol: "rap", ControllerURL: "https://controller.example.org/controller/v1/", ClientTokenSet: true},
+	domain.JobCreationRecorded{JobRequestID: "abcdefghijklmnop", Status: "failed", Message: "Could not find branch 'main'", Attempts: 2},
 	domain.BackendMemberAdded{BackendID: "01J0BACKEND000000000000001", UserID: "01J0USER000000000000000001"},
 	domain.BackendMemberRemoved{BackendID: "01J0BACKEND000000000000001", UserID: "01J0USER000000000000000001"},
 	domain.OrgCreated{OrgID: "01J0ORG0000000000000000001", Slug: "mediciaaiorg2", Name: "MediciaAIOrg2"},

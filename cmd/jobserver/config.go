@@ -54,6 +54,9 @@ var settings = []setting{
 	{"JOBSERVER_IDLE_TIMEOUT", "120s", "close keep-alive connections idle this long"},
 	{"JOBSERVER_API_BODY_LIMIT", "32MiB", "largest request body the runner API reads (bytes, or with KiB/MiB/GiB); a larger one is answered 413"},
 	{"JOBSERVER_RELEASE_FILE_LIMIT", "16MiB", "largest released file the release API takes (bytes, or with KiB/MiB/GiB); its upload is refused while it streams"},
+	{"JOBSERVER_RAP_POLL_INTERVAL", "60s", "pause between two polls of the rap backends' controllers (rap/status/ and backend/status/)"},
+	{"JOBSERVER_RAP_TIMEOUT", "30s", "give up on a call to a rap backend's controller after this long"},
+	{"JOBSERVER_RAP_UNRECOGNISED_AFTER", "10m", "a job request whose creation had no answer is retried until this old; then a status poll that does not know it fails it"},
 	{"JOBSERVER_SHUTDOWN_TIMEOUT", "15s", "on SIGINT/SIGTERM, wait this long for requests in flight before cutting them off"},
 	{"JOBSERVER_BLOB_DIR", "", "directory keeping released files' bytes; default .data/blobs in development, required in production unless JOBSERVER_S3_BUCKET is set"},
 	{"JOBSERVER_S3_BUCKET", "", "S3 bucket keeping released files' bytes instead of JOBSERVER_BLOB_DIR (created when missing)"},
@@ -93,6 +96,8 @@ type config struct {
 	// BlobDir is JOBSERVER_BLOB_DIR as set ("" when not); S3, when its Bucket is set, is used instead.
 	BlobDir string
 	S3      blobs.S3Config
+	// RAPPollInterval, RAPTimeout and RAPUnrecognisedAfter tune the calls to rap backends' controllers.
+	RAPPollInterval, RAPTimeout, RAPUnrecognisedAfter time.Duration
 }
 
 func env(name string) string {
@@ -157,6 +162,9 @@ func loadConfig() (config, error) {
 		Idle:       duration("JOBSERVER_IDLE_TIMEOUT"),
 	}
 	c.ShutdownTimeout = duration("JOBSERVER_SHUTDOWN_TIMEOUT")
+	c.RAPPollInterval = duration("JOBSERVER_RAP_POLL_INTERVAL")
+	c.RAPTimeout = duration("JOBSERVER_RAP_TIMEOUT")
+	c.RAPUnrecognisedAfter = duration("JOBSERVER_RAP_UNRECOGNISED_AFTER")
 	if c.APIBodyLimit, err = byteSize(env("JOBSERVER_API_BODY_LIMIT")); err != nil {
 		errs = append(errs, fmt.Errorf("JOBSERVER_API_BODY_LIMIT: %w", err))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/commands/releases"
+	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
@@ -32,6 +33,11 @@ func project(ctx context.Context, cfg config, args []string, out output) error {
 	if err != nil {
 		return err
 	}
+	// The RAP poller opens the rap backends' sealed client tokens.
+	_, ring, err := secretKeys(cfg.Development)
+	if err != nil {
+		return err
+	}
 	b, err := openServing(ctx, cfg)
 	if err != nil {
 		return err
@@ -46,7 +52,8 @@ func project(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	defer stopMetrics()
-	stop, err := startBackground(ctx, cfg, b, slog.Default(), auditKey, blobs.ForReleases{Store: blobStore})
+	stop, err := startBackground(ctx, cfg, b, slog.Default(), auditKey, blobs.ForReleases{Store: blobStore},
+		newRAP(cfg, b, slog.Default(), ring))
 	if err != nil {
 		return err
 	}
@@ -86,7 +93,7 @@ func openServing(ctx context.Context, cfg config) (*backend, error) {
 // one works, the others stand by and take over within seconds when it stops. stop ends them all and
 // waits.
 func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.Logger, auditKey ed25519.PrivateKey,
-	releaseBlobs blobs.ForReleases) (stop func(), err error) {
+	releaseBlobs blobs.ForReleases, rap *runners.RAP) (stop func(), err error) {
 	// The e-mails (a job's completion; an application submitted, its status set): a reactor with its own
 	// checkpoint, which no rebuild runs.
 	var mailer notifications.Mailer = mail.NewLog(logger, cfg.MailFrom)
@@ -103,13 +110,14 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
 	// The reactor that removes released files' bytes no live file references any more.
 	remover := releases.NewRemover(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, releaseBlobs)
-	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{},
+	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{}, append([]projections.Reactor{
 		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
 			return notifier.React(ctx, e.Payload, e.ID.String())
 		}),
 		projections.DefineReactor(releases.RemoverName, releases.RemoverHandles(), func(ctx context.Context, e projections.Event) error {
 			return remover.React(ctx, e.Payload, e.ID.String())
-		}))
+		}),
+	}, rapReactors(rap)...)...)
 	if err := reactors.Prepare(ctx); err != nil {
 		return nil, fmt.Errorf("prepare reactors: %w", err)
 	}
@@ -117,7 +125,11 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 
 	runCtx, cancel := context.WithCancel(ctx)
 	var stopped []chan struct{}
-	for _, run := range []func(context.Context) error{b.runner.Run, reactors.Run, sealer.Run} {
+	// The RAP poller, like the projectors, runs in one process at a time, on a lock connection of its own.
+	pollRAP := func(ctx context.Context) error {
+		return projections.NewExclusive(b.pool, logger, 0).Run(ctx, rapPoller(rap))
+	}
+	for _, run := range []func(context.Context) error{b.runner.Run, reactors.Run, sealer.Run, pollRAP} {
 		done := make(chan struct{})
 		stopped = append(stopped, done)
 		go func() {

@@ -9,11 +9,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
 )
 
 // sealedSecretPrefixes are the keys of the secrets table whose values are sealed with the keyring (and
 // bound to their own key); runner token hashes are not sealed and are left alone.
-var sealedSecretPrefixes = []string{"github-token/"}
+var sealedSecretPrefixes = []string{"github-token/", domain.RAPClientTokenSecretPrefix}
 
 // adminReencryptSecrets moves every sealed secret that an older key sealed to the current key, each in a
 // transaction of its own, so it can be stopped and run again. The old key can leave

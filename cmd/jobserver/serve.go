@@ -77,6 +77,8 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	identity := newIdentity(b.store)
 	queries := identityviews.NewQueries(b.pool)
 	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger})
+	// Backends that speak the RAP API: the staff area sets how each is reached, the background calls them.
+	rapCmds := newRAP(cfg, b, logger, ring)
 	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
 	// Released files' bytes.
@@ -95,6 +97,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		Releases: rels, ReleaseViews: releaseviews.NewQueries(b.pool), ReleaseBlobs: releaseBlobs,
 		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development, Live: liveHub,
+		RAP: rapCmds,
 	})
 	if err != nil {
 		return err
@@ -132,7 +135,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	// The projectors, reactors and sealer stop after the web server has drained, and before the deferred
 	// close of the pool. A web-only replica leaves them to `jobserver project` or to other replicas.
 	if !*webOnly {
-		stopBackground, err := startBackground(ctx, cfg, b, logger, auditKey, releaseBlobs)
+		stopBackground, err := startBackground(ctx, cfg, b, logger, auditKey, releaseBlobs, rapCmds)
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,12 @@
 // Package runners holds the use cases of the backends' runners: the state of every job they report, and
 // their flags. A runner is known by its backend's token; it acts as commands.RunnerActor(backendID).
+//
+// A backend speaks one of two protocols. The classic runner polls us (http/runnerapi calls these
+// commands). Today's job-runner is the server instead: its controller serves the RAP API
+// (reference/rap-api.md) and we are its client, through the Controller port (integrations/rap): how a
+// backend is reached (protocol, controller URL, sealed client token: rap_backends.go), creating and
+// cancelling a request's jobs (rap_creator.go, reactors), and following them (rap_poller.go), which turns the
+// controller's answers into the same events as the classic runner's reports.
 package runners
 
 import (
@@ -41,6 +48,9 @@ type handlers struct {
 type RecordJobStatuses struct {
 	BackendID string
 	Jobs      []domain.JobReport
+	// KeepUnreported is set for a report that may leave a request's jobs out (a RAP controller's status
+	// answer): a known job it does not name is kept, not removed as the classic runner's complete list means.
+	KeepUnreported bool
 }
 
 // By is the runner of the backend, for the decorators and the events' metadata.
@@ -86,7 +96,7 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 		var writes []commands.Write
 		for _, id := range ids {
 			stream := domain.JobRequestStream(id)
-			events, err := decide(requests[stream], id, cmd.BackendID, groups[id])
+			events, err := decide(requests[stream], id, cmd, groups[id])
 			switch domain.KindOf(err) {
 			case 0:
 			case domain.KindNotFound, domain.KindForbidden:
@@ -110,11 +120,14 @@ func (h handlers) recordJobStatuses(ctx context.Context, cmd RecordJobStatuses) 
 }
 
 // decide is what one job request's part of a report changes (j is nil for a report naming none).
-func decide(j *domain.JobRequest, jobRequestID, backendID string, reports []domain.JobReport) ([]domain.Event, error) {
+func decide(j *domain.JobRequest, jobRequestID string, cmd RecordJobStatuses, reports []domain.JobReport) ([]domain.Event, error) {
 	if jobRequestID == "" || j == nil {
 		return nil, domain.NotFound("A job names no job request.")
 	}
-	return j.RecordJobs(backendID, reports)
+	if cmd.KeepUnreported {
+		return j.UpdateJobs(cmd.BackendID, reports)
+	}
+	return j.RecordJobs(cmd.BackendID, reports)
 }
 
 // RecordFlags is a runner's report of its flags (its Flags header).

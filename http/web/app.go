@@ -19,6 +19,7 @@ import (
 	appcmds "github.com/mediciasafely/jobserver/commands/applications"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	releasecmds "github.com/mediciasafely/jobserver/commands/releases"
+	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/web/account"
@@ -81,6 +82,8 @@ type Deps struct {
 	Development bool
 	// Live tells open pages of the changes they show; nil turns live updates off.
 	Live *live.Hub
+	// RAP sets how the server talks to each backend (the staff area's protocol page); nil leaves the page out.
+	RAP *runners.RAP
 }
 
 // App is the web application: pages and forms for people.
@@ -129,6 +132,9 @@ func NewApp(d Deps) (*App, error) {
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&eventlog.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: eventlogviews.NewQueries(d.Pool)},
 		&releasepages.Handlers{Slice: slice, Releases: d.Releases, Views: d.ReleaseViews, Blobs: d.ReleaseBlobs},
+	}
+	if d.RAP != nil {
+		a.slices = append(a.slices, &staff.Protocols{Slice: slice, RAP: d.RAP})
 	}
 	return a, nil
 }

@@ -22,7 +22,7 @@ func Projector() projections.Projector {
 	onJobs(h)
 	onWorkspaces(h)
 	copies.Register(h)
-	return projections.Define(EventLogProjector, 3,
+	return projections.Define(EventLogProjector, 4,
 		append([]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces"}, copies.Tables()...), schema+copies.Schema(), h)
 }
 
@@ -56,7 +56,8 @@ const schema = `
 		started_at             timestamptz,
 		completed_at           timestamptz,
 		last_update            timestamptz,
-		created_at             timestamptz NOT NULL
+		created_at             timestamptz NOT NULL,
+		creation               text NOT NULL DEFAULT ''
 	);
 	CREATE INDEX eventlog_requests_newest ON eventlog_requests (created_at DESC, id DESC);
 	CREATE INDEX eventlog_requests_backend ON eventlog_requests (backend_id, created_at DESC, id DESC);
@@ -125,6 +126,12 @@ func onJobs(h projections.Handlers) {
 		}
 		return derive(ctx, db, ev.JobRequestID)
 	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobCreationRecorded) error {
+		if err := db.Exec(ctx, `UPDATE eventlog_requests SET creation = $2 WHERE id = $1`, ev.JobRequestID, ev.Status); err != nil {
+			return err
+		}
+		return derive(ctx, db, ev.JobRequestID)
+	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobActionsCancelled) error {
 		return db.Exec(ctx, `UPDATE eventlog_requests
 			SET cancelled_actions = ARRAY(SELECT DISTINCT unnest(cancelled_actions || $2::text[]) ORDER BY 1) WHERE id = $1`,
@@ -143,16 +150,18 @@ func TraceID(tc map[string]any) string {
 	return parts[1]
 }
 
-// derive sets what a job request shows of its jobs: its status (domain.JobRequestStatus), whether it is
-// active, the number of jobs, their actions and ids (for the text filter), when the first started, when
+// derive sets what a job request shows of its jobs: its status and whether it is active (from its jobs and
+// what creating them on a rap backend came to, domain.JobRequestState), the number of jobs, their actions and ids (for the text filter), when the first started, when
 // the last completed once all have, and the last update.
 func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
 	var statuses []string
-	if err := db.QueryRow(ctx, `SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM eventlog_jobs WHERE job_request_id = $1`,
-		jobRequestID).Scan(&statuses); err != nil {
+	var creation string
+	if err := db.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(status ORDER BY id) FROM eventlog_jobs WHERE job_request_id = $1), '{}'),
+			coalesce((SELECT creation FROM eventlog_requests WHERE id = $1), '')`,
+		jobRequestID).Scan(&statuses, &creation); err != nil {
 		return err
 	}
-	active := domain.JobRequestActive(statuses)
+	status, active := domain.JobRequestState(creation, statuses)
 	return db.Exec(ctx, `UPDATE eventlog_requests r SET status = $2, active = $3, num_jobs = j.n,
 			job_actions = j.actions, job_ids = j.ids, started_at = j.started,
 			completed_at = CASE WHEN $3 THEN NULL ELSE j.completed END, last_update = j.updated
@@ -160,7 +169,7 @@ func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
 				coalesce(array_agg(id ORDER BY id), '{}') AS ids, min(started_at) AS started, max(completed_at) AS completed,
 				max(updated_at) AS updated
 			FROM eventlog_jobs WHERE job_request_id = $1) j
-		WHERE r.id = $1`, jobRequestID, domain.JobRequestStatus(statuses), active)
+		WHERE r.id = $1`, jobRequestID, status, active)
 }
 
 func onWorkspaces(h projections.Handlers) {

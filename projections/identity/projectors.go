@@ -30,7 +30,7 @@ func Identity() projections.Projector {
 	on(h, orgMembers, orgMemberAdded, orgMemberRemoved)
 	onBackends(h)
 	onProjects(h)
-	return projections.Define(IdentityProjector, 4,
+	return projections.Define(IdentityProjector, 5,
 		[]string{"users", "orgs", orgMembers.table, "backends", backendMembers.table, "backend_job_requests", "backend_jobs",
 			"projects", projectMembers.table},
 		`CREATE TABLE users (
@@ -59,7 +59,10 @@ func Identity() projections.Projector {
 			token_set_at timestamptz NOT NULL,
 			paused       boolean NOT NULL DEFAULT false,
 			mode         text NOT NULL DEFAULT '',
-			mode_set_at  timestamptz
+			mode_set_at  timestamptz,
+			protocol     text NOT NULL DEFAULT 'classic',
+			controller_url text NOT NULL DEFAULT '',
+			client_token_set_at timestamptz
 		);
 		CREATE TABLE backend_job_requests (
 			id         text PRIMARY KEY,
@@ -122,6 +125,7 @@ func onBackends(h projections.Handlers) {
 			return ev.BackendID, ev.UserID, nil
 		},
 		func(ev domain.BackendMemberRemoved) (string, string) { return ev.BackendID, ev.UserID })
+	onBackendProtocols(h)
 	onBackendStatus(h)
 }
 
@@ -161,6 +165,14 @@ func onBackendStatus(h projections.Handlers) {
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobsRemoved) error {
 		return db.Exec(ctx, `DELETE FROM backend_jobs WHERE job_request_id = $1 AND id = ANY($2)`, ev.JobRequestID, ev.JobIDs)
+	})
+	// A request a rap controller had nothing to do for, or refused, never gets a job: it waits for none.
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobCreationRecorded) error {
+		if _, active := domain.JobRequestState(ev.Status, nil); active {
+			return nil
+		}
+		return db.Exec(ctx, `DELETE FROM backend_job_requests r WHERE r.id = $1
+			AND NOT EXISTS (SELECT 1 FROM backend_jobs j WHERE j.job_request_id = r.id)`, ev.JobRequestID)
 	})
 }
 

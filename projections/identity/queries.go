@@ -206,13 +206,19 @@ type Backend struct {
 	CreatedAt      time.Time
 	TokenSetAt     time.Time
 	Members        int
+	// Protocol is how the server talks to the backend (domain.ProtocolClassic or ProtocolRAP); a rap
+	// backend's ControllerURL, and when its client token was last set (nil: never).
+	Protocol         string
+	ControllerURL    string
+	ClientTokenSetAt *time.Time
 }
 
-const backendColumns = `g.id, g.slug, g.name, g.created_at, g.token_set_at`
+const backendColumns = `g.id, g.slug, g.name, g.created_at, g.token_set_at, g.protocol, g.controller_url, g.client_token_set_at`
 
 func scanBackend(row pgx.CollectableRow, more ...any) (Backend, error) {
 	var b Backend
-	err := row.Scan(append([]any{&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Members}, more...)...)
+	err := row.Scan(append([]any{&b.ID, &b.Slug, &b.Name, &b.CreatedAt, &b.TokenSetAt, &b.Protocol, &b.ControllerURL,
+		&b.ClientTokenSetAt, &b.Members}, more...)...)
 	return b, err
 }
 

@@ -277,6 +277,8 @@ func requestOf(e domain.Event) string {
 		return e.JobRequestID
 	case domain.JobActionsCancelled:
 		return e.JobRequestID
+	case domain.JobCreationRecorded:
+		return e.JobRequestID
 	}
 	return ""
 }

@@ -19,7 +19,7 @@ func Projector() projections.Projector {
 	onJobRequests(h)
 	copies.Register(h)
 	onGitHubTokens(h)
-	return projections.Define(WorkspacesProjector, 3,
+	return projections.Define(WorkspacesProjector, 4,
 		append([]string{"workspaces", "workspace_job_requests", "workspace_jobs"}, copies.Tables()...),
 		schema+copies.Schema()+`
 	ALTER TABLE workspace_people ADD COLUMN github_token_fingerprint text NOT NULL DEFAULT '';`, h)
@@ -58,7 +58,11 @@ const schema = `
 		cancelled_actions      text[] NOT NULL DEFAULT '{}',
 		database_name          text NOT NULL DEFAULT 'default',
 		codelists_ok           boolean NOT NULL DEFAULT true,
-		created_at             timestamptz NOT NULL
+		created_at             timestamptz NOT NULL,
+		creation               text NOT NULL DEFAULT '',
+		creation_message       text NOT NULL DEFAULT '',
+		creation_attempts      integer NOT NULL DEFAULT 0,
+		creation_attempted_at  timestamptz
 	);
 	CREATE INDEX workspace_job_requests_workspace ON workspace_job_requests (workspace_id, created_at DESC);
 	CREATE INDEX workspace_job_requests_active ON workspace_job_requests (backend_id, created_at DESC) WHERE active;
@@ -134,6 +138,13 @@ func onJobRequests(h projections.Handlers) {
 		}
 		return deriveStatus(ctx, db, ev.JobRequestID)
 	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobCreationRecorded) error {
+		if err := db.Exec(ctx, `UPDATE workspace_job_requests SET creation = $2, creation_message = $3, creation_attempts = $4,
+				creation_attempted_at = $5 WHERE id = $1`, ev.JobRequestID, ev.Status, ev.Message, ev.Attempts, e.RecordedAt); err != nil {
+			return err
+		}
+		return deriveStatus(ctx, db, ev.JobRequestID)
+	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.JobActionsCancelled) error {
 		return db.Exec(ctx, `UPDATE workspace_job_requests
 			SET cancelled_actions = ARRAY(SELECT DISTINCT unnest(cancelled_actions || $2::text[]) ORDER BY 1) WHERE id = $1`,
@@ -150,15 +161,16 @@ func onGitHubTokens(h projections.Handlers) {
 	})
 }
 
-// deriveStatus sets a job request's status from its jobs' (domain.JobRequestStatus) and whether it is
-// active: no job yet, or a job pending or running.
+// deriveStatus sets a job request's status and whether it is active from its jobs' statuses and what
+// creating them on a rap backend came to (domain.JobRequestState).
 func deriveStatus(ctx context.Context, db projections.DB, jobRequestID string) error {
 	var statuses []string
-	if err := db.QueryRow(ctx, `SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM workspace_jobs WHERE job_request_id = $1`,
-		jobRequestID).Scan(&statuses); err != nil {
+	var creation string
+	if err := db.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(status ORDER BY id) FROM workspace_jobs WHERE job_request_id = $1), '{}'),
+			coalesce((SELECT creation FROM workspace_job_requests WHERE id = $1), '')`,
+		jobRequestID).Scan(&statuses, &creation); err != nil {
 		return err
 	}
-	active := domain.JobRequestActive(statuses)
-	return db.Exec(ctx, `UPDATE workspace_job_requests SET status = $2, active = $3 WHERE id = $1`,
-		jobRequestID, domain.JobRequestStatus(statuses), active)
+	status, active := domain.JobRequestState(creation, statuses)
+	return db.Exec(ctx, `UPDATE workspace_job_requests SET status = $2, active = $3 WHERE id = $1`, jobRequestID, status, active)
 }

@@ -38,6 +38,7 @@ func (a *Handlers) backends() groups {
 			return group{ID: b.ID, Slug: b.Slug, Name: b.Name, Heading: "Backend " + b.Slug, Details: []kit.Value{
 				{Label: "Name", Text: b.Name}, {Label: "Slug", Text: b.Slug},
 				{Label: "Created", Time: b.CreatedAt}, {Label: "Token last set", Time: b.TokenSetAt, Ago: true},
+				{Label: "Protocol", Text: protocolName(b.Protocol), URL: "/staff/backends/" + b.ID + "/protocol"},
 			}}, err
 		},
 		list: func(ctx context.Context) ([]groupRow, error) {
