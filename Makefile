@@ -14,12 +14,12 @@ DEVDB := bash scripts/devdb
 PKG ?= ./...
 TESTFLAGS ?=
 
-.PHONY: help run test test-s3 bench lint build db-url db-stop clean
+.PHONY: help run test test-s3 screenshots bench lint build db-url db-stop clean
 
 help: ## Show this list
 	@echo "Usage: make <target>"
 	@echo
-	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 run: ## Serve on http://localhost:8000 with demo data and a local login (JOBSERVER_ENV=development)
 	@admin="$$($(DEVDB) url "$${DATABASE_URL:-}")"; \
@@ -42,6 +42,14 @@ test-s3: ## Run the blob storage contract against a real S3 server, SeaweedFS (w
 	echo "make test-s3: building SeaweedFS's weed (minutes the first time, then cached)" >&2; \
 	(cd "$$tmp" && GOFLAGS=-mod=mod $(GO) build -o "$$tmp/weed" github.com/seaweedfs/seaweedfs/weed); \
 	BLOBS_WEED="$$tmp/weed" $(GO) test -count=1 -run '^TestS3' -v $(TESTFLAGS) ./integrations/blobs/
+
+screenshots: ## Walk the user guide in Chromium (the journey test) and save a PNG of each step into docs/tour/
+	@[ -x /usr/bin/chromium ] || { echo "make screenshots needs Chromium at /usr/bin/chromium (Debian's chromium package)" >&2; exit 1; }; \
+	url="$$($(DEVDB) url "$${TEST_DATABASE_URL:-}")"; \
+	export TEST_DATABASE_URL="$$url"; \
+	rm -f docs/tour/*.png; \
+	CI=1 JOBSERVER_TOUR_DIR="$(CURDIR)/docs/tour" $(GO) test -count=1 -run '^TestTheUserGuideFromGitHubLoginToReleasedOutputs$$' $(TESTFLAGS) ./http/web/ && \
+	ls -l docs/tour/*.png
 
 bench: ## Run the benchmark program (cmd/jobserver-bench) against BENCH_DATABASE_URL's server
 	@url="$$($(DEVDB) url "$${BENCH_DATABASE_URL:-}")"; \

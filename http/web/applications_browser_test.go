@@ -38,33 +38,7 @@ func TestAnApplicationFromStartANewProjectToApprovedFully(t *testing.T) {
 	ada.follow(`click "Start now"`, click("button", "Start now"))
 	ada.expectFlash("Application started")
 
-	for page := 0; strings.Contains(ada.location().Path, "/page/"); page++ {
-		if page > len(domain.ApplicationPages()) {
-			ada.fail("the pages never end")
-		}
-		key := ada.location().Path[strings.LastIndex(ada.location().Path, "/")+1:]
-		def := applicationPage(t, key)
-		ada.sees(def.Title)
-		if def.Researchers {
-			ada.follow(`click "Add a researcher"`, click("link", "Add a researcher"))
-			ada.answer(domain.ResearcherFields(), nil)
-			ada.follow("add the researcher", click("button", "Add researcher"))
-			ada.expectFlash("Researcher added")
-			ada.sees("Complete")
-			ada.follow(`click "Continue"`, click("link", "Continue"))
-			continue
-		}
-		if key == domain.PageTypeOfStudy {
-			ada.tick("Research")
-		} else {
-			ada.answer(def.Fields, map[string]string{domain.FieldStudyName: "Browser Study"})
-		}
-		ada.follow("save "+def.Title, click("button", "Save and continue"))
-		ada.expectFlash("Page saved")
-	}
-	if here := ada.location().Path; !strings.HasSuffix(here, "/confirmation") {
-		ada.fail("the last page led to %s, not to the confirmation page", here)
-	}
+	ada.answerEveryPage("Browser Study")
 	ada.sees("Check and submit", "References", "Record-level data")
 	if strings.Contains(ada.mainText(), "Not started") || strings.Contains(ada.mainText(), "Sponsor details") {
 		ada.fail("a page is not complete, or a page research does not call for is listed")
@@ -79,12 +53,7 @@ func TestAnApplicationFromStartANewProjectToApprovedFully(t *testing.T) {
 	root.follow(`click "Review applications"`, click("link", "Review applications"))
 	root.follow("open the application", click("link", "Browser Study"))
 	root.sees("Ada Tester", "Submitted", "An answer to Study purpose")
-	root.follow(`click "Approve fully"`, click("link", "Approve fully"))
-	if name := root.value("the project's name", chromedp.Value(describeRole("textbox", "Project name"), byRole("textbox", "Project name"))); name != "Browser Study" {
-		root.fail("the project's name is %q, not the study's name", name)
-	}
-	root.choose("Organisation", "MediciaAIOrg2 (mediciaaiorg2)")
-	root.follow("approve", click("button", "Approve and create the project"))
+	root.approveFully("Browser Study", "MediciaAIOrg2 (mediciaaiorg2)")
 	root.expectFlash("Application approved; project Browser Study created")
 	root.sees("Approved Fully")
 	root.follow("open the project", click("link", "Browser Study"))
@@ -94,6 +63,51 @@ func TestAnApplicationFromStartANewProjectToApprovedFully(t *testing.T) {
 	ada.sees("Browser Study", "Approved Fully")
 	ada.open("/mediciaaiorg2")
 	ada.sees("Browser Study")
+}
+
+// answerEveryPage answers every page the application asks, from the first to the confirmation page: the
+// pages come from their definitions in domain, each answered by its fields' labels, the study named study.
+func (w *window) answerEveryPage(study string) {
+	w.t.Helper()
+	for page := 0; strings.Contains(w.location().Path, "/page/"); page++ {
+		if page > len(domain.ApplicationPages()) {
+			w.fail("the pages never end")
+		}
+		key := w.location().Path[strings.LastIndex(w.location().Path, "/")+1:]
+		def := applicationPage(w.t, key)
+		w.sees(def.Title)
+		if def.Researchers {
+			w.follow(`click "Add a researcher"`, click("link", "Add a researcher"))
+			w.answer(domain.ResearcherFields(), nil)
+			w.follow("add the researcher", click("button", "Add researcher"))
+			w.expectFlash("Researcher added")
+			w.sees("Complete")
+			w.follow(`click "Continue"`, click("link", "Continue"))
+			continue
+		}
+		if key == domain.PageTypeOfStudy {
+			w.tick("Research")
+		} else {
+			w.answer(def.Fields, map[string]string{domain.FieldStudyName: study})
+		}
+		w.follow("save "+def.Title, click("button", "Save and continue"))
+		w.expectFlash("Page saved")
+	}
+	if here := w.location().Path; !strings.HasSuffix(here, "/confirmation") {
+		w.fail("the last page led to %s, not to the confirmation page", here)
+	}
+}
+
+// approveFully approves the open application fully, as an admin does from its review page: the project
+// named after the study, into the organisation (as the drop-down shows it).
+func (w *window) approveFully(study, org string) {
+	w.t.Helper()
+	w.follow(`click "Approve fully"`, click("link", "Approve fully"))
+	if name := w.value("the project's name", chromedp.Value(describeRole("textbox", "Project name"), byRole("textbox", "Project name"))); name != study {
+		w.fail("the project's name is %q, not the study's name", name)
+	}
+	w.choose("Organisation", org)
+	w.follow("approve", click("button", "Approve and create the project"))
 }
 
 // termsLabel is the label of the box Start now needs ticked.

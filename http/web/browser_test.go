@@ -42,21 +42,23 @@ func TestAdminSetsUpAProjectAndACoordinatorChangesARole(t *testing.T) {
 	chromium := startChromium(t)
 
 	fake := githubfake.New(t)
+	people := map[string]githubfake.User{}
 	for i, u := range [][2]string{{"ada", "Ada Lovelace"}, {"grace", "Grace Brewster"}, {"hopper", "Hal Hopper"}} {
 		login, name := u[0], u[1]
-		fake.AddUser(githubfake.User{
+		people[login] = githubfake.User{
 			ID: 7001 + int64(i), Login: login, Name: name,
 			// Their avatars are on the fake (as 404s): the browser reaches nothing outside this machine.
 			AvatarURL: fake.URL + "/avatars/u/" + login,
 			Emails:    []githubfake.Email{{Address: login + "@example.org", Primary: true, Verified: true}},
-		})
+		}
+		fake.AddUser(people[login])
 	}
 	e := newEnv(t, inProduction, withFakeGitHub(t, fake))
 	ctx := context.Background()
 
 	// 1. Ada, who will be the admin, logs in with GitHub; the bootstrap makes her a Core Developer.
 	ada := openWindow(t, chromium, e, "ada")
-	ada.logInWithGitHub(fake, "ada", "Ada Lovelace")
+	ada.logInWithGitHub(fake, people["ada"])
 	adaUser, err := e.queries.UserByLogin(ctx, "ada")
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +68,8 @@ func TestAdminSetsUpAProjectAndACoordinatorChangesARole(t *testing.T) {
 	}))
 	// The future coordinator and member log in once, each in a browser of their own, so the admin can add them.
 	grace := openWindow(t, chromium, e, "grace")
-	grace.logInWithGitHub(fake, "grace", "Grace Brewster")
-	openWindow(t, chromium, e, "hopper").logInWithGitHub(fake, "hopper", "Hal Hopper")
+	grace.logInWithGitHub(fake, people["grace"])
+	openWindow(t, chromium, e, "hopper").logInWithGitHub(fake, people["hopper"])
 
 	// 2. Ada sets everything up in the staff area, reached from the top navigation.
 	ada.follow("reload the home page", chromedp.Reload())
@@ -197,6 +199,9 @@ func startChromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		// Only the test's own servers on 127.0.0.1 can be reached; any other host fails at once.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
+		// Test servers on https (the avatars, which the pages' CSP loads only over https) have certificates
+		// of their own.
+		chromedp.Flag("ignore-certificate-errors", true),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -276,25 +281,25 @@ func (w *window) open(path string) {
 
 // logInWithGitHub logs in as the guide's step 1 says: the login button, GitHub's authorise page with the login
 // typed in, the green Authorize button, and back on the server logged in, the avatar at the top right.
-func (w *window) logInWithGitHub(fake *githubfake.Server, login, name string) {
+func (w *window) logInWithGitHub(fake *githubfake.Server, u githubfake.User) {
 	w.t.Helper()
 	w.open("/login")
 	w.follow(`click "Log in with GitHub"`, click("button", "Log in with GitHub"))
 	if here := w.location(); !strings.HasPrefix(here.String(), fake.URL+"/login/oauth/authorize?") {
 		w.fail("the login went to %s, not to GitHub's authorise page", here)
 	}
-	w.fill("Username or email address", login)
+	w.fill("Username or email address", u.Login)
 	w.follow("authorise MediciaSAFELY on GitHub", click("button", "Authorize MediciaSAFELY"))
 	w.expectPath("/")
-	w.expectFlash("Welcome, " + name + ".")
-	if got := w.value("the login at the top right", chromedp.Text(chromedp.CSS("header .user-menu .user-login"))); got != login {
-		w.fail("the top right shows %q, want %q", got, login)
+	w.expectFlash("Welcome, " + u.Name + ".")
+	if got := w.value("the login at the top right", chromedp.Text(chromedp.CSS("header .user-menu .user-login"))); got != u.Login {
+		w.fail("the top right shows %q, want %q", got, u.Login)
 	}
 	avatar := w.value("the avatar at the top right", func(ctx context.Context, t *chromedp.Target) (string, error) {
 		res, err := chromedp.AttributeValue(chromedp.CSS("header .user-menu img.avatar"), "src")(ctx, t)
 		return res.Value, err
 	})
-	if avatar != fake.URL+"/avatars/u/"+login {
+	if avatar != u.AvatarURL {
 		w.fail("the avatar at the top right is %q", avatar)
 	}
 }

@@ -77,6 +77,8 @@ type envOptions struct {
 	newGitHub func(baseURL string) web.GitHubLogin
 	// logEverything keeps every log line, down to debug, in env.logs (warnings and errors otherwise).
 	logEverything bool
+	// gitHub, when set, is the GitHub workspaces read repositories from (env.gh), instead of one of its own.
+	gitHub *githubfake.Server
 }
 
 // inProduction runs the server as production does: no development login.
@@ -104,7 +106,10 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	kit := commands.Kit{Log: commands.NewEventLog(e.store, domain.Events, time.Now), Logger: logger}
 	e.cmds = identity.New(kit)
 	e.queries = identityviews.NewQueries(e.pool)
-	e.gh = githubfake.New(t)
+	e.gh = o.gitHub
+	if e.gh == nil {
+		e.gh = githubfake.New(t)
+	}
 	repos, err := github.NewRepos(github.Config{WebURL: e.gh.URL, APIURL: e.gh.APIURL()})
 	if err != nil {
 		t.Fatal(err)
