@@ -48,8 +48,15 @@ type Querier interface {
 }
 
 // View runs read in one read-only snapshot, so everything a page shows comes from one position of the
-// tables its projector wrote.
+// tables its projector wrote; under a context of InSchema, the snapshot reads that schema's tables.
 func View(ctx context.Context, pool *pgxpool.Pool, read func(db Querier) error) error {
 	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return read(tx) })
+		func(tx pgx.Tx) error {
+			if schema := schemaOf(ctx); schema != "" {
+				if err := useSchema(ctx, tx, schema); err != nil {
+					return err
+				}
+			}
+			return read(tx)
+		})
 }

@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/mediciasafely/jobserver/projections"
 )
 
-// openForProjections parses the --projection flag of replay and verify, opens the backend and returns the
-// projectors to work on; the caller closes the backend.
-func openForProjections(ctx context.Context, cfg config, command string, args []string, out output) (*backend, []projections.Projector, error) {
+// openForProjections parses the --projection flag of replay and verify (and the command's own flags, which
+// more adds), opens the backend and returns the projectors to work on; the caller closes the backend.
+func openForProjections(ctx context.Context, cfg config, command string, args []string, out output, more ...func(*flag.FlagSet)) (*backend, []projections.Projector, error) {
 	fs := flags(command, out)
 	name := fs.String("projection", "", command+" only this projection")
+	for _, add := range more {
+		add(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errUsage
 	}
@@ -65,11 +70,18 @@ func progressFor(ctx context.Context, out output, runner *projections.Runner, ve
 }
 
 func replay(ctx context.Context, cfg config, args []string, out output) error {
-	b, chosen, err := openForProjections(ctx, cfg, "replay", args, out)
+	var until, schema string
+	b, chosen, err := openForProjections(ctx, cfg, "replay", args, out, func(fs *flag.FlagSet) {
+		fs.StringVar(&until, "until", "", "build the read models as they were at this time (RFC 3339, or a date: 2026-12-31), into --schema")
+		fs.StringVar(&schema, "schema", "", "with --until: the new schema to build them in, leaving the live tables alone")
+	})
 	if err != nil {
 		return err
 	}
 	defer b.close()
+	if until != "" || schema != "" {
+		return replayUntil(ctx, b, until, schema, len(chosen) < len(b.runner.Projectors()), out)
+	}
 	for _, p := range chosen {
 		bar, progress, err := progressFor(ctx, out, b.runner, "rebuilding", p)
 		if err != nil {
@@ -90,6 +102,9 @@ func verify(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	defer b.close()
+	if err := verifyMirror(ctx, b, out); err != nil {
+		return err
+	}
 	differing := 0
 	for _, p := range chosen {
 		bar, progress, err := progressFor(ctx, out, b.runner, "verifying", p)
@@ -115,5 +130,34 @@ func verify(ctx context.Context, cfg config, args []string, out output) error {
 		fmt.Fprintf(out.stdout, "%d read model(s) differ; `jobserver replay` rebuilds them\n", differing)
 		return exitError{code: 1}
 	}
+	return nil
+}
+
+// replayUntil builds every read model as it was at a time into a schema of its own, for inspection with SQL.
+func replayUntil(ctx context.Context, b *backend, until, schema string, oneProjection bool, out output) error {
+	if until == "" || schema == "" {
+		return fmt.Errorf("replay: --until and --schema go together: the read models as of a time are built beside the live ones")
+	}
+	if oneProjection {
+		return fmt.Errorf("replay: --until builds every read model; leave out --projection")
+	}
+	t, err := parseUntil(until)
+	if err != nil {
+		return err
+	}
+	at, err := b.runner.PositionAt(ctx, t)
+	if err != nil {
+		return err
+	}
+	total, err := b.runner.CountEvents(ctx)
+	if err != nil {
+		return err
+	}
+	bar := newEventBar(out, "rebuilding as of "+t.UTC().Format(time.RFC3339), total)
+	if err := b.runner.BuildAt(ctx, schema, at, bar.add); err != nil {
+		return fmt.Errorf("replay --until: %w", err)
+	}
+	bar.finish()
+	fmt.Fprintf(out.stdout, "built every read model as of %s in the schema %s\n", t.UTC().Format(time.RFC3339Nano), schema)
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/github"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
+	"github.com/mediciasafely/jobserver/projections"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -91,13 +92,16 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 
 	// Open pages hear of the projectors' commits, this process's or another's on the same database.
 	liveHub := live.NewHub(b.pool, b.store, domain.Events, logger, b.runner.Projectors()...)
+	// Auditors' pages as they were (?as_of=): the read models replayed up to a time, a few kept.
+	past := projections.NewTimeTravel(b.runner, 4)
+	defer past.Close()
 	app, err := web.NewApp(web.Deps{
 		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
 		Releases: rels, ReleaseViews: releaseviews.NewQueries(b.pool), ReleaseBlobs: releaseBlobs,
 		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),
 		GitHub: gitHub, BaseURL: cfg.BaseURL, SecretKey: key, Development: cfg.Development, Live: liveHub,
-		RAP: rapCmds,
+		TimeTravel: past, RAP: rapCmds,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/database"
 	"github.com/mediciasafely/jobserver/projections"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
+	auditviews "github.com/mediciasafely/jobserver/projections/auditview"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	releaseviews "github.com/mediciasafely/jobserver/projections/releases"
@@ -51,7 +52,7 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 // projectors are every read model the server keeps.
 func projectors() []projections.Projector {
 	return slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(),
-		releaseviews.Projectors(), appviews.Projectors())
+		releaseviews.Projectors(), appviews.Projectors(), auditviews.Projectors())
 }
 
 func (b *backend) close() {

@@ -25,6 +25,7 @@ import (
 	"github.com/mediciasafely/jobserver/http/web/account"
 	"github.com/mediciasafely/jobserver/http/web/applicationreview"
 	"github.com/mediciasafely/jobserver/http/web/applications"
+	auditpages "github.com/mediciasafely/jobserver/http/web/audit"
 	"github.com/mediciasafely/jobserver/http/web/auth"
 	"github.com/mediciasafely/jobserver/http/web/eventlog"
 	"github.com/mediciasafely/jobserver/http/web/home"
@@ -36,6 +37,7 @@ import (
 	workspacepages "github.com/mediciasafely/jobserver/http/web/workspaces"
 	"github.com/mediciasafely/jobserver/projections"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
+	auditviews "github.com/mediciasafely/jobserver/projections/auditview"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -82,6 +84,8 @@ type Deps struct {
 	Development bool
 	// Live tells open pages of the changes they show; nil turns live updates off.
 	Live *live.Hub
+	// TimeTravel draws any page as it was (?as_of=) for auditors; nil turns it off.
+	TimeTravel *projections.TimeTravel
 	// RAP sets how the server talks to each backend (the staff area's protocol page); nil leaves the page out.
 	RAP *runners.RAP
 }
@@ -115,7 +119,8 @@ func NewApp(d Deps) (*App, error) {
 	a.sessions.Cookie.Secure = a.secure
 	a.kit = &kit.Kit{Logger: d.Logger, Sessions: a.sessions, Projected: d.Projected, Live: d.Live}
 	a.kit.Renderer, err = kit.NewRenderer(a.chrome, auth.Templates, home.Templates, account.Templates, projects.Templates, staff.Templates,
-		workspacepages.Templates, eventlog.Templates, releasepages.Templates, applications.Templates, applicationreview.Templates)
+		workspacepages.Templates, eventlog.Templates, releasepages.Templates, applications.Templates, applicationreview.Templates,
+		auditpages.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +137,7 @@ func NewApp(d Deps) (*App, error) {
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&eventlog.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: eventlogviews.NewQueries(d.Pool)},
 		&releasepages.Handlers{Slice: slice, Releases: d.Releases, Views: d.ReleaseViews, Blobs: d.ReleaseBlobs},
+		&auditpages.Handlers{Slice: slice, Views: auditviews.NewQueries(d.Pool), Pool: d.Pool},
 	}
 	if d.RAP != nil {
 		a.slices = append(a.slices, &staff.Protocols{Slice: slice, RAP: d.RAP})
@@ -145,7 +151,7 @@ func (a *App) Renderer() *Renderer { return a.kit.Renderer }
 // Routes mounts every page with the middleware pages need: the session, CSRF protection on every form,
 // and the logged-in user.
 func (a *App) Routes(r chi.Router) {
-	r.Use(a.sessions.LoadAndSave, a.csrfProtect(), a.loadUser, noStore)
+	r.Use(a.sessions.LoadAndSave, a.csrfProtect(), a.loadUser, noStore, a.kit.TimeTravel(a.Queries, a.TimeTravel))
 	for _, slice := range a.slices {
 		slice.Routes(r)
 	}
@@ -216,7 +222,8 @@ func (a *App) chrome(r *http.Request) kit.Chrome {
 		perms, err := kit.Permissions(r, a.Queries, "")
 		c.User = &kit.CurrentUser{ID: u.ID, Login: u.Login, Name: u.Name, AvatarURL: u.AvatarURL,
 			CanSeeStaffArea:       err == nil && perms.Has(domain.StaffAreaAccess),
-			CanReviewApplications: err == nil && (perms.Has(domain.ApplicationReview) || perms.Has(domain.ApplicationManage))}
+			CanReviewApplications: err == nil && (perms.Has(domain.ApplicationReview) || perms.Has(domain.ApplicationManage)),
+			CanReadAuditLog:       err == nil && perms.Has(domain.AuditLogView)}
 	}
 	// A part of a page fetched by htmx (Show jobs, a live update) leaves the messages to the next whole page.
 	if kit.HasSession(r) && r.Header.Get("HX-Request") == "" {

@@ -36,6 +36,7 @@ import (
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 	"github.com/mediciasafely/jobserver/projections"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
+	auditviews "github.com/mediciasafely/jobserver/projections/auditview"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/live"
@@ -126,7 +127,8 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 	e.releases = releasecmds.New(kit, blobs.ForReleases{Store: e.blobs}, 0)
 	e.apps = appcmds.New(kit)
 	e.runner = projections.NewRunner(e.pool, e.store, domain.Events, logger,
-		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(), appviews.Projectors(), releaseviews.Projectors())...)
+		slices.Concat(identityviews.Projectors(), wsviews.Projectors(), eventlogviews.Projectors(), appviews.Projectors(), releaseviews.Projectors(),
+			auditviews.Projectors())...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.runner.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -151,7 +153,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		Releases: e.releases, ReleaseViews: releaseviews.NewQueries(e.pool), ReleaseBlobs: blobs.ForReleases{Store: e.blobs},
 		Applications: e.apps, ApplicationViews: appviews.NewQueries(e.pool),
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
-		Development: !o.production, Live: e.hub,
+		Development: !o.production, Live: e.hub, TimeTravel: projections.NewTimeTravel(e.runner, 2),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,8 @@ type CurrentUser struct {
 	CanSeeStaffArea            bool
 	// CanReviewApplications shows the link to the applications' review (application_review or _manage).
 	CanReviewApplications bool
+	// CanReadAuditLog shows the link to the audit log (audit_log_view).
+	CanReadAuditLog bool
 }
 
 // Flash is a one-off message shown at the top of the next page.
@@ -86,6 +88,8 @@ type Chrome struct {
 	CSRFToken string
 	DevLogin  bool   // the development login is switched on: every page warns about it
 	Path      string // the request path, to mark the current navigation link
+	// Past is set on a page drawn as it was at a time (?as_of=): the layout says so (asof.go).
+	Past *pastBanner
 }
 
 // View is what a handler passes for one page.
@@ -241,14 +245,14 @@ func (r *Renderer) parsePages(base *template.Template, files fs.FS, pattern stri
 
 // Page renders the named page (templates/pages/<page>.html) inside the layout with the given status.
 func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, page string, v View) {
-	chrome := r.chrome(req)
+	chrome := r.chromeOf(req)
 	tmpl, ok := r.pages[page]
 	if !ok {
 		r.logger.ErrorContext(req.Context(), "rendering an unknown page", slog.String("page", page))
 		r.renderError(w, req, chrome, http.StatusInternalServerError, "")
 		return
 	}
-	if err := r.write(w, status, tmpl, "layout", pageData(chrome, v)); err != nil {
+	if err := r.write(w, req, status, tmpl, "layout", pageData(chrome, v)); err != nil {
 		r.logger.ErrorContext(req.Context(), "rendering page", slog.String("page", page), slog.Any("error", err))
 		r.renderError(w, req, chrome, http.StatusInternalServerError, "")
 	}
@@ -257,13 +261,13 @@ func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, pa
 // Fragment renders one template defined in templates/partials/, without the layout,
 // for htmx to swap into the page. Its dot is shaped like a page's, with .Data = data.
 func (r *Renderer) Fragment(w http.ResponseWriter, req *http.Request, status int, name string, data any) {
-	chrome := r.chrome(req)
+	chrome := r.chromeOf(req)
 	if r.fragments.Lookup(name) == nil {
 		r.logger.ErrorContext(req.Context(), "rendering an unknown fragment", slog.String("fragment", name))
 		r.renderError(w, req, chrome, http.StatusInternalServerError, "")
 		return
 	}
-	if err := r.write(w, status, r.fragments, name, pageData(chrome, View{Data: data})); err != nil {
+	if err := r.write(w, req, status, r.fragments, name, pageData(chrome, View{Data: data})); err != nil {
 		r.logger.ErrorContext(req.Context(), "rendering fragment", slog.String("fragment", name), slog.Any("error", err))
 		r.renderError(w, req, chrome, http.StatusInternalServerError, "")
 	}
@@ -272,12 +276,12 @@ func (r *Renderer) Fragment(w http.ResponseWriter, req *http.Request, status int
 // Error renders the error page for status (400, 403, 404, 500, …) inside the layout.
 // message is shown to the user, so it must be safe to read; "" gives the status's usual wording.
 func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, status int, message string) {
-	r.renderError(w, req, r.chrome(req), status, message)
+	r.renderError(w, req, r.chromeOf(req), status, message)
 }
 
 // ErrorWithReference renders the 500 page with the reference a person can quote to whoever reads the log.
 func (r *Renderer) ErrorWithReference(w http.ResponseWriter, req *http.Request, status int, reference string) {
-	r.renderPage(w, req, r.chrome(req), status, "", reference)
+	r.renderPage(w, req, r.chromeOf(req), status, "", reference)
 }
 
 // renderError takes the chrome already read, because reading it may consume the
@@ -292,23 +296,31 @@ func (r *Renderer) renderPage(w http.ResponseWriter, req *http.Request, chrome C
 		message = defaultMessage
 	}
 	view := View{Title: heading, Data: errorPage{Status: status, Heading: heading, Message: message, Reference: reference}}
-	if err := r.write(w, status, r.pages[errorPageName], "layout", pageData(chrome, view)); err != nil {
+	if err := r.write(w, req, status, r.pages[errorPageName], "layout", pageData(chrome, view)); err != nil {
 		// The error page itself is broken: plain text is all that is left, and still no details.
 		r.logger.ErrorContext(req.Context(), "rendering error page", slog.Int("status", status), slog.Any("error", err))
 		http.Error(w, heading, status)
 	}
 }
 
+// chromeOf is the chrome of the request's page, with the banner of a page drawn as it was.
+func (r *Renderer) chromeOf(req *http.Request) Chrome {
+	c := r.chrome(req)
+	c.Past = bannerOf(req)
+	return c
+}
+
 // write executes the template into a buffer first, so a failing template never
-// sends half a page; nothing is written to w unless it succeeded.
-func (r *Renderer) write(w http.ResponseWriter, status int, tmpl *template.Template, name string, data templateData) error {
+// sends half a page; nothing is written to w unless it succeeded. A page drawn as it was keeps as_of in
+// its links.
+func (r *Renderer) write(w http.ResponseWriter, req *http.Request, status int, tmpl *template.Template, name string, data templateData) error {
 	var body bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&body, name, data); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = body.WriteTo(w) // a write error means the client went away; there is no one left to tell
+	_, _ = w.Write(keepAsOf(body.Bytes(), req)) // a write error means the client went away; there is no one left to tell
 	return nil
 }
 
