@@ -94,11 +94,7 @@ func TestAdminSetsUpAProjectAndACoordinatorChangesARole(t *testing.T) {
 		ada.fail("the backend's page shows its runner token again")
 	}
 
-	ada.follow(`click "Staff area"`, click("link", "Staff area"))
-	ada.follow("open the organisations", click("link", "Organisations"))
-	ada.fill("Name", "MediciaAIOrg2")
-	ada.follow("create the organisation", click("button", "Create organisation"))
-	ada.expectFlash("Organisation MediciaAIOrg2 created")
+	ada.createOrganisation("MediciaAIOrg2")
 	ada.sees("/mediciaaiorg2")
 
 	ada.follow(`click "Staff area"`, click("link", "Staff area"))

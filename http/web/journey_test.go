@@ -111,11 +111,7 @@ func TestTheUserGuideFromGitHubLoginToReleasedOutputs(t *testing.T) {
 	e.must(e.cmds.GrantGlobalRole.Handle(ctx, identity.GrantGlobalRole{Actor: commands.CLIActor, UserID: adaUser.ID, Role: domain.CoreDeveloper}))
 	ada.follow("reload the home page", chromedp.Reload())
 
-	ada.follow(`click "Staff area"`, click("link", "Staff area"))
-	ada.follow("open the organisations", click("link", "Organisations"))
-	ada.fill("Name", "MediciaAIOrg2")
-	ada.follow("create the organisation", click("button", "Create organisation"))
-	ada.expectFlash("Organisation MediciaAIOrg2 created")
+	ada.createOrganisation("MediciaAIOrg2")
 	ada.addMember("rosalind")
 
 	ada.follow(`click "Review applications"`, click("link", "Review applications"))
@@ -307,6 +303,16 @@ func TestTheUserGuideFromGitHubLoginToReleasedOutputs(t *testing.T) {
 	}
 	tour.shot(rosalind, "project")
 	t.Logf("the journey took %s", time.Since(started).Round(time.Millisecond))
+}
+
+// createOrganisation creates an organisation from the staff area, as an admin does.
+func (w *window) createOrganisation(name string) {
+	w.t.Helper()
+	w.follow(`click "Staff area"`, click("link", "Staff area"))
+	w.follow("open the organisations", click("link", "Organisations"))
+	w.fill("Name", name)
+	w.follow("create the organisation", click("button", "Create organisation"))
+	w.expectFlash("Organisation " + name + " created")
 }
 
 // addMember adds a person to the backend or organisation whose staff page is open.
