@@ -13,7 +13,8 @@ import (
 
 // The audit measurements (projections/audit): sealing the seeded log, verifying it against the raw keyset
 // read of the same run, 16 writers appending with the sealer running against the same writers without it,
-// and how long an event waits to be sealed at a steady 1,000 events/s.
+// how long an event waits to be sealed at a steady 1,000 events/s, and the audit pages over the log
+// (audit_pages.go).
 
 // sealedSQL finds which of the events ($1) the chain holds, through the indexes on both tables' keys (the
 // chain has no index on event_id: the sealer does not pay for one).
@@ -28,8 +29,8 @@ func newBenchSealer(env *benchEnv) *audit.Sealer {
 	return audit.NewSealer(env.pool, env.store.Notifier(), key, env.logger, audit.SealerOptions{})
 }
 
-// measureAudit seals the events seeded before, verifies them, and measures the sealer's cost to appends and
-// its lag. It needs rep.rawRead from measureReads.
+// measureAudit seals the events seeded before, verifies them, measures the sealer's cost to appends and
+// its lag, then the audit pages. It needs rep.rawRead from measureReads.
 func measureAudit(ctx context.Context, env *benchEnv, cfg config, rep *report) error {
 	sealer := newBenchSealer(env)
 	start := time.Now()
@@ -52,7 +53,10 @@ func measureAudit(ctx context.Context, env *benchEnv, cfg config, rep *report) e
 	if err := measureAppendsWhileSealing(ctx, env, cfg, sealer, rep); err != nil {
 		return err
 	}
-	return measureSealLag(ctx, env, cfg, sealer, rep)
+	if err := measureSealLag(ctx, env, cfg, sealer, rep); err != nil {
+		return err
+	}
+	return measureAuditPages(ctx, env, rep)
 }
 
 // timeVerify verifies the whole sealed log, the best of readPasses runs, and fails unless it is untouched.

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/projections"
+	auditviews "github.com/mediciasafely/jobserver/projections/auditview"
+)
+
+// The audit pages' measurement (issue 13, Performance): /audit filtered by actor and by object over the
+// seeded log. The read model (projections/auditview) gets its tables from the projector itself
+// (Runner.Prepare) and its rows from the seeded events in one INSERT … SELECT, as the projector writes them,
+// each stream's events given to one of auditActors people (about 500 events each over 1,000,000); then
+// the page's own query (auditview.Queries.Log: a page of 50 with the data, metadata, sentences and names the
+// page shows) runs for actors and streams drawn at random, one page at a time: the first page and the
+// Older page after it, as an auditor pages.
+const (
+	auditActors      = 2000
+	auditPageSamples = 500
+)
+
+func measureAuditPages(ctx context.Context, env *benchEnv, rep *report) error {
+	runner := projections.NewRunner(env.pool, env.store, domain.Events, env.logger, auditviews.Projectors()...)
+	if err := runner.Prepare(ctx); err != nil {
+		return fmt.Errorf("audit pages: prepare the read model: %w", err)
+	}
+	start := time.Now()
+	indexed, err := env.pool.Exec(ctx, `INSERT INTO auditview_events (id, recorded_at, stream, type, actor, correlation_id)
+		SELECT event_id, recorded_at, stream_id, event_type, 'user:bench' || (abs(hashtext(stream_id)) % $1), ''
+		FROM public.events`, auditActors)
+	if err != nil {
+		return fmt.Errorf("audit pages: fill the read model: %w", err)
+	}
+	events := indexed.RowsAffected()
+	if _, err := env.pool.Exec(ctx, `VACUUM ANALYZE auditview_events`); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "audit pages: indexed %d events in %s\n", events, time.Since(start).Round(time.Millisecond))
+	// The actors and streams the pages are filtered by, drawn from those the log has.
+	sample := func(column string) ([]string, error) {
+		rows, err := env.pool.Query(ctx, `SELECT `+column+` FROM auditview_events GROUP BY 1 ORDER BY random() LIMIT $1`, auditPageSamples)
+		return projections.All(rows, err, pgx.RowTo[string])
+	}
+	actors, err := sample("actor")
+	if err != nil {
+		return fmt.Errorf("audit pages: sample the actors: %w", err)
+	}
+	streams, err := sample("stream")
+	if err != nil {
+		return fmt.Errorf("audit pages: sample the streams: %w", err)
+	}
+
+	views := auditviews.NewQueries(env.pool)
+	rng := rand.New(rand.NewPCG(13, 13))
+	for _, by := range []struct {
+		name   string
+		filter func() auditviews.Filter
+	}{
+		{"actor", func() auditviews.Filter { return auditviews.Filter{Actor: actors[rng.IntN(len(actors))]} }},
+		{"object (stream)", func() auditviews.Filter { return auditviews.Filter{Stream: streams[rng.IntN(len(streams))]} }},
+	} {
+		took, err := timeAuditPages(ctx, views, by.filter)
+		if err != nil {
+			return fmt.Errorf("audit pages by %s: %w", by.name, err)
+		}
+		p50, p99 := ms(percentile(took, 0.5)), ms(percentile(took, 0.99))
+		fmt.Fprintf(os.Stderr, "/audit by %s: p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pages\n", by.name, p50, p99, ms(took[len(took)-1]), len(took))
+		rep.add(row{section: sectionAudit, measurement: fmt.Sprintf("/audit filtered by %s over %s events, the page's query with its sentences, 1 client: p99 (p50 %.1f ms)",
+			by.name, thousands(events), p50), writers: 1, value: p99, unit: "ms", goal: below(50, "ms")})
+	}
+	return nil
+}
+
+// timeAuditPages reads auditPageSamples first pages of the filters drawn, and the Older page after each
+// that has one; it returns the times sorted.
+func timeAuditPages(ctx context.Context, views *auditviews.Queries, draw func() auditviews.Filter) ([]time.Duration, error) {
+	var took []time.Duration
+	for range auditPageSamples {
+		f := draw()
+		var after *projections.Cursor
+		for range 2 {
+			begin := time.Now()
+			page, err := views.Log(ctx, f, after, nil, 50)
+			took = append(took, time.Since(begin))
+			if err != nil {
+				return nil, err
+			}
+			if len(page.Entries) == 0 || page.Entries[0].Sentence == nil {
+				return nil, fmt.Errorf("an empty page, or one without sentences, for %+v", f)
+			}
+			if after = page.Older; after == nil {
+				break
+			}
+		}
+	}
+	slices.Sort(took)
+	return took, nil
+}
