@@ -30,6 +30,8 @@ type setting struct {
 
 var settings = []setting{
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jobserver?sslmode=disable", "Postgres holding the event store and the read models (created when missing)"},
+	{"JOBSERVER_EVENTSTORE", "postgres", "the log of record: postgres (the events table) or kurrentdb (KurrentDB/EventStoreDB at KURRENTDB_URL, copied into the events table for the read models)"},
+	{"KURRENTDB_URL", "", "KurrentDB connection string when JOBSERVER_EVENTSTORE=kurrentdb: esdb://host:2113?tls=false, esdb+discover://… for a cluster"},
 	{"JOBSERVER_ADDR", "localhost:8000", "address the web server listens on"},
 	{"JOBSERVER_ENV", "production", "development enables the local demo login and demo data; production refuses them"},
 	{"JOBSERVER_BASE_URL", "", "public URL of the server, for OAuth callbacks and links in e-mail (default: http://JOBSERVER_ADDR)"},
@@ -98,6 +100,8 @@ type config struct {
 	S3      blobs.S3Config
 	// RAPPollInterval, RAPTimeout and RAPUnrecognisedAfter tune the calls to rap backends' controllers.
 	RAPPollInterval, RAPTimeout, RAPUnrecognisedAfter time.Duration
+	// KurrentDBURL, when set, makes KurrentDB the log of record (JOBSERVER_EVENTSTORE=kurrentdb).
+	KurrentDBURL string
 }
 
 func env(name string) string {
@@ -179,6 +183,14 @@ func loadConfig() (config, error) {
 		if _, err := mail.NewSMTP(mail.Config{URL: c.SMTPURL, From: c.MailFrom, Timeout: c.SMTPTimeout}); err != nil {
 			errs = append(errs, err) // its text never holds the password
 		}
+	}
+	switch store := env("JOBSERVER_EVENTSTORE"); {
+	case store == "kurrentdb" && os.Getenv("KURRENTDB_URL") == "":
+		errs = append(errs, errors.New("JOBSERVER_EVENTSTORE=kurrentdb needs KURRENTDB_URL, the KurrentDB connection string"))
+	case store == "kurrentdb":
+		c.KurrentDBURL = os.Getenv("KURRENTDB_URL")
+	case store != "postgres":
+		errs = append(errs, fmt.Errorf("JOBSERVER_EVENTSTORE is %q; use postgres or kurrentdb", store))
 	}
 	c.BlobDir = os.Getenv("JOBSERVER_BLOB_DIR")
 	c.S3 = blobs.S3Config{

@@ -129,7 +129,7 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 	pollRAP := func(ctx context.Context) error {
 		return projections.NewExclusive(b.pool, logger, 0).Run(ctx, rapPoller(rap))
 	}
-	for _, run := range []func(context.Context) error{b.runner.Run, reactors.Run, sealer.Run, pollRAP} {
+	for _, run := range append([]func(context.Context) error{b.runner.Run, reactors.Run, sealer.Run, pollRAP}, b.log.background(b.pool, logger)...) {
 		done := make(chan struct{})
 		stopped = append(stopped, done)
 		go func() {

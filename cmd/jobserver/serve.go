@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	past := projections.NewTimeTravel(b.runner, 4)
 	defer past.Close()
 	app, err := web.NewApp(web.Deps{
-		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.runner, Identity: identity,
+		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.projected(), Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
 		Releases: rels, ReleaseViews: releaseviews.NewQueries(b.pool), ReleaseBlobs: releaseBlobs,
 		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),
@@ -157,19 +157,19 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	}()
 
 	if cfg.Development {
-		if err := loadDemoData(ctx, logger, b.store, identity, b.runner); err != nil {
+		if err := loadDemoData(ctx, logger, b.log.store, identity, b.projected()); err != nil {
 			return err
 		}
-		if err := loadDemoApplications(ctx, logger, queries, appviews.NewQueries(b.pool), apps, b.runner); err != nil {
+		if err := loadDemoApplications(ctx, logger, queries, appviews.NewQueries(b.pool), apps, b.projected()); err != nil {
 			return err
 		}
 	}
 	if demoGitHub != nil {
 		repoURL := seedDemoGitHub(demoGitHub)
-		if err := loadDemoWorkspace(ctx, logger, b.store, queries, ws, repoURL, b.runner); err != nil {
+		if err := loadDemoWorkspace(ctx, logger, b.log.store, queries, ws, repoURL, b.projected()); err != nil {
 			return err
 		}
-		if err := loadDemoRelease(ctx, logger, b.store, queries, rels, b.runner); err != nil {
+		if err := loadDemoRelease(ctx, logger, b.log.store, queries, rels, b.projected()); err != nil {
 			return err
 		}
 		logger.Info("demo GitHub (no GitHub OAuth app is configured)", slog.String("url", demoGitHub.URL),

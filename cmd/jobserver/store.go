@@ -25,6 +25,8 @@ type backend struct {
 	pool   *pgxpool.Pool
 	store  *pgstore.Store
 	runner *projections.Runner
+	// log is what commands append to: store, or KurrentDB mirrored into store (cmd/jobserver/eventstore.go).
+	log logOfRecord
 }
 
 // openBackend connects, creating the database and applying migrations as needed.
@@ -46,7 +48,13 @@ func openBackend(ctx context.Context, cfg config) (*backend, error) {
 	}
 	store := pgstore.New(pool)
 	runner := projections.NewRunner(pool, store, domain.Events, slog.Default(), projectors()...)
-	return &backend{pool: pool, store: store, runner: runner}, nil
+	log, err := openLog(ctx, cfg, pool, store)
+	if err != nil {
+		store.Close()
+		pool.Close()
+		return nil, err
+	}
+	return &backend{pool: pool, store: store, log: log, runner: runner}, nil
 }
 
 // projectors are every read model the server keeps.
@@ -56,6 +64,7 @@ func projectors() []projections.Projector {
 }
 
 func (b *backend) close() {
+	b.log.close()
 	b.store.Close()
 	b.pool.Close()
 }

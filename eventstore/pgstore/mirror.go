@@ -53,7 +53,9 @@ func NewMirror(source eventstore.Store, target *Store, logger *slog.Logger) *Mir
 }
 
 // Prepare creates the checkpoint table, once, whichever server gets there first: it exists only where a
-// log of record is mirrored, so it is not among the migrations of the default (Postgres) log.
+// log of record is mirrored, so it is not among the migrations of the default (Postgres) log. It is named
+// with its schema, public beside events: the servers' search_path puts the read models' schema first once
+// it exists, and an unqualified CREATE TABLE IF NOT EXISTS would then make a second, empty checkpoint there.
 func (m *Mirror) Prepare(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, m.target.pool, func(tx pgx.Tx) error {
 		// Servers starting together would trip over each other's CREATE TABLE IF NOT EXISTS.
@@ -61,7 +63,7 @@ func (m *Mirror) Prepare(ctx context.Context) error {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
-CREATE TABLE IF NOT EXISTS log_mirror (
+CREATE TABLE IF NOT EXISTS public.log_mirror (
     only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     -- the log of record's position (KurrentDB commit/prepare) of the last event copied
     log_commit  bigint      NOT NULL,
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS log_mirror (
     seq         bigint      NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO log_mirror (log_commit, log_prepare, tx_id, seq) VALUES (0, 0, 0, 0) ON CONFLICT DO NOTHING`)
+INSERT INTO public.log_mirror (log_commit, log_prepare, tx_id, seq) VALUES (0, 0, 0, 0) ON CONFLICT DO NOTHING`)
 		return err
 	})
 	if err != nil {
@@ -91,7 +93,7 @@ func (m *Mirror) Checkpoint(ctx context.Context) (MirrorCheckpoint, error) {
 	return readMirrorCheckpoint(ctx, m.target.pool.QueryRow(ctx, selectMirrorCheckpoint))
 }
 
-const selectMirrorCheckpoint = `SELECT log_commit, log_prepare, tx_id, seq FROM log_mirror`
+const selectMirrorCheckpoint = `SELECT log_commit, log_prepare, tx_id, seq FROM public.log_mirror`
 
 func readMirrorCheckpoint(ctx context.Context, row pgx.Row) (MirrorCheckpoint, error) {
 	var logCommit, logPrepare, txID, seq int64
@@ -205,7 +207,7 @@ func (m *Mirror) copy(ctx context.Context, from eventstore.Position, batch []eve
 				next.Local = p
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE log_mirror SET log_commit = $1, log_prepare = $2, tx_id = $3, seq = $4, updated_at = now()`,
+		_, err = tx.Exec(ctx, `UPDATE public.log_mirror SET log_commit = $1, log_prepare = $2, tx_id = $3, seq = $4, updated_at = now()`,
 			int64(next.Log.TxID), next.Log.Seq, int64(next.Local.TxID), next.Local.Seq)
 		return err
 	})
