@@ -121,7 +121,7 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 		return fmt.Errorf("find user %s: %w", *login, err)
 	}
 
-	cmds := newIdentity(b.store)
+	cmds := newIdentity(b.log.store)
 	who := fmt.Sprintf("%s (%s)", u.Login, u.DisplayName())
 	var res commands.Result
 	if grant {
@@ -159,7 +159,7 @@ func adminCreateBackend(ctx context.Context, cfg config, args []string, out outp
 		return err
 	}
 	defer b.close()
-	created, err := newIdentity(b.store).CreateBackend.Handle(ctx, identity.CreateBackend{
+	created, err := newIdentity(b.log.store).CreateBackend.Handle(ctx, identity.CreateBackend{
 		Actor: commands.CLIActor, Slug: *slug, Name: *name,
 	})
 	if err != nil {

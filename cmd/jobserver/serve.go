@@ -75,12 +75,12 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	defer b.close()
 
 	logger := slog.Default()
-	identity := newIdentity(b.store)
+	identity := newIdentity(b.log.store)
 	queries := identityviews.NewQueries(b.pool)
-	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger})
+	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger})
 	// Backends that speak the RAP API: the staff area sets how each is reached, the background calls them.
 	rapCmds := newRAP(cfg, b, logger, ring)
-	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger},
+	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger},
 		github.ForWorkspaces{Repos: repos}, ring)
 	// Released files' bytes.
 	blobStore, err := blobStore(ctx, cfg)
@@ -88,7 +88,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	releaseBlobs := blobs.ForReleases{Store: blobStore}
-	rels := releases.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}, releaseBlobs, cfg.ReleaseFileLimit)
+	rels := releases.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}, releaseBlobs, cfg.ReleaseFileLimit)
 
 	// Open pages hear of the projectors' commits, this process's or another's on the same database.
 	liveHub := live.NewHub(b.pool, b.store, domain.Events, logger, b.runner.Projectors()...)
@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool),
-		Runners: runners.New(commands.Kit{Log: commands.NewEventLog(b.store, domain.Events, time.Now), Logger: logger}),
+		Runners: runners.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}),
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identitycmd.BackendForToken(ctx, b.store, token)
 		},
