@@ -89,19 +89,28 @@ type batchDB struct {
 	run     *insertShape // the insert whose rows are being collected, or nil
 	runSQL  string
 	runRows [][]any
+
+	// Updates of the run's rows held back until the run is written (kit_defer.go), their keys (column,
+	// NUL, key) and key columns.
+	held        []waitingUpdate
+	heldKeys    map[string]bool
+	heldColumns []string
 }
 
 func newBatchDB(tx pgx.Tx) *batchDB { return &batchDB{tx: tx, batch: &pgx.Batch{}} }
 
 func (d *batchDB) Exec(ctx context.Context, sql string, args ...any) error {
 	if shape := coalescable(sql, args); shape != nil {
-		if shape != d.run {
+		if shape != d.run || len(d.held) > 0 && d.holdsKeyOf(args) {
 			if err := d.endRun(ctx); err != nil {
 				return err
 			}
 			d.run, d.runSQL = shape, sql
 		}
 		d.runRows = append(d.runRows, args)
+		return nil
+	}
+	if d.holdUpdate(sql, args) {
 		return nil
 	}
 	return d.queue(ctx, sql, args...)
@@ -119,7 +128,7 @@ func (d *batchDB) queue(ctx context.Context, sql string, args ...any) error {
 // minCopyRows is the shortest run worth a COPY, which costs two round trips of its own.
 const minCopyRows = 64
 
-// endRun queues the collected rows of the current insert, or copies them.
+// endRun queues the collected rows of the current insert, or copies them, and then the updates held back.
 func (d *batchDB) endRun(ctx context.Context) error {
 	run, sql, rows := d.run, d.runSQL, d.runRows
 	if run == nil {
@@ -128,6 +137,7 @@ func (d *batchDB) endRun(ctx context.Context) error {
 	d.run, d.runSQL, d.runRows = nil, "", nil
 	if !d.copyRuns || run.copyTable == "" || len(rows) < minCopyRows {
 		run.queueRun(d.batch, sql, rows)
+		d.queueHeld()
 		return nil
 	}
 	if err := d.flush(ctx); err != nil {
@@ -135,6 +145,7 @@ func (d *batchDB) endRun(ctx context.Context) error {
 	}
 	d.sent = true
 	_, err := d.tx.CopyFrom(ctx, pgx.Identifier{run.copyTable}, run.copyColumns, pgx.CopyFromRows(rows))
+	d.queueHeld()
 	return err
 }
 
