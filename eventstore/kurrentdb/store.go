@@ -52,11 +52,18 @@ func Open(url string, secrets eventstore.SecretKeeper) (*Store, error) {
 }
 
 // clientLog passes the client's warnings and errors (a lost connection, a dropped subscription) to the
-// server's log; its chatter about discovery stays out.
+// server's log; its chatter about discovery stays out, and so does a subscription dropped because we
+// cancelled it (the log mirror stopping with its server).
 func clientLog(level esdb.LogLevel, format string, args ...any) {
-	if level == esdb.LogWarn || level == esdb.LogError {
-		slog.Warn("KurrentDB client: "+fmt.Sprintf(format, args...), "level", level)
+	if level != esdb.LogWarn && level != esdb.LogError {
+		return
 	}
+	for _, a := range args {
+		if err, ok := a.(error); ok && status.Code(err) == codes.Canceled {
+			return
+		}
+	}
+	slog.Warn("KurrentDB client: "+fmt.Sprintf(format, args...), "level", level)
 }
 
 // Close closes the connection.
