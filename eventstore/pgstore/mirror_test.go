@@ -25,7 +25,7 @@ type mirrored struct {
 	mirror *pgstore.Mirror
 }
 
-func newMirrored(t *testing.T) mirrored {
+func newMirrored(t testing.TB) mirrored {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	remote, err := kurrentdb.Open(kurrentfake.Start(t).URL(), pgstore.NewSecrets(pool))
@@ -43,7 +43,7 @@ func newMirrored(t *testing.T) mirrored {
 }
 
 // appendEvents appends n events to stream in KurrentDB, one append each, and returns the last one's position.
-func (m mirrored) appendEvents(t *testing.T, stream string, n int) eventstore.Position {
+func (m mirrored) appendEvents(t testing.TB, stream string, n int) eventstore.Position {
 	t.Helper()
 	var last eventstore.Position
 	for i := 0; i < n; i++ {
@@ -58,7 +58,7 @@ func (m mirrored) appendEvents(t *testing.T, stream string, n int) eventstore.Po
 }
 
 // run runs the mirror until the returned stop is called, and returns what the run ended with.
-func (m mirrored) run(t *testing.T) (stop func() error) {
+func (m mirrored) run(t testing.TB) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ended := make(chan error, 1)
 	go func() { ended <- m.mirror.Run(ctx) }()
@@ -70,7 +70,7 @@ func (m mirrored) run(t *testing.T) (stop func() error) {
 }
 
 // waitCopied waits until the mirror has copied the event at pos, and returns where the copy lies.
-func (m mirrored) waitCopied(t *testing.T, pos eventstore.Position) eventstore.Position {
+func (m mirrored) waitCopied(t testing.TB, pos eventstore.Position) eventstore.Position {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -180,4 +180,34 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 		t.Fatal(err)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// BenchmarkMirrorCatchUp is the mirror's catch-up rate: 5,000 events already in KurrentDB (the in-process
+// fake, which bounds the figure: a real cluster answers over the network) copied into the events table.
+// Run with -benchtime=1x; each run starts on a fresh database.
+func BenchmarkMirrorCatchUp(b *testing.B) {
+	const appends, perAppend = 100, 50
+	for range b.N {
+		b.StopTimer()
+		m := newMirrored(b)
+		var last eventstore.Position
+		for i := range appends {
+			events := make([]eventstore.NewEvent, perAppend)
+			for j := range events {
+				events[j] = storetest.Event("Counted", fmt.Sprintf(`{"n":%d}`, j))
+			}
+			res, err := m.remote.Append(context.Background(), []eventstore.Append{{Stream: fmt.Sprintf("s-%d", i), Expected: eventstore.NoStream, Events: events}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			last = res.Last
+		}
+		b.StartTimer()
+		start := time.Now()
+		stop := m.run(b)
+		m.waitCopied(b, last)
+		b.ReportMetric(appends*perAppend/time.Since(start).Seconds(), "events/s")
+		b.StopTimer()
+		_ = stop()
+	}
 }
