@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ type Store struct {
 // secrets keeps the values that never enter events.
 func Open(url string, secrets eventstore.SecretKeeper) (*Store, error) {
 	config, err := esdb.ParseConnectionString(url)
+	var unparsed *neturl.Error
+	if errors.As(err, &unparsed) {
+		// Its text quotes the whole string, password included.
+		return nil, errors.New("KURRENTDB_URL is not a URL (esdb://host:2113?tls=false, esdb+discover://… for a cluster)")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("KURRENTDB_URL: %w", err)
 	}

@@ -155,3 +155,13 @@ func rawClient(t *testing.T, url string) *esdb.Client {
 	t.Cleanup(func() { _ = client.Close() })
 	return client
 }
+
+// TestAConnectionStringThatIsNotAURLIsRefusedWithoutItsPassword: the parser's own error quotes the whole
+// string, which would put the password in the server's log.
+func TestAConnectionStringThatIsNotAURLIsRefusedWithoutItsPassword(t *testing.T) {
+	t.Parallel()
+	_, err := kurrentdb.Open("esdb://admin:hunter2@[::1:2113?tls=false", eventstore.NewMemorySecrets())
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "KURRENTDB_URL") {
+		t.Errorf("Open answered %v; want a refusal naming KURRENTDB_URL and not the password", err)
+	}
+}
