@@ -187,3 +187,25 @@ func TestWithKurrentDBTheServersMirrorFeedsTheReadModelsAndResumesAfterAKill(t *
 		t.Errorf("jobserver audit verify: status %d\n%s%s", status, out.String(), errs.String())
 	}
 }
+
+func TestTheEventStoreSettingIsReadAndChecked(t *testing.T) {
+	for _, tc := range []struct{ store, url, want, wantErr string }{
+		{store: "", url: "esdb://kurrent:2113?tls=false", want: ""}, // postgres by default; the URL alone selects nothing
+		{store: "kurrentdb", url: "esdb://kurrent:2113?tls=false", want: "esdb://kurrent:2113?tls=false"},
+		{store: "kurrentdb", wantErr: "needs KURRENTDB_URL"},
+		{store: "eventstoredb", url: "esdb://kurrent:2113", wantErr: `JOBSERVER_EVENTSTORE is "eventstoredb"`},
+	} {
+		t.Setenv("JOBSERVER_EVENTSTORE", tc.store)
+		t.Setenv("KURRENTDB_URL", tc.url)
+		cfg, err := loadConfig()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("JOBSERVER_EVENTSTORE=%q KURRENTDB_URL=%q: error %v, want %q", tc.store, tc.url, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.KurrentDBURL != tc.want {
+			t.Errorf("JOBSERVER_EVENTSTORE=%q KURRENTDB_URL=%q: KurrentDB %q (%v), want %q", tc.store, tc.url, cfg.KurrentDBURL, err, tc.want)
+		}
+	}
+}
