@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mediciasafely/jobserver/commands"
+	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/database"
 )
@@ -87,9 +89,20 @@ func (db *benchDatabase) drop() error {
 
 // benchEnv is what every measurement works with.
 type benchEnv struct {
-	pool   *pgxpool.Pool
-	store  *pgstore.Store
-	logger *slog.Logger
+	pool      *pgxpool.Pool
+	store     *pgstore.Store
+	logger    *slog.Logger
+	secretKey []byte // the server's secret key, which wraps the keys of personal data
+}
+
+// events is the registry sealing and opening personal data with the bench database's keys table, under
+// the env's secret key, with none of them unwrapped yet.
+func (e *benchEnv) events() (*domain.Registry, error) {
+	ring, err := commands.NewKeyring(e.secretKey)
+	if err != nil {
+		return nil, err
+	}
+	return domain.Events.WithKeys(pgstore.NewPersonalKeys(e.pool, ring)), nil
 }
 
 // rawTableDDL is the raw read ceiling: the columns and types of events, with nothing but a primary key on
@@ -129,7 +142,9 @@ func openBenchEnv(ctx context.Context, db *benchDatabase, writers int) (*benchEn
 		return nil, fmt.Errorf("create raw tables: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return &benchEnv{pool: pool, store: pgstore.New(pool), logger: logger}, nil
+	secretKey := make([]byte, 32)
+	_, _ = rand.Read(secretKey)
+	return &benchEnv{pool: pool, store: pgstore.New(pool), logger: logger, secretKey: secretKey}, nil
 }
 
 func (e *benchEnv) close() {

@@ -20,7 +20,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mediciasafely/jobserver/domain"
 	eventlogpages "github.com/mediciasafely/jobserver/http/web/eventlog"
 	"github.com/mediciasafely/jobserver/projections"
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
@@ -105,7 +104,7 @@ func measureEventLog(ctx context.Context, cfg config, rep *report) (err error) {
 	if err := rebuildEventLogReadModels(ctx, env, world, rep); err != nil {
 		return err
 	}
-	server, err := startServer(ctx, db.url)
+	server, err := startServer(ctx, db.url, env.secretKey)
 	if err != nil {
 		return err
 	}
@@ -137,7 +136,11 @@ func measureEventLog(ctx context.Context, cfg config, rep *report) (err error) {
 // event log's tables hold every request and job, and analyses them as autovacuum would soon after.
 func rebuildEventLogReadModels(ctx context.Context, env *benchEnv, world *eventLogWorld, rep *report) error {
 	env.settle(ctx)
-	runner := projections.NewRunner(env.pool, env.store, domain.Events, env.logger,
+	registry, err := env.events()
+	if err != nil {
+		return err
+	}
+	runner := projections.NewRunner(env.pool, env.store, registry, env.logger,
 		append(append(identityproj.Projectors(), workspaces.Projectors()...), eventlogviews.Projectors()...)...)
 	fmt.Fprintf(os.Stderr, "rebuilding the read models from the generated log\n")
 	start := time.Now()
@@ -146,7 +149,7 @@ func rebuildEventLogReadModels(ctx context.Context, env *benchEnv, world *eventL
 	}
 	elapsed := time.Since(start)
 	var events, requests, jobs int64
-	err := env.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.events), (SELECT count(*) FROM eventlog_requests),
+	err = env.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.events), (SELECT count(*) FROM eventlog_requests),
 		(SELECT count(*) FROM eventlog_jobs)`).Scan(&events, &requests, &jobs)
 	if err != nil {
 		return err

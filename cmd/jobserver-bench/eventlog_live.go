@@ -89,6 +89,9 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	if err := l.postLive(ctx, api, jobs, nil, changes); err != nil { // the runners' first report: every job running, step 0
 		return err
 	}
+	if err := l.awaitShown(ctx, jobs[len(jobs)-1].JobRequestID); err != nil {
+		return err
+	}
 	pages, err := l.openLivePages(ctx, jobs)
 	if err != nil {
 		return err
@@ -190,7 +193,11 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 // workspace of its own and requested by a member of its project, and returns their jobs as the runners
 // will report them.
 func (l *eventLogLoad) createLiveRequests(ctx context.Context, env *benchEnv) ([]*liveJob, error) {
-	log := commands.NewEventLog(env.store, domain.Events, time.Now)
+	events, err := env.events()
+	if err != nil {
+		return nil, err
+	}
+	log := commands.NewEventLog(env.store, events, time.Now)
 	var writes []commands.Write
 	var jobs []*liveJob
 	l.liveNames = map[string]liveNames{}
@@ -327,6 +334,26 @@ func (l *eventLogLoad) openLivePages(ctx context.Context, jobs []*liveJob) (*liv
 		return nil, err
 	}
 	return set, nil
+}
+
+// awaitShown waits until the first page of the event log shows the request: the requests were appended
+// through the command side, and the event log's projector takes them in a moment later (longer on a
+// loaded machine).
+func (l *eventLogLoad) awaitShown(ctx context.Context, requestID string) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		body, _, err := get(ctx, l.clients[0], l.server.url+"/event-log")
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(body), `id="request-`+requestID+`"`) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the event log does not show the job request %s after 5 minutes", requestID)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // liveNames are what the filters of the pages showing a live request name.

@@ -72,7 +72,11 @@ type seedWorkspace struct {
 
 // seedEventLog writes the world of requests job requests and about jobsPerRequestMean jobs each.
 func seedEventLog(ctx context.Context, env *benchEnv, requests int) (*eventLogWorld, error) {
-	log := commands.NewEventLog(env.store, domain.Events, time.Now)
+	events, err := env.events()
+	if err != nil {
+		return nil, err
+	}
+	log := commands.NewEventLog(env.store, events, time.Now)
 	id := identitycmd.New(commands.Kit{Log: log, Logger: env.logger})
 	rng := rand.New(rand.NewPCG(2026, 12))
 	w := &eventLogWorld{}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,8 +36,9 @@ type serverProcess struct {
 
 // startServer builds cmd/jobserver and serves the database at dsn on a free loopback port, in development
 // mode (for its login form; its demo data adds a handful of people and one workspace), with the metrics
-// listener off and warnings only in its log. It returns once the login page answers.
-func startServer(ctx context.Context, dsn string) (*serverProcess, error) {
+// listener off and warnings only in its log, with secretKey (which wraps the keys of the personal data
+// the bench sealed). It returns once the login page answers.
+func startServer(ctx context.Context, dsn string, secretKey []byte) (*serverProcess, error) {
 	dir, err := os.MkdirTemp("", "jobserver-bench-server-")
 	if err != nil {
 		return nil, err
@@ -55,13 +55,11 @@ func startServer(ctx context.Context, dsn string) (*serverProcess, error) {
 		s.remove()
 		return nil, err
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
 	s.url = "http://" + addr
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Dir = dir // where a development server keeps its files, were it to
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "JOBSERVER_ADDR="+addr, "JOBSERVER_ENV=development",
-		"JOBSERVER_SECRET_KEY="+hex.EncodeToString(key), "JOBSERVER_METRICS_ADDR=off", "LOG_LEVEL=warn")
+		"JOBSERVER_SECRET_KEY="+hex.EncodeToString(secretKey), "JOBSERVER_METRICS_ADDR=off", "LOG_LEVEL=warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.remove()

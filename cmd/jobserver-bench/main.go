@@ -18,11 +18,13 @@
 //     process of its own, with its memory and the plan of the slowest query, and 200 open pages following
 //     their live updates while runners post 100 job changes a second (eventlog*.go);
 //   - audit: sealing the seeded log, verifying it against the raw keyset read, 16 writers appending with
-//     the sealer running against the same without it, and the seal lag at 1,000 events/s (audit.go).
+//     the sealer running against the same without it, and the seal lag at 1,000 events/s (audit.go);
+//   - releases: a 16 MiB file uploaded and downloaded through the real server against cp (and cp + sync) in
+//     the same directory, and "Download all" of 200 files totalling 1 GiB with the server's memory (releases.go).
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
-//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi|eventlog]
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi|eventlog|audit|releases]
 package main
 
 import (
@@ -57,6 +59,8 @@ type config struct {
 
 	eventLogRequests int  // job requests generated for the event log measurements
 	quickEventLog    bool // fewer event log samples and a shallower deep page (-quick)
+
+	quickReleases bool // fewer repeats of the 16 MiB file and a release of 100 MiB (-quick)
 }
 
 func parseFlags(args []string) (config, error) {
@@ -66,7 +70,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows`)
+	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows; "releases" only the released outputs rows`)
 	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
 	fs.IntVar(&cfg.eventLogRequests, "eventlog-requests", 100_000, "job requests generated for the event log (10 jobs each on average)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
@@ -80,8 +84,8 @@ func parseFlags(args []string) (config, error) {
 	if *quick {
 		applyQuickSizes(fs, &cfg)
 	}
-	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "eventlog" && cfg.only != "audit" {
-		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi, eventlog and audit", cfg.only)
+	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "eventlog" && cfg.only != "audit" && cfg.only != "releases" {
+		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi, eventlog, audit and releases", cfg.only)
 	}
 	if cfg.eventLogRequests < 2 {
 		return cfg, errors.New("-eventlog-requests must be at least 2")
@@ -120,6 +124,7 @@ func applyQuickSizes(fs *flag.FlagSet, cfg *config) {
 	}
 	cfg.quickRunnerAPI = true
 	cfg.quickEventLog = true
+	cfg.quickReleases = true
 }
 
 func main() {
@@ -194,6 +199,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		rep.print(out, info, cfg)
 		return nil
 	}
+	if cfg.only == "releases" {
+		if err := measureReleases(ctx, cfg, &rep); err != nil {
+			return fmt.Errorf("releases: %w", err)
+		}
+		rep.print(out, info, cfg)
+		return nil
+	}
 	if err := seed(ctx, env, cfg.events); err != nil {
 		return err
 	}
@@ -230,6 +242,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if err := measureEventLog(ctx, cfg, &rep); err != nil {
 		return fmt.Errorf("event log: %w", err)
+	}
+	if err := measureReleases(ctx, cfg, &rep); err != nil {
+		return fmt.Errorf("releases: %w", err)
 	}
 	rep.print(out, info, cfg)
 	return nil

@@ -23,6 +23,7 @@ const (
 	sectionRunnerAPI
 	sectionAudit
 	sectionEventLog
+	sectionReleases
 )
 
 // row is one line of the report.
