@@ -36,7 +36,7 @@ func openLog(ctx context.Context, cfg config, pool *pgxpool.Pool, local *pgstore
 	if err != nil {
 		return logOfRecord{}, err
 	}
-	mirror := pgstore.NewMirror(remote, local, slog.Default())
+	mirror := pgstore.NewMirror(remote, local)
 	if err := mirror.Prepare(ctx); err != nil {
 		_ = remote.Close()
 		return logOfRecord{}, err

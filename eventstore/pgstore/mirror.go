@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +23,14 @@ var (
 		Name: "jobserver_log_mirror_batches_total",
 		Help: "Transactions in which this process copied events of the log of record into the events table.",
 	})
+	mirrorFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "jobserver_log_mirror_failures_total",
+		Help: "Runs of the log mirror in this process that stopped on an error (each is started again after a pause).",
+	})
+	mirrorLastCopied = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "jobserver_log_mirror_last_copied_timestamp_seconds",
+		Help: "When the last event this process copied was recorded in the log of record: with events flowing, now minus this is the mirror's lag.",
+	})
 )
 
 // Mirror copies the events of a log of record kept elsewhere (KurrentDB) into the events table, in the
@@ -40,7 +47,6 @@ var (
 type Mirror struct {
 	source eventstore.Store
 	target *Store
-	logger *slog.Logger
 }
 
 // MirrorBatch is the most events one transaction copies. Under load a batch takes what has arrived since
@@ -48,8 +54,8 @@ type Mirror struct {
 const MirrorBatch = 500
 
 // NewMirror returns the mirror of source into target's events table. Prepare creates its checkpoint.
-func NewMirror(source eventstore.Store, target *Store, logger *slog.Logger) *Mirror {
-	return &Mirror{source: source, target: target, logger: logger}
+func NewMirror(source eventstore.Store, target *Store) *Mirror {
+	return &Mirror{source: source, target: target}
 }
 
 // Prepare creates the checkpoint table, once, whichever server gets there first: it exists only where a
@@ -109,6 +115,14 @@ func readMirrorCheckpoint(ctx context.Context, row pgx.Row) (MirrorCheckpoint, e
 // Run copies the log of record's events from the checkpoint on, as they are appended, until ctx ends or a
 // write fails (the exclusive job is then started again, from the checkpoint).
 func (m *Mirror) Run(ctx context.Context) error {
+	err := m.run(ctx)
+	if ctx.Err() == nil {
+		mirrorFailures.Inc()
+	}
+	return err
+}
+
+func (m *Mirror) run(ctx context.Context) error {
 	at, err := m.Checkpoint(ctx)
 	if err != nil {
 		return err
@@ -216,6 +230,7 @@ func (m *Mirror) copy(ctx context.Context, from eventstore.Position, batch []eve
 	}
 	eventsMirrored.Add(float64(n))
 	mirrorBatches.Inc()
+	mirrorLastCopied.Set(float64(batch[n-1].RecordedAt.UnixMicro()) / 1e6)
 	m.target.notifier.appended(next.Local)
 	return next, nil
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/kurrentdb"
@@ -35,7 +36,7 @@ func newMirrored(t testing.TB) mirrored {
 	t.Cleanup(func() { _ = remote.Close() })
 	local := pgstore.New(pool)
 	t.Cleanup(local.Close)
-	mirror := pgstore.NewMirror(remote, local, slog.Default())
+	mirror := pgstore.NewMirror(remote, local)
 	if err := mirror.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -210,4 +211,48 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 		b.StopTimer()
 		_ = stop()
 	}
+}
+
+// TestTheMirrorsMetricsSayWhatItLastCopiedAndThatARunFailed runs alone (the metrics are the process's).
+func TestTheMirrorsMetricsSayWhatItLastCopiedAndThatARunFailed(t *testing.T) {
+	m := newMirrored(t)
+	ctx := context.Background()
+	stop := m.run(t)
+	m.waitCopied(t, m.appendEvents(t, "a", 1))
+	_ = stop()
+	events, err := m.remote.ReadAll(ctx, eventstore.Position{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := metricValue(t, "jobserver_log_mirror_last_copied_timestamp_seconds"), float64(events[0].RecordedAt.UnixMicro())/1e6; got != want {
+		t.Errorf("last copied at %f, want the event's recording time %f", got, want)
+	}
+
+	failures := metricValue(t, "jobserver_log_mirror_failures_total")
+	_ = m.remote.Close() // KurrentDB unreachable: the run stops on its error
+	if err := m.mirror.Run(ctx); err == nil {
+		t.Fatal("a mirror without its log of record ran")
+	}
+	if got := metricValue(t, "jobserver_log_mirror_failures_total"); got != failures+1 {
+		t.Errorf("failures went from %v to %v; want one more", failures, got)
+	}
+}
+
+// metricValue reads a counter's or gauge's value from the default registry.
+func metricValue(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			if c := f.GetMetric()[0].GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
