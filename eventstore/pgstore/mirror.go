@@ -96,12 +96,12 @@ type MirrorCheckpoint struct {
 
 // Checkpoint reads how far the mirror has copied.
 func (m *Mirror) Checkpoint(ctx context.Context) (MirrorCheckpoint, error) {
-	return readMirrorCheckpoint(ctx, m.target.pool.QueryRow(ctx, selectMirrorCheckpoint))
+	return readMirrorCheckpoint(m.target.pool.QueryRow(ctx, selectMirrorCheckpoint))
 }
 
 const selectMirrorCheckpoint = `SELECT log_commit, log_prepare, tx_id, seq FROM public.log_mirror`
 
-func readMirrorCheckpoint(ctx context.Context, row pgx.Row) (MirrorCheckpoint, error) {
+func readMirrorCheckpoint(row pgx.Row) (MirrorCheckpoint, error) {
 	var logCommit, logPrepare, txID, seq int64
 	if err := row.Scan(&logCommit, &logPrepare, &txID, &seq); err != nil {
 		return MirrorCheckpoint{}, fmt.Errorf("read the log mirror's checkpoint: %w", err)
@@ -205,7 +205,7 @@ func (m *Mirror) copy(ctx context.Context, from eventstore.Position, batch []eve
 	}
 	next := MirrorCheckpoint{Log: batch[n-1].Position}
 	err := pgx.BeginFunc(ctx, m.target.pool, func(tx pgx.Tx) error {
-		at, err := readMirrorCheckpoint(ctx, tx.QueryRow(ctx, selectMirrorCheckpoint+` FOR UPDATE`))
+		at, err := readMirrorCheckpoint(tx.QueryRow(ctx, selectMirrorCheckpoint+` FOR UPDATE`))
 		if err != nil {
 			return err
 		}
