@@ -78,10 +78,12 @@ type EventLog struct {
 	states   *lru.Cache[string, cachedState]
 }
 
-// NewEventLog wires the store and the event registry; now is the clock (time.Now outside tests).
+// NewEventLog wires the store and the event registry; now is the clock (time.Now outside tests). A
+// registry without PersonalKeys seals personal data with this process's own keys (eventstore.Process: for
+// tests and tools that read no earlier process's log; the server passes its keys table).
 func NewEventLog(store eventstore.Store, registry *domain.Registry, now func() time.Time) *EventLog {
 	states, _ := lru.New[string, cachedState](cachedStates) // only a size below one fails
-	return &EventLog{store: store, registry: registry, now: now, states: states}
+	return &EventLog{store: store, registry: registry.OrWithKeys(eventstore.Process()), now: now, states: states}
 }
 
 // Now is the log's clock.

@@ -80,7 +80,8 @@ func TestALaterLoginUpdatesTheProfileOnlyWhenItChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []domain.Event{domain.UserProfileUpdated{UserID: "u1", Login: "ada", Name: "Ada Lovelace", Email: "ada@newmail.example.org", AvatarURL: ada.AvatarURL}}
+	want := []domain.Event{domain.UserProfileUpdated{UserID: "u1", Profile: domain.NewPersonal("u1",
+		domain.GitHubProfile{ID: ada.ID, Login: "ada", Name: "Ada Lovelace", Email: "ada@newmail.example.org", AvatarURL: ada.AvatarURL})}}
 	if !reflect.DeepEqual(events, want) {
 		t.Fatalf("events = %#v, want %#v", events, want)
 	}
@@ -455,11 +456,11 @@ func TestReservations(t *testing.T) {
 	}
 
 	var g domain.Reservation
-	fold(&g, domain.GitHubAccountLinked{GitHubID: 42, UserID: "u1"})
+	fold(&g, domain.GitHubAccountLinked{UserID: domain.NewPersonal("githubuser-x", "u1")})
 	if g.Owner() != "u1" {
 		t.Fatalf("owner = %q", g.Owner())
 	}
-	if _, err := g.LinkGitHubAccount(42, "u2"); domain.KindOf(err) != domain.KindConflict {
+	if _, err := g.LinkGitHubAccount("githubuser-x", "u2"); domain.KindOf(err) != domain.KindConflict {
 		t.Fatalf("linking a linked account: %v", err)
 	}
 }

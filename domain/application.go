@@ -165,12 +165,13 @@ type ApplicationStarted struct {
 func (ApplicationStarted) EventType() string { return "ApplicationStarted" }
 
 // ApplicationPageSaved records a page's answers, replacing the page's earlier ones. The page's personal
-// answers are in Person, the rest in Answers. It resets the page's review mark.
+// answers are in Person, sealed under the key of the person they are about (personSubject), the rest in
+// Answers. It resets the page's review mark. (Schema version 2; version 1 held Person in plaintext.)
 type ApplicationPageSaved struct {
 	ApplicationID string
 	Page          string
 	Answers       Answers
-	Person        *Person
+	Person        *Personal[Person]
 }
 
 func (ApplicationPageSaved) EventType() string { return "ApplicationPageSaved" }
@@ -178,22 +179,45 @@ func (ApplicationPageSaved) EventType() string { return "ApplicationPageSaved" }
 // AllAnswers is the page's answers with the personal ones put back in their fields.
 func (e ApplicationPageSaved) AllAnswers() Answers {
 	p, _ := ApplicationPageByKey(e.Page)
-	return withPerson(p.Fields, e.Answers, e.Person)
+	if e.Person == nil {
+		return withPerson(p.Fields, e.Answers, nil)
+	}
+	person := e.Person.Value()
+	if e.Person.Forgotten() {
+		person = Person{Name: ForgottenPerson}
+	}
+	return withPerson(p.Fields, e.Answers, &person)
 }
 
-// ApplicationResearcherAdded adds a researcher to the application's list.
+// ApplicationResearcherAdded adds a researcher to the application's list. The researcher's details are
+// sealed under a key of their own (the researcher's id is the subject). (Schema version 2; version 1 held
+// them in plaintext.)
 type ApplicationResearcherAdded struct {
 	ApplicationID string
-	Researcher    Researcher
+	ResearcherID  string
+	Researcher    Personal[Researcher]
 }
 
 func (ApplicationResearcherAdded) EventType() string { return "ApplicationResearcherAdded" }
 
-// ApplicationResearcherEdited replaces a researcher's details.
+// ApplicationResearcherEdited replaces a researcher's details, sealed as ApplicationResearcherAdded's.
 type ApplicationResearcherEdited struct {
 	ApplicationID string
-	Researcher    Researcher
+	ResearcherID  string
+	Researcher    Personal[Researcher]
 }
+
+// ResearcherDetails is the researcher an event holds; a forgotten one keeps only their id and is named
+// ForgottenPerson.
+func ResearcherDetails(id string, r Personal[Researcher]) Researcher {
+	if r.Forgotten() {
+		return Researcher{ResearcherID: id, Name: ForgottenPerson}
+	}
+	return r.Value()
+}
+
+// newResearcherEntry seals r's details under the researcher's own key: a researcher need not have an account.
+func newResearcherEntry(r Researcher) Personal[Researcher] { return NewPersonal(r.ResearcherID, r) }
 
 func (ApplicationResearcherEdited) EventType() string { return "ApplicationResearcherEdited" }
 
@@ -301,11 +325,11 @@ func (a *Application) Apply(e Event) {
 		p := a.page(e.Page)
 		p.saved, p.answers, p.approval = true, e.AllAnswers(), ReviewUnset
 	case ApplicationResearcherAdded:
-		a.researchers = append(a.researchers, e.Researcher)
+		a.researchers = append(a.researchers, ResearcherDetails(e.ResearcherID, e.Researcher))
 		a.page(PageResearcherDetails).approval = ReviewUnset
 	case ApplicationResearcherEdited:
-		if i := a.researcherIndex(e.Researcher.ResearcherID); i >= 0 {
-			a.researchers[i] = e.Researcher
+		if i := a.researcherIndex(e.ResearcherID); i >= 0 {
+			a.researchers[i] = ResearcherDetails(e.ResearcherID, e.Researcher)
 		}
 		a.page(PageResearcherDetails).approval = ReviewUnset
 	case ApplicationResearcherRemoved:
@@ -461,7 +485,21 @@ func (a *Application) SavePage(by Actor, pageKey string, answers Answers) ([]Eve
 		return nil, nil
 	}
 	rest, person := personal(page.Fields, cleaned)
-	return []Event{ApplicationPageSaved{ApplicationID: a.id, Page: pageKey, Answers: rest, Person: person}}, nil
+	saved := ApplicationPageSaved{ApplicationID: a.id, Page: pageKey, Answers: rest}
+	if person != nil {
+		sealed := NewPersonal(a.personSubject(pageKey), *person)
+		saved.Person = &sealed
+	}
+	return []Event{saved}, nil
+}
+
+// personSubject is whose key seals the Person of a page: the applicant's own on the contact details, which
+// are theirs; the page's own for the other people a page names (a sponsor, a protocol's author).
+func (a *Application) personSubject(pageKey string) string {
+	if pageKey == PageContactDetails {
+		return a.applicant
+	}
+	return a.id + "/" + pageKey
 }
 
 func mapsEqual(x, y Answers) bool {
@@ -489,7 +527,7 @@ func (a *Application) AddResearcher(by Actor, r Researcher) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Event{ApplicationResearcherAdded{ApplicationID: a.id, Researcher: cleaned}}, nil
+	return []Event{ApplicationResearcherAdded{ApplicationID: a.id, ResearcherID: cleaned.ResearcherID, Researcher: newResearcherEntry(cleaned)}}, nil
 }
 
 // EditResearcher decides new details for a researcher on the list; the same details need no event.
@@ -508,7 +546,7 @@ func (a *Application) EditResearcher(by Actor, r Researcher) ([]Event, error) {
 	if cleaned == a.researchers[i] {
 		return nil, nil
 	}
-	return []Event{ApplicationResearcherEdited{ApplicationID: a.id, Researcher: cleaned}}, nil
+	return []Event{ApplicationResearcherEdited{ApplicationID: a.id, ResearcherID: cleaned.ResearcherID, Researcher: newResearcherEntry(cleaned)}}, nil
 }
 
 // RemoveResearcher decides taking a researcher off the list.

@@ -188,8 +188,9 @@ func TestPersonalAnswersTravelInOnePersonAndComeBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	saved := events[0].(domain.ApplicationPageSaved)
-	if saved.Person == nil || saved.Person.Name != "Ada Lovelace" || saved.Person.Email != "ada@example.org" {
-		t.Errorf("person = %+v", saved.Person)
+	if saved.Person == nil || saved.Person.Value().Name != "Ada Lovelace" || saved.Person.Value().Email != "ada@example.org" ||
+		saved.Person.Subject() != applicant.UserID {
+		t.Errorf("person = %+v: the contact details are the applicant's, sealed under their key", saved.Person)
 	}
 	if _, leaked := saved.Answers["full_name"]; leaked || saved.Answers["team_name"] != "Renal" {
 		t.Errorf("answers = %v: the name must travel in the person only", saved.Answers)

@@ -427,6 +427,14 @@ func personal(fields []Field, a Answers) (Answers, *Person) {
 	return rest, person
 }
 
+// ForgetPersonIn is a page's answers with its Person's replaced by what a forgotten person shows: the name
+// ForgottenPerson and nothing else.
+func ForgetPersonIn(pageKey string, a Answers) Answers {
+	page, _ := ApplicationPageByKey(pageKey)
+	rest, _ := personal(page.Fields, a)
+	return withPerson(page.Fields, rest, &Person{Name: ForgottenPerson})
+}
+
 // withPerson is the page's answers with the Person's parts put back in their fields.
 func withPerson(fields []Field, a Answers, person *Person) Answers {
 	out := make(Answers, len(a)+4)

@@ -40,10 +40,28 @@ func Type[E Event](upcasters ...Upcaster) EventType {
 	}
 }
 
-// Registry maps event type names to their Go types and schema versions.
+// Registry maps event type names to their Go types and schema versions. With PersonalKeys (WithKeys) it
+// seals the personal data of events it encodes and opens that of events it decodes.
 type Registry struct {
 	types map[string]EventType
+	keys  PersonalKeys
 }
+
+// WithKeys returns the registry sealing and opening personal data with keys.
+func (r *Registry) WithKeys(keys PersonalKeys) *Registry {
+	return &Registry{types: r.types, keys: keys}
+}
+
+// OrWithKeys is the registry, or, when it has no keys, the registry with keys.
+func (r *Registry) OrWithKeys(keys PersonalKeys) *Registry {
+	if r.keys != nil {
+		return r
+	}
+	return r.WithKeys(keys)
+}
+
+// Keys is what the registry seals and opens personal data with; nil when it has none.
+func (r *Registry) Keys() PersonalKeys { return r.keys }
 
 // NewRegistry builds a registry; a name registered twice is a programming error.
 func NewRegistry(types ...EventType) *Registry {
@@ -56,6 +74,9 @@ func NewRegistry(types ...EventType) *Registry {
 	}
 	return r
 }
+
+// Version is the current schema version of event type name (0 for a type not registered).
+func (r *Registry) Version(name string) int { return r.types[name].Version }
 
 // Names lists every registered event type name.
 func (r *Registry) Names() []string {
@@ -71,6 +92,11 @@ func (r *Registry) Encode(e Event) (name string, version int, data []byte, err e
 	t, ok := r.types[e.EventType()]
 	if !ok {
 		return "", 0, nil, fmt.Errorf("encode event: type %q is not registered", e.EventType())
+	}
+	if r.keys != nil {
+		if e, err = withPersonal(e, func(f personalField) error { return f.seal(r.keys) }); err != nil {
+			return "", 0, nil, fmt.Errorf("encode event %s: %w", t.Name, err)
+		}
 	}
 	data, err = json.Marshal(e)
 	if err != nil {
@@ -107,6 +133,11 @@ func (r *Registry) Decode(name string, version int, data []byte) (Event, error) 
 	e, err := t.decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("decode event %s v%d: %w", name, t.Version, err)
+	}
+	if r.keys != nil {
+		if e, err = withPersonal(e, func(f personalField) error { return f.open(r.keys) }); err != nil {
+			return nil, fmt.Errorf("decode event %s: %w", name, err)
+		}
 	}
 	return e, nil
 }

@@ -5,12 +5,13 @@ package domain
 // testdata/events catch silent edits.
 var Events = NewRegistry(
 	// Users and the GitHub accounts they registered with.
-	Type[UserRegistered](),
-	Type[UserProfileUpdated](),
-	Type[NotificationEmailChanged](),
+	Type[UserRegistered](plaintextPersonalData),
+	Type[UserProfileUpdated](plaintextPersonalData),
+	Type[NotificationEmailChanged](plaintextPersonalData),
+	Type[PersonForgotten](),
 	Type[GlobalRoleGranted](),
 	Type[GlobalRoleRevoked](),
-	Type[GitHubAccountLinked](),
+	Type[GitHubAccountLinked](plaintextPersonalData),
 	Type[AdminRosterJoined](),
 	Type[AdminRosterLeft](),
 	Type[GitHubTokenSaved](),
@@ -44,9 +45,9 @@ var Events = NewRegistry(
 
 	// Study applications.
 	Type[ApplicationStarted](),
-	Type[ApplicationPageSaved](),
-	Type[ApplicationResearcherAdded](),
-	Type[ApplicationResearcherEdited](),
+	Type[ApplicationPageSaved](plaintextPersonalData),
+	Type[ApplicationResearcherAdded](plaintextPersonalData),
+	Type[ApplicationResearcherEdited](plaintextPersonalData),
 	Type[ApplicationResearcherRemoved](),
 	Type[ApplicationSubmitted](),
 	Type[ApplicationWithdrawn](),

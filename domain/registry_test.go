@@ -24,11 +24,17 @@ var sampleResearcher = domain.Researcher{ResearcherID: "01J0RESEARCHER0000000000
 	Email: "grace@example.org", GitHubUsername: "grace-hopper", NeedsServerAccess: true, Phone: "+44 7700 900000", PhoneType: "mobile",
 	HasSafeResearcherTraining: true, TrainingWithOrg: "ONS", TrainingPassedAt: "2026-01-15"}
 
+var samplePerson = domain.NewPersonal("01J0USER000000000000000001",
+	domain.Person{Name: "Ada Lovelace", Email: "ada@example.org", Phone: "+44 20 7946 0000", JobTitle: "Research fellow"})
+
 // eventSamples holds one sample of every registered event type, with every field set.
 var eventSamples = []domain.Event{
-	domain.UserRegistered{UserID: "01J0USER000000000000000001", GitHubID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231"},
-	domain.UserProfileUpdated{UserID: "01J0USER000000000000000001", Login: "octocat", Name: "Mona Octocat", Email: "mona@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4"},
-	domain.NotificationEmailChanged{UserID: "01J0USER000000000000000001", Email: "mona@work.example.org"},
+	domain.UserRegistered{UserID: "01J0USER000000000000000001", Profile: domain.NewPersonal("01J0USER000000000000000001",
+		domain.GitHubProfile{ID: 583231, Login: "octocat", Name: "The Octocat", Email: "octocat@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231"})},
+	domain.UserProfileUpdated{UserID: "01J0USER000000000000000001", Profile: domain.NewPersonal("01J0USER000000000000000001",
+		domain.GitHubProfile{ID: 583231, Login: "octocat", Name: "Mona Octocat", Email: "mona@example.org", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4"})},
+	domain.NotificationEmailChanged{UserID: "01J0USER000000000000000001", Email: domain.NewPersonal("01J0USER000000000000000001", "mona@work.example.org")},
+	domain.PersonForgotten{UserID: "01J0USER000000000000000001", Subjects: []string{"01J0USER000000000000000001", "01J0RESEARCHER000000000001"}},
 	domain.GlobalRoleGranted{UserID: "01J0USER000000000000000001", Role: domain.CoreDeveloper},
 	domain.GlobalRoleRevoked{UserID: "01J0USER000000000000000001", Role: domain.OutputChecker},
 	domain.AdminRosterJoined{UserID: "01J0USER000000000000000001"},
@@ -38,9 +44,11 @@ var eventSamples = []domain.Event{
 	domain.ApplicationStarted{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001", TermsAccepted: true},
 	domain.ApplicationPageSaved{ApplicationID: "01J0APPLICATION00000000001", Page: "contact-details",
 		Answers: domain.Answers{"team_name": "Renal epidemiology", "organisation": "University of Example"},
-		Person:  &domain.Person{Name: "Ada Lovelace", Email: "ada@example.org", Phone: "+44 20 7946 0000", JobTitle: "Research fellow"}},
-	domain.ApplicationResearcherAdded{ApplicationID: "01J0APPLICATION00000000001", Researcher: sampleResearcher},
-	domain.ApplicationResearcherEdited{ApplicationID: "01J0APPLICATION00000000001", Researcher: sampleResearcher},
+		Person:  &samplePerson},
+	domain.ApplicationResearcherAdded{ApplicationID: "01J0APPLICATION00000000001", ResearcherID: sampleResearcher.ResearcherID,
+		Researcher: domain.NewPersonal(sampleResearcher.ResearcherID, sampleResearcher)},
+	domain.ApplicationResearcherEdited{ApplicationID: "01J0APPLICATION00000000001", ResearcherID: sampleResearcher.ResearcherID,
+		Researcher: domain.NewPersonal(sampleResearcher.ResearcherID, sampleResearcher)},
 	domain.ApplicationResearcherRemoved{ApplicationID: "01J0APPLICATION00000000001", ResearcherID: "01J0RESEARCHER000000000001"},
 	domain.ApplicationSubmitted{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001"},
 	domain.ApplicationWithdrawn{ApplicationID: "01J0APPLICATION00000000001", By: "01J0USER000000000000000001"},
@@ -57,7 +65,7 @@ var eventSamples = []domain.Event{
 	domain.JobsRemoved{JobRequestID: "abcdefghijklmnop", JobIDs: []string{"itq647utyj25vrhv"}},
 	domain.BackendFlagChanged{BackendID: "01J0BACKEND000000000000001", Flag: "paused", Value: "true", SetAt: time.Date(2026, 11, 24, 19, 5, 14, 705266000, time.UTC)},
 	domain.JobActionsCancelled{JobRequestID: "abcdefghijklmnop", Actions: []string{"analyse"}, CancelledBy: "01J0USER000000000000000001"},
-	domain.GitHubAccountLinked{GitHubID: 583231, UserID: "01J0USER000000000000000001"},
+	domain.GitHubAccountLinked{UserID: domain.NewPersonal("githubuser-5d41402abc4b2a76b9719d911017c592", "01J0USER000000000000000001")},
 	domain.SlugReserved{Kind: domain.ReservedForOrg, Slug: "mediciaaiorg2", OwnerID: "01J0ORG0000000000000000001"},
 	domain.NameReserved{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
 	domain.NameReleased{Kind: domain.ReservedForProject, Name: "My Study", OwnerID: "01J0PROJECT000000000000001"},
@@ -91,6 +99,27 @@ var eventSamples = []domain.Event{
 	domain.BlobReleased{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ReleaseID: "01J0RELEASE000000000000001", FileID: "01J0FILE000000000000000001"},
 	domain.BlobRemovalStarted{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 	domain.BlobRemoved{SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+}
+
+// sampleEvents is the registry with keys that "seal" personal data as its subject and plaintext, so that
+// the golden files are stable and show what is inside.
+var sampleEvents = domain.Events.WithKeys(visibleKeys{})
+
+type visibleKeys struct{}
+
+func (visibleKeys) SealPersonal(subject string, plaintext []byte) ([]byte, error) {
+	return append([]byte(subject+"\x00"), plaintext...), nil
+}
+
+func (visibleKeys) OpenPersonal(sealed []byte) ([]byte, string, bool, error) {
+	subject, plaintext, _ := bytes.Cut(sealed, []byte{0})
+	return plaintext, string(subject), false, nil
+}
+
+// refusedVersions are old schema versions that must not decode: they held personal data in plaintext.
+var refusedVersions = map[string]bool{
+	"UserRegistered.v1": true, "UserProfileUpdated.v1": true, "NotificationEmailChanged.v1": true, "GitHubAccountLinked.v1": true,
+	"ApplicationPageSaved.v1": true, "ApplicationResearcherAdded.v1": true, "ApplicationResearcherEdited.v1": true,
 }
 
 // TestEventJSONShapesAreStable compares the JSON of every event type with its golden file in testdata/events.
@@ -130,7 +159,7 @@ func TestEventJSONShapesAreStable(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			gotName, version, data, err := domain.Events.Encode(sample)
+			gotName, version, data, err := sampleEvents.Encode(sample)
 			if err != nil || gotName != name {
 				t.Fatalf("Encode: %q, %v", gotName, err)
 			}
@@ -161,7 +190,7 @@ func TestEventJSONShapesAreStable(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("the JSON of %s changed shape; add a schema version and an upcaster instead (see this test's comment)\n got: %s\nwant: %s", name, data, bytes.TrimSpace(golden))
 			}
-			decoded, err := domain.Events.Decode(name, version, golden)
+			decoded, err := sampleEvents.Decode(name, version, golden)
 			if err != nil {
 				t.Fatalf("decode %s: %v", path, err)
 			}
@@ -195,7 +224,13 @@ func TestOldEventVersionsUpcastToTodaysSample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		decoded, err := domain.Events.Decode(m[1], version, data)
+		decoded, err := sampleEvents.Decode(m[1], version, data)
+		if refusedVersions[m[1]+".v"+m[2]] {
+			if err == nil {
+				t.Errorf("%s decoded; this version must be refused", path)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue

@@ -35,10 +35,12 @@ type NameReleased struct {
 
 func (NameReleased) EventType() string { return "NameReleased" }
 
-// GitHubAccountLinked holds a GitHub account for the user it registered (stream githubuser-<githubID>).
+// GitHubAccountLinked holds a GitHub account for the user it registered (stream GitHubUserStream: named by
+// a keyed pseudonym of the account's id, not the id). The user it holds the account for is sealed under a
+// key of the stream's own, destroyed when the user is forgotten: the account is then free again, and the
+// stream no longer tells whose it was. (Schema version 2; version 1 named the GitHub id in plaintext.)
 type GitHubAccountLinked struct {
-	GitHubID int64
-	UserID   string
+	UserID Personal[string]
 }
 
 func (GitHubAccountLinked) EventType() string { return "GitHubAccountLinked" }
@@ -59,7 +61,7 @@ func (r *Reservation) Apply(e Event) {
 	case NameReleased:
 		r.held, r.owner = false, ""
 	case GitHubAccountLinked:
-		r.held, r.owner = true, e.UserID
+		r.held, r.owner = !e.UserID.Forgotten(), e.UserID.Value()
 	}
 }
 
@@ -101,14 +103,14 @@ func (r *Reservation) ReleaseName(kind, name, ownerID string) []Event {
 	return []Event{NameReleased{Kind: kind, Name: name, OwnerID: ownerID}}
 }
 
-// LinkGitHubAccount decides holding a GitHub account for userID. An account already linked to another user
-// is a Conflict (the caller then signs that user in instead).
-func (r *Reservation) LinkGitHubAccount(githubID int64, userID string) ([]Event, error) {
+// LinkGitHubAccount decides holding the GitHub account of stream (GitHubUserStream) for userID. An account
+// already linked to another user is a Conflict (the caller then signs that user in instead).
+func (r *Reservation) LinkGitHubAccount(stream, userID string) ([]Event, error) {
 	if r.held {
 		if r.owner == userID {
 			return nil, nil
 		}
 		return nil, Conflict("", "This GitHub account is already registered.")
 	}
-	return []Event{GitHubAccountLinked{GitHubID: githubID, UserID: userID}}, nil
+	return []Event{GitHubAccountLinked{UserID: NewPersonal(stream, userID)}}, nil
 }

@@ -1,7 +1,5 @@
 package domain
 
-import "strconv"
-
 // Stream names. An aggregate instance has a stream of its own; a unique name (a slug, a GitHub account, a
 // project name) is reserved in a stream of its own, appended with "no stream yet" in the same append as the
 // creation, so two concurrent creations of one name cannot both succeed.
@@ -9,8 +7,9 @@ import "strconv"
 // UserStream is the stream of one user.
 func UserStream(userID string) string { return "user-" + userID }
 
-// GitHubUserStream reserves one GitHub account for the user it registered.
-func GitHubUserStream(githubID int64) string { return "githubuser-" + strconv.FormatInt(githubID, 10) }
+// GitHubUserStream reserves one GitHub account for the user it registered. It is named by a keyed
+// pseudonym of the account's numeric id (the event log's Pseudonym), so a stream name says nobody's id.
+func GitHubUserStream(pseudonym string) string { return "githubuser-" + pseudonym }
 
 // BackendStream is the stream of one backend.
 func BackendStream(backendID string) string { return "backend-" + backendID }

@@ -66,11 +66,16 @@ func (c Copies) Schema() string {
 func (c Copies) Register(h Handlers) {
 	people, orgs, projects, members, backends := c.prefix+"_people", c.prefix+"_orgs", c.prefix+"_projects", c.prefix+"_project_members", c.prefix+"_backends"
 	On(h, func(ctx context.Context, db DB, e Event, ev domain.UserRegistered) error {
+		p := domain.ShownProfile(ev.Profile)
 		return db.Exec(ctx, `INSERT INTO `+people+` (id, login, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-			ev.UserID, ev.Login, ev.Name)
+			ev.UserID, p.Login, p.Name)
 	})
 	On(h, func(ctx context.Context, db DB, e Event, ev domain.UserProfileUpdated) error {
-		return db.Exec(ctx, `UPDATE `+people+` SET login = $2, name = $3 WHERE id = $1`, ev.UserID, ev.Login, ev.Name)
+		p := domain.ShownProfile(ev.Profile)
+		return db.Exec(ctx, `UPDATE `+people+` SET login = $2, name = $3 WHERE id = $1`, ev.UserID, p.Login, p.Name)
+	})
+	On(h, func(ctx context.Context, db DB, e Event, ev domain.PersonForgotten) error {
+		return db.Exec(ctx, `UPDATE `+people+` SET login = '', name = $2 WHERE id = $1`, ev.UserID, domain.ForgottenPerson)
 	})
 	On(h, func(ctx context.Context, db DB, e Event, ev domain.GlobalRoleGranted) error {
 		return db.Exec(ctx, `UPDATE `+people+` SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)

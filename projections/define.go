@@ -47,10 +47,17 @@ func (d definition) Apply(ctx context.Context, db DB, e Event) error {
 	return nil
 }
 
-// On registers the handler of event type E, receiving the decoded payload.
+// On registers the handler of event type E, receiving the decoded payload. A type with a handler already
+// (the copies' and the projector's own, both on PersonForgotten) runs both, in the order they were added.
 func On[E interface{ EventType() string }](handlers Handlers, apply func(ctx context.Context, db DB, e Event, payload E) error) {
 	var zero E
+	before := handlers[zero.EventType()]
 	handlers[zero.EventType()] = func(ctx context.Context, db DB, e Event) error {
+		if before != nil {
+			if err := before(ctx, db, e); err != nil {
+				return err
+			}
+		}
 		return apply(ctx, db, e, e.Payload.(E))
 	}
 }

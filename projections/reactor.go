@@ -147,12 +147,13 @@ type Reactors struct {
 }
 
 // NewReactors returns the runner of the reactors. store is read with Subscribe; the checkpoints live in
-// pool's database, which must be the store's own (the position of the log's end is read there).
+// pool's database, which must be the store's own (the position of the log's end is read there). A registry
+// without PersonalKeys opens personal data with this process's own keys, as NewRunner's.
 func NewReactors(pool *pgxpool.Pool, store eventstore.Store, registry *domain.Registry, logger *slog.Logger, opts ReactorOptions, reactors ...Reactor) *Reactors {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Reactors{pool: pool, store: store, registry: registry, logger: logger, reactors: reactors, opts: opts.withDefaults()}
+	return &Reactors{pool: pool, store: store, registry: registry.OrWithKeys(eventstore.Process()), logger: logger, reactors: reactors, opts: opts.withDefaults()}
 }
 
 // Prepare creates reactor_checkpoints and places each reactor that has no checkpoint yet at the log's

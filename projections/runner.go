@@ -40,9 +40,10 @@ type Runner struct {
 	batchSize  int
 }
 
-// NewRunner returns a runner for the projectors.
+// NewRunner returns a runner for the projectors. A registry without PersonalKeys opens personal data with
+// this process's own keys (eventstore.Process, for tests); the server passes its keys table.
 func NewRunner(pool *pgxpool.Pool, store *pgstore.Store, registry *domain.Registry, logger *slog.Logger, projectors ...Projector) *Runner {
-	return &Runner{pool: pool, store: store, registry: registry, projectors: projectors, logger: logger, batchSize: 1000}
+	return &Runner{pool: pool, store: store, registry: registry.OrWithKeys(eventstore.Process()), projectors: projectors, logger: logger, batchSize: 1000}
 }
 
 // Projectors lists the runner's projectors.

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/domain"
-	"github.com/mediciasafely/jobserver/eventstore"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
@@ -24,8 +22,11 @@ Each change is an event like any other, recorded with the actor "cli".
 Tasks:
   grant-role      --github-login LOGIN --role ROLE   give a user a global role
   revoke-role     --github-login LOGIN --role ROLE   take a global role away
-  create-backend  --slug SLUG --name NAME            create a backend and print its runner token, once
+  create-backend  --slug SLUG --name NAME            create a backend and print its runner token, once;
+                  [--protocol rap --controller-url URL]  one whose job-runner serves the RAP API, its client
+                                                     token read from standard input
   reencrypt-secrets                                  move sealed GitHub tokens to the current secret key
+  forget-user     --github-login LOGIN               forget a person: destroy the keys of their personal data
 
 The user must have logged in once. ROLE is a role's name or id, e.g. "Core Developer" or core_developer.
 `
@@ -49,6 +50,8 @@ func admin(ctx context.Context, cfg config, args []string, out output) error {
 		return adminCreateBackend(ctx, cfg, args, out)
 	case "reencrypt-secrets":
 		return adminReencryptSecrets(ctx, cfg, args, out)
+	case "forget-user":
+		return adminForgetUser(ctx, cfg, args, out)
 	}
 	fmt.Fprintf(out.stderr, "jobserver admin: unknown task %q\n\n%s", task, adminUsage)
 	return errUsage
@@ -121,7 +124,7 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 		return fmt.Errorf("find user %s: %w", *login, err)
 	}
 
-	cmds := newIdentity(b.log.store)
+	cmds := identity.New(b.kit(slog.Default()))
 	who := fmt.Sprintf("%s (%s)", u.Login, u.DisplayName())
 	var res commands.Result
 	if grant {
@@ -148,10 +151,14 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 // adminCreateBackend creates a backend and prints its runner token as the last line, so a script can take
 // it with tail -n 1. The token is written nowhere else: only its hash is stored.
 func adminCreateBackend(ctx context.Context, cfg config, args []string, out output) error {
-	fs := adminFlags("create-backend", "create-backend --slug SLUG --name NAME", out)
+	fs := adminFlags("create-backend", "create-backend --slug SLUG --name NAME [--protocol rap --controller-url URL < token]", out)
 	slug := fs.String("slug", "", "the backend's short name in URLs and on job requests, e.g. tpp")
 	name := fs.String("name", "", `the backend's name as people read it, e.g. "RC Demo 2"`)
+	protocol := backendProtocolFlags(fs)
 	if err := parseTask(fs, args, "slug", "name"); err != nil {
+		return err
+	}
+	if err := protocol.read(); err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, cfg)
@@ -159,20 +166,19 @@ func adminCreateBackend(ctx context.Context, cfg config, args []string, out outp
 		return err
 	}
 	defer b.close()
-	created, err := newIdentity(b.log.store).CreateBackend.Handle(ctx, identity.CreateBackend{
+	created, err := identity.New(b.kit(slog.Default())).CreateBackend.Handle(ctx, identity.CreateBackend{
 		Actor: commands.CLIActor, Slug: *slug, Name: *name,
 	})
 	if err != nil {
 		return readable(err)
 	}
 	fmt.Fprintf(out.stdout, "Created backend %s (%s).\n", created.Slug, strings.TrimSpace(*name))
+	if err := protocol.set(ctx, cfg, b, created, out); err != nil {
+		return err
+	}
 	fmt.Fprintln(out.stdout, "Give this runner token to the backend's job-runner now; it is shown only this once:")
 	fmt.Fprintln(out.stdout, created.Token)
 	return nil
-}
-
-func newIdentity(store eventstore.Store) *identity.Commands {
-	return identity.New(commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: slog.Default()})
 }
 
 // readable reduces a refusal of the domain to its message, which is written for people (the field

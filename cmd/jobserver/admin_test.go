@@ -55,7 +55,7 @@ func (o *operator) jobserver(args ...string) (status int, stdout, stderr string)
 func (o *operator) signIn(login, name string) string {
 	o.t.Helper()
 	ctx := context.Background()
-	signed, err := newIdentity(o.store).SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{
+	signed, err := o.identity().SignInWithGitHub.Handle(ctx, identity.SignInWithGitHub{
 		GitHubID: int64(len(login)*1000 + len(name)), Login: login, Name: name,
 	})
 	if err != nil {
@@ -63,7 +63,7 @@ func (o *operator) signIn(login, name string) string {
 	}
 	// A catch-up sees an event once no older transaction on the server is still open, which may take
 	// a moment while other tests write.
-	runner := projections.NewRunner(o.pool, o.store, domain.Events, slog.New(slog.DiscardHandler), projectors()...)
+	runner := projections.NewRunner(o.pool, o.store, o.events(), slog.New(slog.DiscardHandler), projectors()...)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if err := runner.Prepare(ctx); err != nil {
 			o.t.Fatal(err)

@@ -52,7 +52,7 @@ const (
 func loadDemoData(ctx context.Context, logger *slog.Logger, store eventstore.Store, cmds *identity.Commands, projected projections.Waiter) error {
 	// A stream reads at once; the global log shows an event only once every older transaction on the
 	// server has ended, so it alone could look empty right after the demo was loaded.
-	seeded, err := store.ReadStream(ctx, domain.GitHubUserStream(demoPeople[0].gitHubID))
+	seeded, err := store.ReadStream(ctx, domain.AdminRosterStream)
 	if err != nil {
 		return fmt.Errorf("demo data: read the event log: %w", err)
 	}

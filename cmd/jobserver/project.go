@@ -10,11 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/notifications"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/runners"
-	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/server"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/mail"
@@ -107,10 +105,10 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 	} else if !cfg.Development {
 		logger.Warn("SMTP_URL is not set: the e-mails on job completion and on applications are written to the log, not sent")
 	}
-	notifier := notifications.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}, mailer, cfg.BaseURL)
+	notifier := notifications.New(b.kit(logger), mailer, cfg.BaseURL)
 	// The reactor that removes released files' bytes no live file references any more.
-	remover := releases.NewRemover(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}, releaseBlobs)
-	reactors := projections.NewReactors(b.pool, b.store, domain.Events, logger, projections.ReactorOptions{}, append([]projections.Reactor{
+	remover := releases.NewRemover(b.kit(logger), releaseBlobs)
+	reactors := projections.NewReactors(b.pool, b.store, b.events, logger, projections.ReactorOptions{}, append([]projections.Reactor{
 		projections.DefineReactor(notifications.ReactorName, notifications.Handles(), func(ctx context.Context, e projections.Event) error {
 			return notifier.React(ctx, e.Payload, e.ID.String())
 		}),

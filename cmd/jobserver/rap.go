@@ -7,7 +7,6 @@ import (
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/runners"
-	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/integrations/rap"
 	"github.com/mediciasafely/jobserver/projections"
 	identityviews "github.com/mediciasafely/jobserver/projections/identity"
@@ -21,7 +20,7 @@ const rapPollerName = "rap-poller"
 // integrations/rap, the poller reads the read models, and what the controllers report is recorded by the
 // same commands as the classic runners' reports.
 func newRAP(cfg config, b *backend, logger *slog.Logger, ring *commands.Keyring) *runners.RAP {
-	kit := commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}
+	kit := b.kit(logger)
 	return runners.NewRAP(kit, ring, rap.New(rap.Config{Timeout: cfg.RAPTimeout, Logger: logger}),
 		rapDirectory{identity: identityviews.NewQueries(b.pool), workspaces: wsviews.NewQueries(b.pool)},
 		runners.New(kit), runners.RAPOptions{PollInterval: cfg.RAPPollInterval, UnrecognisedAfter: cfg.RAPUnrecognisedAfter})

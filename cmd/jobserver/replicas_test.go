@@ -69,6 +69,10 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// replicaSecretKey is the replicas' JOBSERVER_SECRET_KEY: a test writing or reading their events seals and
+// opens personal data with the keys it wraps (sealedEvents).
+var replicaSecretKey = strings.Repeat("cd", 32)
+
 // deployment is the settings every replica shares, as a load balancer's replicas would.
 type deployment struct {
 	databaseURL string
@@ -80,7 +84,7 @@ func newDeployment(t *testing.T, extra ...string) deployment {
 	dsn := pgtest.NewDatabase(t)
 	return deployment{databaseURL: dsn, env: append([]string{
 		"JOBSERVER_TEST_MAIN=1", "JOBSERVER_ENV=production", "LOG_LEVEL=warn", "JOBSERVER_METRICS_ADDR=off",
-		"JOBSERVER_SECRET_KEY=" + strings.Repeat("cd", 32),
+		"JOBSERVER_SECRET_KEY=" + replicaSecretKey,
 		"JOBSERVER_AUDIT_SIGNING_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
 		"JOBSERVER_BLOB_DIR=" + t.TempDir(), "GITHUB_CLIENT_ID=id", "GITHUB_CLIENT_SECRET=secret",
 	}, extra...)}
@@ -230,11 +234,11 @@ func (rn *runner) post(replicas []*replica) bool {
 
 // seedRunners creates, through the commands, a researcher with an e-mail address, a project, and per
 // backend a workspace and job requests that ask to be notified, and returns each backend's runner.
-func seedRunners(t *testing.T, store *pgstore.Store, backends, requests, jobsPerRequest int) []*runner {
+func seedRunners(t *testing.T, pool *pgxpool.Pool, store *pgstore.Store, backends, requests, jobsPerRequest int) []*runner {
 	t.Helper()
 	ctx := context.Background()
-	id := newIdentity(store)
-	log := commands.NewEventLog(store, domain.Events, time.Now)
+	log := commands.NewEventLog(store, sealedEvents(t, pool, replicaSecretKey), time.Now)
+	id := identitycmd.New(commands.Kit{Log: log, Logger: slog.Default()})
 	cli := commands.CLIActor
 	user, err := id.SignInWithGitHub.Handle(ctx, identitycmd.SignInWithGitHub{GitHubID: 777, Login: "replica-researcher", Name: "Replica Researcher", Email: "researcher@uni.example"})
 	if err != nil {
@@ -316,7 +320,7 @@ func TestKilledReplicaHoldingTheProjectorsIsTakenOverWithNoAcknowledgedWriteLost
 	})
 	b := d.start(t, "replica-b", freeAddr(t), "serve")
 	replicas := []*replica{a, b}
-	runners := seedRunners(t, store, 2, 3, 4) // 24 jobs, whose requests ask for a mail on completion
+	runners := seedRunners(t, pool, store, 2, 3, 4) // 24 jobs, whose requests ask for a mail on completion
 	jobs := 0
 	for _, rn := range runners {
 		jobs += len(rn.jobs)
@@ -396,7 +400,7 @@ func TestKilledReplicaHoldingTheProjectorsIsTakenOverWithNoAcknowledgedWriteLost
 
 	// Every acknowledged report is in the log and in the read model.
 	end = logEnd(t, store)
-	waiter := projections.NewRunner(pool, store, domain.Events, slog.New(slog.DiscardHandler), projectors()...)
+	waiter := projections.NewRunner(pool, store, sealedEvents(t, pool, replicaSecretKey), slog.New(slog.DiscardHandler), projectors()...)
 	waitCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := waiter.WaitFor(waitCtx, end); err != nil {

@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/applications"
 	identitycmd "github.com/mediciasafely/jobserver/commands/identity"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/commands/runners"
 	"github.com/mediciasafely/jobserver/commands/workspaces"
-	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/http/releaseapi"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
 	"github.com/mediciasafely/jobserver/http/server"
@@ -75,12 +72,12 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	defer b.close()
 
 	logger := slog.Default()
-	identity := newIdentity(b.log.store)
+	identity := identitycmd.New(b.kit(logger))
 	queries := identityviews.NewQueries(b.pool)
-	apps := applications.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger})
+	apps := applications.New(b.kit(logger))
 	// Backends that speak the RAP API: the staff area sets how each is reached, the background calls them.
 	rapCmds := newRAP(cfg, b, logger, ring)
-	ws := workspaces.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger},
+	ws := workspaces.New(b.kit(logger),
 		github.ForWorkspaces{Repos: repos}, ring)
 	// Released files' bytes.
 	blobStore, err := blobStore(ctx, cfg)
@@ -88,10 +85,10 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	releaseBlobs := blobs.ForReleases{Store: blobStore}
-	rels := releases.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}, releaseBlobs, cfg.ReleaseFileLimit)
+	rels := releases.New(b.kit(logger), releaseBlobs, cfg.ReleaseFileLimit)
 
 	// Open pages hear of the projectors' commits, this process's or another's on the same database.
-	liveHub := live.NewHub(b.pool, b.store, domain.Events, logger, b.runner.Projectors()...)
+	liveHub := live.NewHub(b.pool, b.store, b.events, logger, b.runner.Projectors()...)
 	// Auditors' pages as they were (?as_of=): the read models replayed up to a time, a few kept.
 	past := projections.NewTimeTravel(b.runner, 4)
 	defer past.Close()
@@ -107,7 +104,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool),
-		Runners: runners.New(commands.Kit{Log: commands.NewEventLog(b.log.store, domain.Events, time.Now), Logger: logger}),
+		Runners: runners.New(b.kit(logger)),
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identitycmd.BackendForToken(ctx, b.store, token)
 		},

@@ -14,6 +14,7 @@ type Commands struct {
 	SetGlobalRoles           commands.Handler[SetGlobalRoles, commands.Result]
 	GrantGlobalRole          commands.Handler[GrantGlobalRole, commands.Result]
 	RevokeGlobalRole         commands.Handler[RevokeGlobalRole, commands.Result]
+	ForgetUser               commands.Handler[ForgetUser, commands.Result]
 	CreateBackend            commands.Handler[CreateBackend, NewBackend]
 	RotateRunnerToken        commands.Handler[RotateRunnerToken, NewRunnerToken]
 	AddBackendMember         commands.Handler[AddBackendMember, commands.Result]
@@ -38,6 +39,7 @@ func New(k commands.Kit) *Commands {
 		SetGlobalRoles:           commands.NewHandler(k, "SetGlobalRoles", h.setGlobalRoles),
 		GrantGlobalRole:          commands.NewHandler(k, "GrantGlobalRole", h.grantGlobalRole),
 		RevokeGlobalRole:         commands.NewHandler(k, "RevokeGlobalRole", h.revokeGlobalRole),
+		ForgetUser:               commands.NewHandler(k, "ForgetUser", h.forgetUser),
 		CreateBackend:            commands.NewHandler(k, "CreateBackend", h.createBackend),
 		RotateRunnerToken:        commands.NewHandler(k, "RotateRunnerToken", h.rotateRunnerToken),
 		AddBackendMember:         commands.NewHandler(k, "AddBackendMember", h.addBackendMember),

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/domain"
@@ -32,9 +33,12 @@ func (h handlers) signInWithGitHub(ctx context.Context, cmd SignInWithGitHub) (S
 	profile := domain.GitHubProfile{
 		ID: cmd.GitHubID, Login: cmd.Login, Name: cmd.Name, Email: cmd.Email, AvatarURL: cmd.AvatarURL,
 	}
+	linkStream, err := gitHubAccountStream(h.log, cmd.GitHubID)
+	if err != nil {
+		return SignedIn{}, err
+	}
 	return commands.Retry(ctx, func() (SignedIn, error) {
 		var link domain.Reservation
-		linkStream := domain.GitHubUserStream(cmd.GitHubID)
 		linkVersion, err := h.log.Load(ctx, linkStream, &link)
 		if err != nil {
 			return SignedIn{}, err
@@ -59,7 +63,7 @@ func (h handlers) signInWithGitHub(ctx context.Context, cmd SignInWithGitHub) (S
 		if err != nil {
 			return SignedIn{}, err
 		}
-		linked, err := link.LinkGitHubAccount(cmd.GitHubID, userID)
+		linked, err := link.LinkGitHubAccount(linkStream, userID)
 		if err != nil {
 			return SignedIn{}, err
 		}
@@ -69,6 +73,15 @@ func (h handlers) signInWithGitHub(ctx context.Context, cmd SignInWithGitHub) (S
 		})
 		return SignedIn{UserID: userID, Registered: true, Result: res}, err
 	})
+}
+
+// gitHubAccountStream is the reservation stream of a GitHub account, named by a pseudonym of its id.
+func gitHubAccountStream(log *commands.EventLog, githubID int64) (string, error) {
+	pseudonym, err := log.Pseudonym("github-account:" + strconv.FormatInt(githubID, 10))
+	if err != nil {
+		return "", err
+	}
+	return domain.GitHubUserStream(pseudonym), nil
 }
 
 // ChangeNotificationEmail sets the address a user's notifications go to. Only the user themself may (and the

@@ -42,8 +42,8 @@ func newWorld(t *testing.T) world {
 	box := &mailbox{}
 	log := commands.NewEventLog(store, domain.Events, time.Now)
 	w := world{store: store, mailbox: box, notifier: notifications.New(commands.Kit{Log: log}, box, "https://jobs.example.org/")}
-	w.append(t, domain.UserStream("u1"), domain.UserRegistered{UserID: "u1", GitHubID: 1, Login: "ada", Name: "Ada", Email: "ada@github.example"})
-	w.append(t, domain.UserStream("u2"), domain.UserRegistered{UserID: "u2", GitHubID: 2, Login: "nomail", Name: "No Mail"})
+	w.append(t, domain.UserStream("u1"), domain.UserRegistered{UserID: "u1", Profile: domain.NewPersonal("u1", domain.GitHubProfile{ID: 1, Login: "ada", Name: "Ada", Email: "ada@github.example"})})
+	w.append(t, domain.UserStream("u2"), domain.UserRegistered{UserID: "u2", Profile: domain.NewPersonal("u2", domain.GitHubProfile{ID: 2, Login: "nomail", Name: "No Mail"})})
 	w.append(t, domain.OrgStream("o1"), domain.OrgCreated{OrgID: "o1", Slug: "university-of-x", Name: "University of X"})
 	w.append(t, domain.ProjectStream("p1"), domain.ProjectCreated{ProjectID: "p1", Slug: "project-2", Name: "Project 2", OrgID: "o1"})
 	w.append(t, domain.WorkspaceStream("w1"), domain.WorkspaceCreated{WorkspaceID: "w1", ProjectID: "p1", Name: "project2workspace",
@@ -55,7 +55,7 @@ func (w world) append(t *testing.T, stream string, events ...domain.Event) {
 	t.Helper()
 	a := eventstore.Append{Stream: stream, Expected: eventstore.Any}
 	for _, e := range events {
-		name, v, data, err := domain.Events.Encode(e)
+		name, v, data, err := domain.Events.WithKeys(eventstore.Process()).Encode(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func finished(requestID, status string) domain.JobStatusChanged {
 func TestAFinishedJobOfARequestThatAskedSendsOneMailToTheRequester(t *testing.T) {
 	w := newWorld(t)
 	w.request(t, "jr1", "u1", true)
-	w.append(t, domain.UserStream("u1"), domain.NotificationEmailChanged{UserID: "u1", Email: "ada@uni.example"})
+	w.append(t, domain.UserStream("u1"), domain.NotificationEmailChanged{UserID: "u1", Email: domain.NewPersonal("u1", "ada@uni.example")})
 
 	if err := w.notifier.NotifyJobFinished(context.Background(), finished("jr1", "succeeded"), "01JEVENT"); err != nil {
 		t.Fatal(err)

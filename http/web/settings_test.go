@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/mediciasafely/jobserver/domain"
 )
 
 func TestSettingsNeedALogin(t *testing.T) {
@@ -51,7 +53,7 @@ func TestChangingTheNotificationAddress(t *testing.T) {
 	if len(changed) != 1 {
 		t.Fatalf("%d NotificationEmailChanged events, want 1", len(changed))
 	}
-	if got := eventData(t, changed[0])["Email"]; got != "ada@lab.example.org" || changed[0].Metadata.Actor != "user:"+adaID {
+	if got := eventPayload[domain.NotificationEmailChanged](t, changed[0], "ada@lab").Email.Value(); got != "ada@lab.example.org" || changed[0].Metadata.Actor != "user:"+adaID {
 		t.Errorf("recorded %v by %q", got, changed[0].Metadata.Actor)
 	}
 

@@ -23,7 +23,7 @@ func encode(t *testing.T, events ...domain.Event) []eventstore.NewEvent {
 	t.Helper()
 	var out []eventstore.NewEvent
 	for _, e := range events {
-		name, v, data, err := domain.Events.Encode(e)
+		name, v, data, err := domain.Events.WithKeys(eventstore.Process()).Encode(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestAFinishedJobIsMailedOnceOverSMTP(t *testing.T) {
 
 	appendAll(t, store,
 		eventstore.Append{Stream: domain.UserStream("u1"), Expected: eventstore.NoStream, Events: encode(t,
-			domain.UserRegistered{UserID: "u1", GitHubID: 1, Login: "ada", Name: "Ada", Email: "ada@uni.example"})},
+			domain.UserRegistered{UserID: "u1", Profile: domain.NewPersonal("u1", domain.GitHubProfile{ID: 1, Login: "ada", Name: "Ada", Email: "ada@uni.example"})})},
 		eventstore.Append{Stream: domain.OrgStream("o1"), Expected: eventstore.NoStream, Events: encode(t,
 			domain.OrgCreated{OrgID: "o1", Slug: "university-of-x", Name: "University of X"})},
 		eventstore.Append{Stream: domain.ProjectStream("p1"), Expected: eventstore.NoStream, Events: encode(t,

@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -41,7 +43,8 @@ func Projector() projections.Projector {
 	onPages(h)
 	onResearchers(h)
 	copies.Register(h)
-	return projections.Define(ApplicationsProjector, 1,
+	onForgotten(h)
+	return projections.Define(ApplicationsProjector, 2,
 		append([]string{"applications", "application_pages", "application_researchers"}, copies.Tables()...),
 		schema+copies.Schema(), h)
 }
@@ -81,7 +84,8 @@ const schema = `
 		added_version  bigint NOT NULL,
 		details        jsonb NOT NULL,
 		PRIMARY KEY (application_id, id)
-	);`
+	);
+	CREATE INDEX application_researchers_id ON application_researchers (id);`
 
 // touch records that the application changed at the event's time.
 func touch(ctx context.Context, db projections.DB, e projections.Event, applicationID string) error {
@@ -151,23 +155,23 @@ func onResearchers(h projections.Handlers) {
 		return touch(ctx, db, e, applicationID)
 	}
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ApplicationResearcherAdded) error {
-		details, err := json.Marshal(ev.Researcher)
+		details, err := json.Marshal(domain.ResearcherDetails(ev.ResearcherID, ev.Researcher))
 		if err != nil {
 			return fmt.Errorf("application researcher: %w", err)
 		}
 		if err := db.Exec(ctx, `INSERT INTO application_researchers (application_id, id, added_version, details) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, ev.ApplicationID, ev.Researcher.ResearcherID, e.Version, details); err != nil {
+			ON CONFLICT DO NOTHING`, ev.ApplicationID, ev.ResearcherID, e.Version, details); err != nil {
 			return err
 		}
 		return unmark(ctx, db, e, ev.ApplicationID)
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.ApplicationResearcherEdited) error {
-		details, err := json.Marshal(ev.Researcher)
+		details, err := json.Marshal(domain.ResearcherDetails(ev.ResearcherID, ev.Researcher))
 		if err != nil {
 			return fmt.Errorf("application researcher: %w", err)
 		}
 		if err := db.Exec(ctx, `UPDATE application_researchers SET details = $3 WHERE application_id = $1 AND id = $2`,
-			ev.ApplicationID, ev.Researcher.ResearcherID, details); err != nil {
+			ev.ApplicationID, ev.ResearcherID, details); err != nil {
 			return err
 		}
 		return unmark(ctx, db, e, ev.ApplicationID)
@@ -179,4 +183,45 @@ func onResearchers(h projections.Handlers) {
 		}
 		return unmark(ctx, db, e, ev.ApplicationID)
 	})
+}
+
+// onForgotten overwrites what the read model holds of a forgotten person: the contact details of their
+// applications, and the researcher entries forgotten with them.
+func onForgotten(h projections.Handlers) {
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.PersonForgotten) error {
+		rows, err := db.Query(ctx, `SELECT p.application_id, p.answers FROM application_pages p
+			JOIN applications a ON a.id = p.application_id WHERE a.applicant_id = $1 AND p.page = $2`, ev.UserID, domain.PageContactDetails)
+		pages, err := projections.All(rows, err, func(row pgx.CollectableRow) (forgottenPage, error) {
+			var p forgottenPage
+			return p, row.Scan(&p.applicationID, &p.answers)
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range pages {
+			answers, err := json.Marshal(domain.ForgetPersonIn(domain.PageContactDetails, p.answers))
+			if err != nil {
+				return err
+			}
+			if err := db.Exec(ctx, `UPDATE application_pages SET answers = $3 WHERE application_id = $1 AND page = $2`,
+				p.applicationID, domain.PageContactDetails, answers); err != nil {
+				return err
+			}
+		}
+		for _, id := range ev.Subjects {
+			details, err := json.Marshal(domain.Researcher{ResearcherID: id, Name: domain.ForgottenPerson})
+			if err != nil {
+				return err
+			}
+			if err := db.Exec(ctx, `UPDATE application_researchers SET details = $2 WHERE id = $1`, id, details); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type forgottenPage struct {
+	applicationID string
+	answers       domain.Answers
 }

@@ -149,8 +149,8 @@ func TestTheLogsUserMenuListsOnlyThePeopleWhoRequestedJobsAndItsPlansCanBeRead(t
 	add := func(stream string, e domain.Event) {
 		writes = append(writes, commands.Write{Stream: stream, Expected: eventstore.NoStream, Events: []domain.Event{e}})
 	}
-	add(domain.UserStream("user1"), domain.UserRegistered{UserID: "user1", GitHubID: 1, Login: "ada", Name: "Ada Lovelace"})
-	add(domain.UserStream("user2"), domain.UserRegistered{UserID: "user2", GitHubID: 2, Login: "bob"})
+	add(domain.UserStream("user1"), domain.UserRegistered{UserID: "user1", Profile: domain.NewPersonal("user1", domain.GitHubProfile{ID: 1, Login: "ada", Name: "Ada Lovelace"})})
+	add(domain.UserStream("user2"), domain.UserRegistered{UserID: "user2", Profile: domain.NewPersonal("user2", domain.GitHubProfile{ID: 2, Login: "bob"})})
 	add(domain.JobRequestStream("request1"), domain.JobRequested{JobRequestID: "request1", WorkspaceID: "workspace1",
 		ProjectID: "project1", BackendID: "backend1", SHA: "0123456789abcdef", RequestedActions: []string{"report"}, RequestedBy: "user1"})
 	res, err := log.Append(ctx, commands.CLIActor, writes)

@@ -35,14 +35,15 @@ func Identity() projections.Projector {
 			"projects", projectMembers.table},
 		`CREATE TABLE users (
 			id                 text PRIMARY KEY,
-			github_id          bigint NOT NULL UNIQUE,
+			github_id          bigint UNIQUE,
 			login              text NOT NULL,
 			name               text NOT NULL,
 			email              text NOT NULL,
 			notification_email text NOT NULL DEFAULT '',
 			avatar_url         text NOT NULL,
 			global_roles       text[] NOT NULL DEFAULT '{}',
-			registered_at      timestamptz NOT NULL
+			registered_at      timestamptz NOT NULL,
+			forgotten          boolean NOT NULL DEFAULT false
 		);
 		CREATE INDEX users_login ON users (lower(login));
 		CREATE TABLE orgs (
@@ -91,16 +92,29 @@ func Identity() projections.Projector {
 // onUsers keeps users: people, their GitHub profile, notification address and global roles. It is the one
 // copy of the people: the member lists join it for names, pictures and global roles.
 func onUsers(h projections.Handlers) {
+	// A forgotten user's profile no longer opens (a rebuild after the forgetting): the row shows
+	// domain.ForgottenPerson, as PersonForgotten leaves it.
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserRegistered) error {
-		return db.Exec(ctx, `INSERT INTO users (id, github_id, login, name, email, avatar_url, registered_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.UserID, ev.GitHubID, ev.Login, ev.Name, ev.Email, ev.AvatarURL, e.RecordedAt)
+		p := domain.ShownProfile(ev.Profile)
+		var gitHubID any // NULL for a forgotten person; plain values, so that a rebuild copies runs of them
+		if p.ID != 0 {
+			gitHubID = p.ID
+		}
+		return db.Exec(ctx, `INSERT INTO users (id, github_id, login, name, email, avatar_url, registered_at, forgotten)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			ev.UserID, gitHubID, p.Login, p.Name, p.Email, p.AvatarURL, e.RecordedAt, ev.Profile.Forgotten())
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.UserProfileUpdated) error {
+		p := domain.ShownProfile(ev.Profile)
 		return db.Exec(ctx, `UPDATE users SET login = $2, name = $3, email = $4, avatar_url = $5 WHERE id = $1`,
-			ev.UserID, ev.Login, ev.Name, ev.Email, ev.AvatarURL)
+			ev.UserID, p.Login, p.Name, p.Email, p.AvatarURL)
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.NotificationEmailChanged) error {
-		return db.Exec(ctx, `UPDATE users SET notification_email = $2 WHERE id = $1`, ev.UserID, ev.Email)
+		return db.Exec(ctx, `UPDATE users SET notification_email = $2 WHERE id = $1`, ev.UserID, ev.Email.Value())
+	})
+	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.PersonForgotten) error {
+		return db.Exec(ctx, `UPDATE users SET github_id = NULL, login = '', name = $2, email = '', notification_email = '',
+			avatar_url = '', forgotten = true WHERE id = $1`, ev.UserID, domain.ForgottenPerson)
 	})
 	projections.On(h, func(ctx context.Context, db projections.DB, e projections.Event, ev domain.GlobalRoleGranted) error {
 		return db.Exec(ctx, `UPDATE users SET global_roles = ARRAY(SELECT DISTINCT unnest(global_roles || $2::text) ORDER BY 1)

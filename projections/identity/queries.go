@@ -21,12 +21,14 @@ type querier = projections.Querier
 // NewQueries returns queries on pool.
 func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
 
-// User is a person who has logged in.
+// User is a person who has logged in. A forgotten user (Forgotten) has no login, GitHub id or address
+// and is named domain.ForgottenPerson; they can no longer sign in as this user.
 type User struct {
 	ID, Login, Name, Email, NotificationEmail, AvatarURL string
 	GitHubID                                             int64
 	GlobalRoles                                          []domain.Role
 	RegisteredAt                                         time.Time
+	Forgotten                                            bool
 }
 
 // DisplayName is the user's name, or their login when GitHub has no name for them.
@@ -45,12 +47,13 @@ func (u User) NotifyAddress() string {
 	return u.Email
 }
 
-const userColumns = `u.id, u.login, u.name, u.email, u.notification_email, u.avatar_url, u.github_id, u.global_roles, u.registered_at`
+const userColumns = `u.id, u.login, u.name, u.email, u.notification_email, u.avatar_url, coalesce(u.github_id, 0), u.global_roles,
+	u.registered_at, u.forgotten`
 
 func scanUser(row pgx.CollectableRow) (User, error) {
 	var u User
 	var roles []string
-	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.NotificationEmail, &u.AvatarURL, &u.GitHubID, &roles, &u.RegisteredAt)
+	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.NotificationEmail, &u.AvatarURL, &u.GitHubID, &roles, &u.RegisteredAt, &u.Forgotten)
 	u.GlobalRoles = projections.Roles(roles)
 	return u, err
 }
@@ -61,9 +64,9 @@ func (q *Queries) User(ctx context.Context, id string) (User, error) {
 	return projections.One(rows, err, "No such user.", scanUser)
 }
 
-// UserByLogin returns the user with a GitHub login, ignoring case.
+// UserByLogin returns the user with a GitHub login, ignoring case (never a forgotten one: they have none).
 func (q *Queries) UserByLogin(ctx context.Context, login string) (User, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.login) = lower($1)`, login)
+	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.login) = lower($1) AND NOT u.forgotten`, login)
 	return projections.One(rows, err, "No such user.", scanUser)
 }
 
