@@ -90,6 +90,10 @@ func runners() map[string]func(ctx context.Context, w world) error {
 			_, err := w.RevokeGlobalRole.Handle(ctx, identity.RevokeGlobalRole{Actor: w.actor, UserID: w.target, Role: domain.OutputChecker})
 			return err
 		},
+		"ForgetUser": func(ctx context.Context, w world) error {
+			_, err := w.ForgetUser.Handle(ctx, identity.ForgetUser{Actor: w.actor, UserID: w.newcomer})
+			return err
+		},
 		"CreateBackend": func(ctx context.Context, w world) error {
 			_, err := w.CreateBackend.Handle(ctx, identity.CreateBackend{Actor: w.actor, Slug: "tpp", Name: "TPP"})
 			return err

@@ -131,7 +131,7 @@ func NewApp(d Deps) (*App, error) {
 		&account.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&applications.Handlers{Slice: slice, Applications: d.Applications, Views: d.ApplicationViews},
 		&applicationreview.Handlers{Slice: slice, Applications: d.Applications, Views: d.ApplicationViews},
-		&staff.Handlers{Slice: slice},
+		&staff.Handlers{Slice: slice, Researchers: appviews.NewQueries(d.Pool).ResearchersNaming},
 		&home.Handlers{Slice: slice},
 		&projects.Handlers{Kit: a.kit, Queries: d.Queries, Identity: d.Identity, Workspaces: d.WorkspaceViews},
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
@@ -202,7 +202,8 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		u, err := a.Queries.User(r.Context(), id)
-		if domain.KindOf(err) == domain.KindNotFound {
+		// A forgotten user's sessions end: nobody can act as them any more.
+		if domain.KindOf(err) == domain.KindNotFound || (err == nil && u.Forgotten) {
 			a.sessions.Remove(r.Context(), auth.SessionUserID)
 			next.ServeHTTP(w, r)
 			return

@@ -79,6 +79,9 @@ func httpRunners() map[string]func(b *browser, w matrixWorld) *page {
 		"RevokeGlobalRole": func(b *browser, w matrixWorld) *page {
 			return b.post("/staff/users/"+w.target+"/roles", url.Values{})
 		},
+		"ForgetUser": func(b *browser, w matrixWorld) *page {
+			return b.post("/staff/users/"+w.newcomer+"/forget", nil)
+		},
 		"CreateBackend": func(b *browser, w matrixWorld) *page {
 			return b.post("/staff/backends", url.Values{"slug": {fmt.Sprintf("tpp%d", w.n)}, "name": {fmt.Sprintf("TPP %d", w.n)}})
 		},

@@ -128,6 +128,7 @@ func Uses() []Use {
 		{Slice: Identity, Name: "SetGlobalRoles", Allowed: admins},
 		{Slice: Identity, Name: "GrantGlobalRole", Allowed: admins},
 		{Slice: Identity, Name: "RevokeGlobalRole", Allowed: admins},
+		{Slice: Identity, Name: "ForgetUser", Allowed: admins},
 		{Slice: Identity, Name: "CreateBackend", Allowed: admins},
 		{Slice: Identity, Name: "RotateRunnerToken", Allowed: admins},
 		{Slice: Identity, Name: "AddBackendMember", Allowed: admins},

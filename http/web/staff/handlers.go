@@ -7,7 +7,10 @@ import (
 )
 
 // Handlers serve the staff area; requireStaff lets only admins in.
-type Handlers struct{ kit.Slice }
+type Handlers struct {
+	kit.Slice
+	Researchers ResearchersNaming
+}
 
 //go:embed templates
 var staffTemplates embed.FS

@@ -45,6 +45,8 @@ func (a *Handlers) Routes(r chi.Router) {
 		r.Post("/users/{id}", a.Handle(a.staffSaveUserRoles))
 		r.Get("/users/{id}/roles", a.Handle(a.staffConfirmUserRoles))
 		r.Post("/users/{id}/roles", a.Handle(a.staffSetUserRoles))
+		r.Get("/users/{id}/forget", a.Handle(a.staffConfirmForgetUser))
+		r.Post("/users/{id}/forget", a.Handle(a.staffForgetUser))
 	})
 }
 
