@@ -43,7 +43,7 @@ func (a *Handlers) readFilter(r *http.Request) (filterForm, error) {
 			return f, err
 		}
 		if !ok {
-			f.Errors["actor"] = "No one has the GitHub login " + v["actor"] + ", and no backend that address."
+			f.Errors["actor"] = "No one has the GitHub login " + v["actor"] + ", and no backend has it as its slug."
 		}
 		f.filter.Actor = actor
 	}
