@@ -35,7 +35,7 @@ var settings = []setting{
 	{"JOBSERVER_ADDR", "localhost:8000", "address the web server listens on"},
 	{"JOBSERVER_ENV", "production", "development enables the local demo login and demo data; production refuses them"},
 	{"JOBSERVER_BASE_URL", "", "public URL of the server, for OAuth callbacks and links in e-mail (default: http://JOBSERVER_ADDR)"},
-	{"JOBSERVER_SECRET_KEY", "", "64 hex digits (32 bytes) for cookies and encrypted secrets; required in production, generated under .data/ in development"},
+	{"JOBSERVER_SECRET_KEY", "", "64 hex digits (32 bytes) for cookies, encrypted secrets and the keys of personal data in events; required in production, generated under .data/ in development"},
 	{"JOBSERVER_AUDIT_SIGNING_KEY", "", "Ed25519 key signing the audit chain's checkpoints: base64 of a 32-byte seed (`openssl rand -base64 32`) or a PEM PKCS #8 key; required in production, generated under .data/ in development"},
 	{"JOBSERVER_OLD_SECRET_KEYS", "", "earlier secret keys, comma-separated: GitHub tokens sealed under them still open until `jobserver admin reencrypt-secrets` moves them to the current key"},
 	{"GITHUB_CLIENT_ID", "", "OAuth app client id for \"Log in with GitHub\""},
@@ -278,7 +278,8 @@ func keyring(current []byte) (*commands.Keyring, error) {
 	return commands.NewKeyring(current, older...)
 }
 
-// secretKey reads JOBSERVER_SECRET_KEY, which only the web server needs. In development a key is made once and kept under .data/, so
+// secretKey reads JOBSERVER_SECRET_KEY, which every command that reads or writes events needs (it wraps
+// the keys of the personal data in them). In development a key is made once and kept under .data/, so
 // sessions survive restarts; production must configure one.
 func secretKey(development bool) ([]byte, error) {
 	if v := os.Getenv("JOBSERVER_SECRET_KEY"); v != "" {
