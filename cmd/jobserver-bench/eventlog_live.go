@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -464,8 +465,10 @@ func (s *livePageSet) wait(ctx context.Context, jobs []*liveJob, step int, withi
 	deadline := time.Now().Add(within)
 	for {
 		behind := 0
+		pagesBehind := map[string]int{} // by the filter the page has
 		for _, p := range s.pages {
 			p.mu.Lock()
+			was := behind
 			for _, j := range jobs {
 				if j.JobRequestID == p.request && p.steps[j.Identifier] < want[j.Identifier] {
 					behind++
@@ -476,12 +479,17 @@ func (s *livePageSet) wait(ctx context.Context, jobs []*liveJob, step int, withi
 			if step == 0 && shown < liveJobsPerRequest {
 				behind++
 			}
+			if behind > was {
+				filter, _, _ := strings.Cut(strings.TrimPrefix(p.address, "/event-log?"), "=")
+				pagesBehind[cmp.Or(filter, "none")]++
+			}
 		}
 		if behind == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d jobs of the pages are not shown at their last step %s after it was posted", behind, within)
+			return fmt.Errorf("%d jobs of the pages are not shown at their last step %s after it was posted (pages behind by filter: %v)",
+				behind, within, pagesBehind)
 		}
 		select {
 		case <-ctx.Done():
