@@ -240,9 +240,10 @@ func (j *JobRequest) WorkspaceID() string { return j.workspaceID }
 func (j *JobRequest) CancelledActions() []string { return slices.Clone(j.cancelled) }
 
 // Cancel decides cancelling actions of the request: the named action's job, or (action "") every action
-// the request may run (run_all expanded, with what the requested actions need) not cancelled yet. The
-// requester may always cancel their own request; anyone else needs job_cancel. An action the request does
-// not run is NotFound; actions already cancelled need no event.
+// the request may run (run_all expanded, with what the requested actions need) that has not finished and
+// is not cancelled yet. The requester may always cancel their own request; anyone else needs job_cancel.
+// An action the request does not run is NotFound; a request or job that has finished is a Conflict, as there
+// is nothing left to stop; actions already cancelled need no event.
 func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
 	if !by.Is(j.requestedBy) {
 		if err := by.Require(JobCancel); err != nil {
@@ -252,16 +253,23 @@ func (j *JobRequest) Cancel(by Actor, action string) ([]Event, error) {
 	if !j.Exists() {
 		return nil, NotFound("No such job request.")
 	}
+	if !j.IsActive() {
+		return nil, Conflict("", "This job request has finished: there is nothing left to cancel.")
+	}
+	finished := j.finishedActions()
 	targets := j.actions
 	if action != "" {
 		if !slices.Contains(j.actions, action) {
 			return nil, NotFound("This job request runs no action " + quote(action) + ".")
 		}
+		if finished[action] {
+			return nil, Conflict("", "The job of "+quote(action)+" has finished: there is nothing left to cancel.")
+		}
 		targets = []string{action}
 	}
 	var cancel []string
 	for _, a := range targets {
-		if !slices.Contains(j.cancelled, a) {
+		if !slices.Contains(j.cancelled, a) && !finished[a] {
 			cancel = append(cancel, a)
 		}
 	}
@@ -295,6 +303,17 @@ func (j *JobRequest) Status() string {
 func (j *JobRequest) IsActive() bool {
 	_, active := JobRequestState(j.creation, j.jobStatuses())
 	return active
+}
+
+// finishedActions are the actions whose job has succeeded or failed.
+func (j *JobRequest) finishedActions() map[string]bool {
+	finished := map[string]bool{}
+	for _, job := range j.jobs {
+		if IsTerminalJobStatus(job.Status) {
+			finished[job.Action] = true
+		}
+	}
+	return finished
 }
 
 func (j *JobRequest) jobStatuses() []string {

@@ -198,3 +198,27 @@ func TestCancellingTheRestOfARequestLeavesOutWhatWasCancelled(t *testing.T) {
 		t.Fatalf("no request: %v", err)
 	}
 }
+
+// TestFinishedJobsAreNotCancelled: cancelling the whole request leaves out the actions whose job finished,
+// cancelling a finished job is a conflict, and so is cancelling a request all of whose jobs finished.
+func TestFinishedJobsAreNotCancelled(t *testing.T) {
+	t.Parallel()
+	j := requested(t, "describe_cohort")
+	finishedJob := func(action, status string) domain.JobStatusChanged {
+		return domain.JobStatusChanged{JobRequestID: "r", JobID: "job-" + action, Action: action, Status: status, Finished: domain.IsTerminalJobStatus(status)}
+	}
+	fold(j, finishedJob("generate_dataset", domain.JobSucceeded), finishedJob("describe_cohort", domain.JobRunning))
+
+	if _, err := j.Cancel(developer, "generate_dataset"); domain.KindOf(err) != domain.KindConflict {
+		t.Errorf("cancelling a finished job: %v, want a conflict", err)
+	}
+	events, err := j.Cancel(developer, "")
+	if err != nil || len(events) != 1 || !slices.Equal(events[0].(domain.JobActionsCancelled).Actions, []string{"describe_cohort"}) {
+		t.Fatalf("cancelling the request while one job runs: %v, %v; want describe_cohort alone", events, err)
+	}
+
+	fold(j, finishedJob("describe_cohort", domain.JobFailed))
+	if _, err := j.Cancel(developer, ""); domain.KindOf(err) != domain.KindConflict {
+		t.Errorf("cancelling a finished request: %v, want a conflict", err)
+	}
+}

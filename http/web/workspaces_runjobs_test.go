@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mediciasafely/jobserver/domain"
 )
@@ -161,4 +162,35 @@ func TestCancellingAJobRequestAsksFirst(t *testing.T) {
 		"<li>generate_dataset</li>", "<li>describe_cohort</li>")
 	b.post(cancelURL, nil).at(ws+"/logs").expect(http.StatusOK, "Cancellation requested for generate_dataset, describe_cohort.",
 		"Cancellation requested: describe_cohort, generate_dataset").lacks(`href="` + cancelURL + `"`)
+}
+
+// TestAFinishedJobRequestOffersNoCancel: once its runner reports every job finished, the logs page offers
+// no Cancel, and a cancel posted from a page opened before then is refused with the reason.
+func TestAFinishedJobRequestOffersNoCancel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := setUpWorkspaces(e)
+	w.saveToken()
+	r := e.runnerAPI()
+	tpp := e.backendWithToken("tpp", "TPP", w.developer)
+	ws := w.workspace("finished")
+	b := w.as(w.developer)
+	form := runJobsForm(t, b.get(ws+"/run-jobs/"))
+	b.post(ws+"/run-jobs/", with(form, "form", "submit", "action", "generate_dataset", "backend", tpp.id)).
+		expect(http.StatusOK, "Requested actions have been scheduled to run.")
+	ids := r.jobRequests(tpp.token, "")
+	if len(ids) != 1 {
+		t.Fatalf("the runner lists %v, want the one request", ids)
+	}
+	cancelURL := ws + "/logs/" + ids[0] + "/cancel"
+	b.get(ws+"/logs").expect(http.StatusOK, `href="`+cancelURL+`"`)
+
+	r.postJobs(tpp.token, "", ids[0], domain.JobSucceeded)
+	for deadline := time.Now().Add(10 * time.Second); strings.Contains(b.get(ws+"/logs").body, `href="`+cancelURL+`"`); {
+		if time.Now().After(deadline) {
+			t.Fatal("the logs page still offers Cancel for a request whose jobs all succeeded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.post(cancelURL, nil).expect(http.StatusUnprocessableEntity, "This job request has finished: there is nothing left to cancel.")
 }

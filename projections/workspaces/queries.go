@@ -174,7 +174,9 @@ type JobRequest struct {
 	WillNotify           bool
 	// Status is derived from the request's jobs (domain.JobRequestStatus): "pending" until its runner
 	// reports a job.
-	Status           string
+	Status string
+	// Active is whether the request's runner still works on it: false once every job finished.
+	Active           bool
 	CancelledActions []string
 	CreatedAt        time.Time
 	// Jobs are the request's jobs as its runner last reported them, by action.
@@ -240,7 +242,7 @@ func (j JobRequest) MayCancel(page WorkspacePage) bool {
 
 const jobRequestColumns = `j.id, j.workspace_id, j.backend_id, coalesce(b.slug, ''), coalesce(b.name, ''), j.requested_actions,
 	j.requested_by, coalesce(nullif(u.name, ''), u.login, ''), j.sha, j.force_run_dependencies, j.will_notify, j.status,
-	j.cancelled_actions, j.created_at`
+	j.active, j.cancelled_actions, j.created_at`
 
 const jobRequestsFrom = ` FROM workspace_job_requests j LEFT JOIN workspace_backends b ON b.id = j.backend_id
 	LEFT JOIN workspace_people u ON u.id = j.requested_by`
@@ -248,7 +250,7 @@ const jobRequestsFrom = ` FROM workspace_job_requests j LEFT JOIN workspace_back
 func scanJobRequest(row pgx.CollectableRow) (JobRequest, error) {
 	var j JobRequest
 	err := row.Scan(&j.ID, &j.WorkspaceID, &j.BackendID, &j.BackendSlug, &j.BackendName, &j.Actions, &j.RequestedByID,
-		&j.RequestedByName, &j.SHA, &j.ForceRunDependencies, &j.WillNotify, &j.Status, &j.CancelledActions, &j.CreatedAt)
+		&j.RequestedByName, &j.SHA, &j.ForceRunDependencies, &j.WillNotify, &j.Status, &j.Active, &j.CancelledActions, &j.CreatedAt)
 	return j, err
 }
 

@@ -24,9 +24,10 @@ type logsPage struct {
 // CancelURL is the page that asks before cancelling a job request.
 func (p logsPage) CancelURL(j wsviews.JobRequest) string { return p.LogsURL + "/" + j.ID + "/cancel" }
 
-// MayCancel reports whether the viewer may cancel the request, and there is something left to cancel.
+// MayCancel reports whether the viewer may cancel the request, and there is something left to cancel: it
+// has not finished and not all of it was cancelled.
 func (p logsPage) MayCancel(j wsviews.JobRequest) bool {
-	return j.MayCancel(p.WorkspacePage) && !j.AllCancelled()
+	return j.Active && j.MayCancel(p.WorkspacePage) && !j.AllCancelled()
 }
 
 // logsPage is "/{org}/{project}/{workspace}/logs": the workspace's job requests, newest first.
