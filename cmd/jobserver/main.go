@@ -35,7 +35,7 @@ func subcommands() []command {
 		{"serve", "run the web server and the projectors (migrates first); serve --no-projectors for a web-only replica", serve},
 		{"project", "run the projectors, reactors and audit sealer without the web server (migrates first)", project},
 		{"migrate", "apply database migrations", migrate},
-		{"replay", "rebuild read models from the event log: replay [--projection NAME]", replay},
+		{"replay", "rebuild read models from the event log: replay [--projection NAME], or as of a time beside the live ones: replay --until TIME --schema NAME", replay},
 		{"verify", "rebuild read models in a scratch schema and compare with the live ones: verify [--projection NAME]", verify},
 		{"admin", "operator tasks: grant-role, revoke-role, create-backend (`jobserver admin` lists them)", admin},
 		{"audit", "tamper evidence: public-key, export, verify (`jobserver audit` lists them)", auditTasks},
