@@ -58,7 +58,11 @@ func measureAuditPages(ctx context.Context, env *benchEnv, rep *report) error {
 		return fmt.Errorf("audit pages: sample the streams: %w", err)
 	}
 
-	views := auditviews.NewQueries(env.pool)
+	registry, err := env.events()
+	if err != nil {
+		return err
+	}
+	views := auditviews.NewQueries(env.pool, registry)
 	rng := rand.New(rand.NewPCG(13, 13))
 	for _, by := range []struct {
 		name   string

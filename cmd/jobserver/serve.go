@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	past := projections.NewTimeTravel(b.runner, 4)
 	defer past.Close()
 	app, err := web.NewApp(web.Deps{
-		Logger: logger, Pool: b.pool, Queries: queries, Projected: b.projected(), Identity: identity,
+		Logger: logger, Pool: b.pool, Events: b.events, Queries: queries, Projected: b.projected(), Identity: identity,
 		Workspaces: ws, WorkspaceViews: wsviews.NewQueries(b.pool),
 		Releases: rels, ReleaseViews: releaseviews.NewQueries(b.pool), ReleaseBlobs: releaseBlobs,
 		Applications: apps, ApplicationViews: appviews.NewQueries(b.pool),

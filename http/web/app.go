@@ -84,6 +84,9 @@ type Deps struct {
 	Development bool
 	// Live tells open pages of the changes they show; nil turns live updates off.
 	Live *live.Hub
+	// Events opens the personal data of events the audit pages write sentences from; nil: the process's
+	// keys, as the commands default to.
+	Events *domain.Registry
 	// TimeTravel draws any page as it was (?as_of=) for auditors; nil turns it off.
 	TimeTravel *projections.TimeTravel
 	// RAP sets how the server talks to each backend (the staff area's protocol page); nil leaves the page out.
@@ -137,7 +140,7 @@ func NewApp(d Deps) (*App, error) {
 		&workspacepages.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: d.WorkspaceViews},
 		&eventlog.Handlers{Slice: slice, Workspaces: d.Workspaces, Views: eventlogviews.NewQueries(d.Pool)},
 		&releasepages.Handlers{Slice: slice, Releases: d.Releases, Views: d.ReleaseViews, Blobs: d.ReleaseBlobs},
-		&auditpages.Handlers{Slice: slice, Views: auditviews.NewQueries(d.Pool), Pool: d.Pool},
+		&auditpages.Handlers{Slice: slice, Views: auditviews.NewQueries(d.Pool, d.Events), Pool: d.Pool},
 	}
 	if d.RAP != nil {
 		a.slices = append(a.slices, &staff.Protocols{Slice: slice, RAP: d.RAP})

@@ -81,7 +81,9 @@ func TestTheAuditLogFiltersByObjectTypeActorTimeAndPages(t *testing.T) {
 	// Everything above was done at the command line; Cora's rename through the page is hers.
 	s.as(s.coordinator).post(s.settingsURL, renameForm("Renamed")).expect(http.StatusOK)
 	// Hers are her sign-up (registered, GitHub account linked) and the rename (and its two names).
-	if n := count(b.get("/audit?actor=cora").expect(http.StatusOK, "renamed the project", "signed up with their GitHub account")); n != 5 {
+	// The account's link names her: the sentence opens the sealed user id with the keys the server holds.
+	if n := count(b.get("/audit?actor=cora").expect(http.StatusOK, "renamed the project", "signed up with their GitHub account",
+		`A GitHub account was linked to <a href="/audit/history?stream=user-`+s.coordinator+`">Cora Tester</a>`)); n != 5 {
 		t.Errorf("cora did %d events, want 5", n)
 	}
 	if p := b.get("/audit?actor=cli"); strings.Contains(p.body, "renamed the project") || count(p) < 10 {

@@ -16,14 +16,25 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/mediciasafely/jobserver/domain"
+	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/projections"
 )
 
 // Queries reads the audit pages' read model. Each view reads one snapshot of this projector's tables.
-type Queries struct{ pool *pgxpool.Pool }
+type Queries struct {
+	pool *pgxpool.Pool
+	// events opens the personal data of the events a sentence is written from.
+	events *domain.Registry
+}
 
-// NewQueries returns queries on pool.
-func NewQueries(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
+// NewQueries returns queries on pool, writing sentences from events decoded with events (nil: the
+// registry with the process's keys, as commands and projectors default to).
+func NewQueries(pool *pgxpool.Pool, events *domain.Registry) *Queries {
+	if events == nil {
+		events = domain.Events.OrWithKeys(eventstore.Process())
+	}
+	return &Queries{pool: pool, events: events}
+}
 
 type querier = projections.Querier
 
@@ -91,7 +102,7 @@ func (q *Queries) Log(ctx context.Context, f Filter, after, before *projections.
 		}
 		p.Entries, p.Newer, p.Older = projections.KeysetPage(entries, size, after, before,
 			func(e Entry) projections.Cursor { return projections.Cursor{At: e.RecordedAt, ID: e.ID} })
-		return tell(ctx, db, p.Entries)
+		return q.tell(ctx, db, p.Entries)
 	})
 	return p, err
 }
@@ -164,11 +175,11 @@ func indented(raw string) string {
 }
 
 // tell writes each entry's sentence, with the names of what it refers to as this read model has them now.
-func tell(ctx context.Context, db querier, entries []Entry) error {
+func (q *Queries) tell(ctx context.Context, db querier, entries []Entry) error {
 	said := make([]sentence, len(entries))
 	wanted := map[refKind]map[string]bool{}
 	for i, e := range entries {
-		payload, err := domain.Events.Decode(e.Type, e.SchemaVersion, []byte(e.raw))
+		payload, err := q.events.Decode(e.Type, e.SchemaVersion, []byte(e.raw))
 		say, known := sentences[e.Type]
 		if err != nil || !known {
 			said[i] = say0(e.Type)
