@@ -356,8 +356,9 @@ func TestACreateTheControllerDidNotAnswerIsRetriedUntilItDoes(t *testing.T) {
 }
 
 // TestARefusedCreateFailsWithTheControllersDetailsAndItsCancelIsHarmless: a 400 "Error creating jobs"
-// fails the request with the controller's words and ends it; cancelling it then asks the controller, which
-// knows no jobs of that rap_id (404), and nothing is set aside.
+// fails the request with the controller's words and ends it, so it has nothing left to cancel. A request
+// whose create went unanswered is still active; cancelling it asks the controller, which knows no jobs of
+// that rap_id (404), and nothing is set aside.
 func TestARefusedCreateFailsWithTheControllersDetailsAndItsCancelIsHarmless(t *testing.T) {
 	t.Parallel()
 	w := newRAPWorld(t)
@@ -376,6 +377,16 @@ func TestARefusedCreateFailsWithTheControllersDetailsAndItsCancelIsHarmless(t *t
 		t.Errorf("a failed request is still polled: %v", ids)
 	}
 
+	if _, err := w.ws.CancelJobs.Handle(ctx, workspaces.CancelJobs{Actor: w.researcher, JobRequestID: id}); domain.KindOf(err) != domain.KindConflict {
+		t.Fatalf("cancelling a failed request: %v, want a conflict", err)
+	}
+
+	w.controller.SetDown(true)
+	id = w.request(t, "generate_dataset")
+	if got := w.creation(t, id, 1); got.Status != domain.CreationUnknownError {
+		t.Fatalf("creation with the controller down: %+v", got)
+	}
+	w.controller.SetDown(false)
 	if _, err := w.ws.CancelJobs.Handle(ctx, workspaces.CancelJobs{Actor: w.researcher, JobRequestID: id}); err != nil {
 		t.Fatal(err)
 	}
