@@ -31,10 +31,12 @@ run: ## Serve on http://localhost:8000 with demo data and a local login (JOBSERV
 	echo "make run: DATABASE_URL=$$url" >&2; \
 	DATABASE_URL="$$url" JOBSERVER_ENV=development exec $(GO) run ./cmd/jobserver serve
 
+# The pages' package runs about 6 minutes on a 2-core machine (its browser tests and Postgres share the CPU),
+# too near go test's default limit of 10 minutes a package.
 test: ## Run all tests; test packages create their own databases on TEST_DATABASE_URL's server
 	@url="$$($(DEVDB) url "$${TEST_DATABASE_URL:-}")"; \
 	export TEST_DATABASE_URL="$$url"; \
-	$(GO) test -count=1 $(TESTFLAGS) $(PKG)
+	$(GO) test -count=1 -timeout 20m $(TESTFLAGS) $(PKG)
 
 test-s3: ## Run the blob storage contract against a real S3 server, SeaweedFS (weed built from the Go module proxy)
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
