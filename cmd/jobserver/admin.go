@@ -112,16 +112,9 @@ func adminChangeRole(ctx context.Context, cfg config, args []string, out output,
 		return err
 	}
 	defer b.close()
-	// Users are found in the users read model: catch it up with the log, which holds every login so far.
-	if err := b.runner.Prepare(ctx); err != nil {
-		return fmt.Errorf("prepare read models: %w", err)
-	}
-	u, err := identityviews.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(*login))
-	if domain.KindOf(err) == domain.KindNotFound {
-		return fmt.Errorf("%s has not logged in yet; ask them to log in once, then run this again", *login)
-	}
+	u, err := b.userByLogin(ctx, *login, "%s has not logged in yet; ask them to log in once, then run this again")
 	if err != nil {
-		return fmt.Errorf("find user %s: %w", *login, err)
+		return err
 	}
 
 	cmds := identity.New(b.kit(slog.Default()))
@@ -197,4 +190,20 @@ func roleNames() string {
 		names = append(names, r.DisplayName())
 	}
 	return strings.Join(names, ", ")
+}
+
+// userByLogin finds the user with a GitHub login in the users read model, caught up with the log first (it
+// holds every login so far); notFound words the error for a login no one has, with %s for the login.
+func (b *backend) userByLogin(ctx context.Context, login, notFound string) (identityviews.User, error) {
+	if err := b.runner.Prepare(ctx); err != nil {
+		return identityviews.User{}, fmt.Errorf("prepare read models: %w", err)
+	}
+	u, err := identityviews.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(login))
+	if domain.KindOf(err) == domain.KindNotFound {
+		return u, fmt.Errorf(notFound, login)
+	}
+	if err != nil {
+		return u, fmt.Errorf("find user %s: %w", login, err)
+	}
+	return u, nil
 }

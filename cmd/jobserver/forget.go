@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/identity"
-	"github.com/mediciasafely/jobserver/domain"
 	appviews "github.com/mediciasafely/jobserver/projections/applications"
-	identityviews "github.com/mediciasafely/jobserver/projections/identity"
 )
 
 // adminForgetUser forgets the user with a GitHub login: the keys of their personal data (and of the
@@ -27,16 +24,10 @@ func adminForgetUser(ctx context.Context, cfg config, args []string, out output)
 		return err
 	}
 	defer b.close()
-	// Users and researcher entries are found in read models: catch them up with the log.
-	if err := b.runner.Prepare(ctx); err != nil {
-		return fmt.Errorf("prepare read models: %w", err)
-	}
-	u, err := identityviews.NewQueries(b.pool).UserByLogin(ctx, strings.TrimSpace(*login))
-	if domain.KindOf(err) == domain.KindNotFound {
-		return fmt.Errorf("no user has the GitHub login %s", *login)
-	}
+	// Users and researcher entries are found in read models, which userByLogin catches up with the log.
+	u, err := b.userByLogin(ctx, *login, "no user has the GitHub login %s")
 	if err != nil {
-		return fmt.Errorf("find user %s: %w", *login, err)
+		return err
 	}
 	researchers, err := appviews.NewQueries(b.pool).ResearchersNaming(ctx, u.Login, u.Email)
 	if err != nil {
