@@ -160,13 +160,8 @@ func runners() map[string]func(ctx context.Context, w world) error {
 // only their own notification address; an anonymous visitor may do nothing.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	run := runners()
-	rolematrix.CheckCommands(t, rolematrix.Identity, func(t *testing.T, u rolematrix.Use, who rolematrix.Setup) (int, error) {
-		w := newWorld(t, who)
-		before := len(w.events(t))
-		err := run[u.Name](context.Background(), w)
-		return len(w.events(t)) - before, err
-	})
+	rolematrix.CheckCommands(t, rolematrix.Identity, runners(), newWorld,
+		func(t *testing.T, w world) int { return len(w.events(t)) })
 }
 
 // TestTheRoleMatrixHasARunnerForEveryUse: each use of the shared table runs through a command here.

@@ -76,13 +76,8 @@ func matrixRunners() map[string]func(ctx context.Context, w matrixWorld) error {
 // nobody else may, whatever their role in the project, and a refusal appends nothing.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	run := matrixRunners()
-	rolematrix.CheckCommands(t, rolematrix.Releases, func(t *testing.T, u rolematrix.Use, who rolematrix.Setup) (int, error) {
-		w := newMatrixWorld(t, who)
-		before := len(w.events(t))
-		err := run[u.Name](context.Background(), w)
-		return len(w.events(t)) - before, err
-	})
+	rolematrix.CheckCommands(t, rolematrix.Releases, matrixRunners(), newMatrixWorld,
+		func(t *testing.T, w matrixWorld) int { return len(w.events(t)) })
 }
 
 // TestTheRoleMatrixHasARunnerForEveryUse: each use of the slice in the shared table runs through a

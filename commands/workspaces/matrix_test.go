@@ -106,13 +106,8 @@ func matrixRunners() map[string]func(ctx context.Context, w matrixWorld) error {
 // jobs; nobody else may, and a refusal appends nothing.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	run := matrixRunners()
-	rolematrix.CheckCommands(t, rolematrix.Workspaces, func(t *testing.T, u rolematrix.Use, who rolematrix.Setup) (int, error) {
-		w := newMatrixWorld(t, who)
-		before := len(w.events(t))
-		err := run[u.Name](context.Background(), w)
-		return len(w.events(t)) - before, err
-	})
+	rolematrix.CheckCommands(t, rolematrix.Workspaces, matrixRunners(), newMatrixWorld,
+		func(t *testing.T, w matrixWorld) int { return len(w.events(t)) })
 }
 
 // TestTheRoleMatrixHasARunnerForEveryUse: each use of the slice in the shared table runs through a

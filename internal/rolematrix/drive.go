@@ -1,6 +1,7 @@
 package rolematrix
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -40,9 +41,11 @@ func CheckRunners(t *testing.T, slice string, runners []string, without map[stri
 }
 
 // CheckCommands runs every use of slice as every setup, each in a parallel subtest named for its verdict:
-// do runs the use's command as the setup and says how many events it appended. Who may gets no error and
-// at least one event; who may not gets a refusal (KindForbidden) and no event.
-func CheckCommands(t *testing.T, slice string, do func(t *testing.T, u Use, who Setup) (appended int, err error)) {
+// in a world newWorld builds for the setup, runners[use] runs the use's command, and logLength before and
+// after says how many events it appended. Who may gets no error and at least one event; who may not gets a
+// refusal (KindForbidden) and no event.
+func CheckCommands[W any](t *testing.T, slice string, runners map[string]func(context.Context, W) error,
+	newWorld func(*testing.T, Setup) W, logLength func(*testing.T, W) int) {
 	for _, u := range UsesOf(slice) {
 		for _, who := range Setups() {
 			allowed := u.Allows(who.Key)
@@ -52,7 +55,10 @@ func CheckCommands(t *testing.T, slice string, do func(t *testing.T, u Use, who 
 			}
 			t.Run(fmt.Sprintf("%s %s %s", who, verdict, u.Name), func(t *testing.T) {
 				t.Parallel()
-				appended, err := do(t, u, who)
+				w := newWorld(t, who)
+				before := logLength(t, w)
+				err := runners[u.Name](context.Background(), w)
+				appended := logLength(t, w) - before
 				switch {
 				case allowed && err != nil:
 					t.Fatalf("want allowed, got %v", err)
