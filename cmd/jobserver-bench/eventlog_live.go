@@ -24,6 +24,7 @@ import (
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
+	"github.com/mediciasafely/jobserver/internal/runnerwire"
 )
 
 // The live updates measurement: livePages event log pages open in browsers (each holding the page's stream
@@ -48,7 +49,7 @@ const (
 
 // liveJob is a job a runner reports, with the step its status message is at.
 type liveJob struct {
-	runnerJob
+	runnerwire.Job
 	backend *seedBackend
 	step    int
 }
@@ -215,7 +216,7 @@ func (l *eventLogLoad) createLiveRequests(ctx context.Context, env *benchEnv) ([
 				ProjectDefinition: ws.definition, RequestedBy: requester.id,
 				DatabaseName: "default", CodelistsOK: true}}})
 		for _, action := range actions {
-			j := &liveJob{runnerJob: newRunnerJob(reqID, action), backend: backend}
+			j := &liveJob{Job: newRunnerJob(reqID, action), backend: backend}
 			j.Identifier = domain.NewJobRequestID()
 			started := time.Now().UTC().Format(time.RFC3339)
 			j.Status, j.StatusCode, j.StatusMessage, j.StartedAt = "running", "executing", "Executing job on the backend, step 0", &started
@@ -235,10 +236,10 @@ func (l *eventLogLoad) postLive(ctx context.Context, api *runnerAPIWorld, jobs, 
 		if batch != nil && !slices.ContainsFunc(batch, func(j *liveJob) bool { return j.backend.id == b.id }) {
 			continue
 		}
-		var report []runnerJob
+		var report []runnerwire.Job
 		for _, j := range jobs {
 			if j.backend.id == b.id {
-				report = append(report, j.runnerJob)
+				report = append(report, j.Job)
 			}
 		}
 		if len(report) == 0 {

@@ -26,6 +26,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
 	"github.com/mediciasafely/jobserver/http/server"
+	"github.com/mediciasafely/jobserver/internal/runnerwire"
 	"github.com/mediciasafely/jobserver/projections"
 	identityproj "github.com/mediciasafely/jobserver/projections/identity"
 	"github.com/mediciasafely/jobserver/projections/workspaces"
@@ -67,25 +68,7 @@ func runnerAPISizesFor(cfg config) runnerAPISizes {
 type runnerBackend struct {
 	id, slug, token string
 	requests        []string
-	jobs            []runnerJob
-}
-
-// runnerJob is one job as job-runner v2.75.5 reports it in POST /api/v2/jobs/ (reference §1.4).
-type runnerJob struct {
-	Identifier    string         `json:"identifier"`
-	JobRequestID  string         `json:"job_request_id"`
-	Action        string         `json:"action"`
-	RunCommand    string         `json:"run_command"`
-	Status        string         `json:"status"`
-	StatusCode    string         `json:"status_code"`
-	StatusMessage string         `json:"status_message"`
-	CreatedAt     string         `json:"created_at"`
-	UpdatedAt     string         `json:"updated_at"`
-	StartedAt     *string        `json:"started_at"`
-	CompletedAt   *string        `json:"completed_at"`
-	TraceContext  map[string]any `json:"trace_context"`
-	Metrics       map[string]any `json:"metrics"`
-	RequiresDB    bool           `json:"requires_db"`
+	jobs            []runnerwire.Job
 }
 
 // runnerAPIWorld is the server and its data.
@@ -220,9 +203,9 @@ func (w *runnerAPIWorld) seed(ctx context.Context, id *identitycmd.Commands, log
 	return last, nil
 }
 
-func newRunnerJob(requestID, action string) runnerJob {
+func newRunnerJob(requestID, action string) runnerwire.Job {
 	created := "2026-12-01T09:00:00Z"
-	return runnerJob{Identifier: domain.NewID(time.Now()), JobRequestID: requestID, Action: action,
+	return runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: requestID, Action: action,
 		RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py --output output/" + action + ".csv.gz",
 		Status:     "pending", StatusCode: "created", StatusMessage: "Created", CreatedAt: created, UpdatedAt: created,
 		TraceContext: map[string]any{"traceparent": "00-c4eb9fa80fdfb7ffd6fd46b96783ab1b-9bd8baaad76c3fcb-01"},
@@ -231,7 +214,7 @@ func newRunnerJob(requestID, action string) runnerJob {
 
 // running sets every job to running with a status message and updated_at of step: a change the server
 // must record for every job, which keeps the requests active.
-func running(jobs []runnerJob, step int) {
+func running(jobs []runnerwire.Job, step int) {
 	started := "2026-12-01T09:01:00Z"
 	updated := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(step) * time.Second).Format(time.RFC3339)
 	for i := range jobs {

@@ -32,6 +32,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
+	"github.com/mediciasafely/jobserver/internal/runnerwire"
 	"github.com/mediciasafely/jobserver/internal/smtpfake"
 	"github.com/mediciasafely/jobserver/projections"
 )
@@ -163,29 +164,11 @@ func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) tim
 	return time.Since(start)
 }
 
-// runnerJob is a job as job-runner reports it (reference/runner-protocol.md §2).
-type runnerJob struct {
-	Identifier    string         `json:"identifier"`
-	JobRequestID  string         `json:"job_request_id"`
-	Action        string         `json:"action"`
-	RunCommand    string         `json:"run_command"`
-	Status        string         `json:"status"`
-	StatusCode    string         `json:"status_code"`
-	StatusMessage string         `json:"status_message"`
-	CreatedAt     string         `json:"created_at"`
-	UpdatedAt     string         `json:"updated_at"`
-	StartedAt     *string        `json:"started_at"`
-	CompletedAt   *string        `json:"completed_at"`
-	TraceContext  map[string]any `json:"trace_context"`
-	Metrics       map[string]any `json:"metrics"`
-	RequiresDB    bool           `json:"requires_db"`
-}
-
 // runner is one backend's job-runner: it reports its active jobs to whichever replica the load balancer
 // picks, and remembers what the server acknowledged.
 type runner struct {
 	token string
-	jobs  []*runnerJob // the active ones
+	jobs  []*runnerwire.Job // the active ones
 	acked map[string][]string
 	round int
 }
@@ -269,7 +252,7 @@ func seedRunners(t *testing.T, pool *pgxpool.Pool, store *pgstore.Store, backend
 			actions := make([]string, jobsPerRequest)
 			for i := range actions {
 				actions[i] = fmt.Sprintf("action_%d", i)
-				rn.jobs = append(rn.jobs, &runnerJob{Identifier: domain.NewID(time.Now()), JobRequestID: reqID, Action: actions[i],
+				rn.jobs = append(rn.jobs, &runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: reqID, Action: actions[i],
 					RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py", Status: "pending", StatusCode: "created",
 					StatusMessage: "Created", CreatedAt: "2026-12-01T09:00:00Z", UpdatedAt: "2026-12-01T09:00:00Z",
 					TraceContext: map[string]any{}, Metrics: map[string]any{}, RequiresDB: true})

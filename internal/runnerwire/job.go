@@ -1,0 +1,21 @@
+// Package runnerwire is what the classic job-runner sends: one job as its sync loop reports it in
+// POST /api/v2/jobs/ (reference/runner-protocol.md §2), for the tests and the bench that play the runner.
+package runnerwire
+
+// Job is one job of a job request, its whole known state, as job-runner v2.75.5 reports it.
+type Job struct {
+	Identifier    string         `json:"identifier"`
+	JobRequestID  string         `json:"job_request_id"`
+	Action        string         `json:"action"`
+	RunCommand    string         `json:"run_command"`
+	Status        string         `json:"status"`
+	StatusCode    string         `json:"status_code"`
+	StatusMessage string         `json:"status_message"`
+	CreatedAt     string         `json:"created_at"`
+	UpdatedAt     string         `json:"updated_at"`
+	StartedAt     *string        `json:"started_at"`
+	CompletedAt   *string        `json:"completed_at"`
+	TraceContext  map[string]any `json:"trace_context"`
+	Metrics       map[string]any `json:"metrics"`
+	RequiresDB    bool           `json:"requires_db"`
+}
