@@ -95,6 +95,10 @@ type batchDB struct {
 	held        []waitingUpdate
 	heldKeys    map[string]bool
 	heldColumns []string
+
+	// Work owed once the batch's events are applied (kit_settle.go), by name, and the names in order.
+	settling    map[string]*pendingSettle
+	settleOrder []string
 }
 
 func newBatchDB(tx pgx.Tx) *batchDB { return &batchDB{tx: tx, batch: &pgx.Batch{}} }

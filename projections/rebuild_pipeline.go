@@ -202,7 +202,7 @@ func (r *Runner) writeScratchBatch(ctx context.Context, p Projector, scratch str
 				ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, seq = excluded.seq, updated_at = now()`,
 				p.Name(), int64(b.last.TxID), b.last.Seq)
 			if err == nil {
-				err = db.flush(ctx)
+				err = db.finish(ctx)
 			}
 			if err != nil {
 				return fmt.Errorf("write batch: %w", err)

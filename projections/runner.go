@@ -201,7 +201,7 @@ func (r *Runner) applyNext(ctx context.Context, tx pgx.Tx, p Projector, until *e
 			}
 		}
 		if err == nil {
-			err = db.flush(ctx)
+			err = db.finish(ctx)
 		}
 	}
 	if err != nil {
@@ -349,6 +349,9 @@ func (r *Runner) applyLive(ctx context.Context, tx pgx.Tx, p Projector, e events
 	err := db.queue(ctx, "SAVEPOINT live_apply")
 	if err == nil {
 		err = r.apply(ctx, p, nil, db, e)
+	}
+	if err == nil {
+		err = db.settle(ctx)
 	}
 	if err == nil {
 		err = db.queue(ctx, "RELEASE SAVEPOINT live_apply")

@@ -150,26 +150,29 @@ func TraceID(tc map[string]any) string {
 	return parts[1]
 }
 
-// derive sets what a job request shows of its jobs: its status and whether it is active (from its jobs and
-// what creating them on a rap backend came to, domain.JobRequestState), the number of jobs, their actions and ids (for the text filter), when the first started, when
-// the last completed once all have, and the last update.
+// derive has what a job request shows of its jobs set once the events being applied are: see deriveRequests.
 func derive(ctx context.Context, db projections.DB, jobRequestID string) error {
-	var statuses []string
-	var creation string
-	if err := db.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(status ORDER BY id) FROM eventlog_jobs WHERE job_request_id = $1), '{}'),
-			coalesce((SELECT creation FROM eventlog_requests WHERE id = $1), '')`,
-		jobRequestID).Scan(&statuses, &creation); err != nil {
+	return projections.Settle(ctx, db, "eventlog.requests", jobRequestID, deriveRequests)
+}
+
+// deriveRequests sets what job requests show of their jobs: their status and whether they are active (from
+// their jobs and what creating them on a rap backend came to, domain.JobRequestState), the number of jobs,
+// their actions and ids (for the text filter), when the first started, when the last completed once all
+// have, and the last update. One read and one write for all of them.
+func deriveRequests(ctx context.Context, db projections.DB, jobRequestIDs []string) error {
+	ids, statuses, actives, err := projections.JobRequestStates(ctx, db, "eventlog_requests", "eventlog_jobs", jobRequestIDs)
+	if err != nil || len(ids) == 0 {
 		return err
 	}
-	status, active := domain.JobRequestState(creation, statuses)
-	return db.Exec(ctx, `UPDATE eventlog_requests r SET status = $2, active = $3, num_jobs = j.n,
+	return db.Exec(ctx, `UPDATE eventlog_requests r SET status = d.status, active = d.active, num_jobs = j.n,
 			job_actions = j.actions, job_ids = j.ids, started_at = j.started,
-			completed_at = CASE WHEN $3 THEN NULL ELSE j.completed END, last_update = j.updated
-		FROM (SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT action), '{}') AS actions,
+			completed_at = CASE WHEN d.active THEN NULL ELSE j.completed END, last_update = j.updated
+		FROM unnest($1::text[], $2::text[], $3::boolean[]) AS d(id, status, active),
+			LATERAL (SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT action), '{}') AS actions,
 				coalesce(array_agg(id ORDER BY id), '{}') AS ids, min(started_at) AS started, max(completed_at) AS completed,
 				max(updated_at) AS updated
-			FROM eventlog_jobs WHERE job_request_id = $1) j
-		WHERE r.id = $1`, jobRequestID, status, active)
+			FROM eventlog_jobs WHERE job_request_id = d.id) j
+		WHERE r.id = d.id`, ids, statuses, actives)
 }
 
 func onWorkspaces(h projections.Handlers) {

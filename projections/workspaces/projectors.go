@@ -161,16 +161,18 @@ func onGitHubTokens(h projections.Handlers) {
 	})
 }
 
-// deriveStatus sets a job request's status and whether it is active from its jobs' statuses and what
-// creating them on a rap backend came to (domain.JobRequestState).
+// deriveStatus has a job request's status and whether it is active set once the events being applied are.
 func deriveStatus(ctx context.Context, db projections.DB, jobRequestID string) error {
-	var statuses []string
-	var creation string
-	if err := db.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(status ORDER BY id) FROM workspace_jobs WHERE job_request_id = $1), '{}'),
-			coalesce((SELECT creation FROM workspace_job_requests WHERE id = $1), '')`,
-		jobRequestID).Scan(&statuses, &creation); err != nil {
+	return projections.Settle(ctx, db, "workspaces.requests", jobRequestID, deriveStatuses)
+}
+
+// deriveStatuses sets job requests' statuses and whether they are active from their jobs' statuses and what
+// creating them on a rap backend came to, in one read and one write.
+func deriveStatuses(ctx context.Context, db projections.DB, jobRequestIDs []string) error {
+	ids, statuses, actives, err := projections.JobRequestStates(ctx, db, "workspace_job_requests", "workspace_jobs", jobRequestIDs)
+	if err != nil || len(ids) == 0 {
 		return err
 	}
-	status, active := domain.JobRequestState(creation, statuses)
-	return db.Exec(ctx, `UPDATE workspace_job_requests SET status = $2, active = $3 WHERE id = $1`, jobRequestID, status, active)
+	return db.Exec(ctx, `UPDATE workspace_job_requests r SET status = d.status, active = d.active
+		FROM unnest($1::text[], $2::text[], $3::boolean[]) AS d(id, status, active) WHERE r.id = d.id`, ids, statuses, actives)
 }
