@@ -313,7 +313,7 @@ func (l *eventLogLoad) explainSlowest(ctx context.Context, env *benchEnv, r filt
 		fmt.Fprintf(os.Stderr, "The page's requests:\n%s\n\n", plans[0])
 	}
 	rep.note(fmt.Sprintf("event log: the slowest filter was %q; EXPLAIN (ANALYZE, BUFFERS) of its slowest page's statements (requests, then the "+
-		"backend, user and workspace menus): %s; the slowest's plan is printed on stderr", r.name, strings.Join(times, ", ")))
+		"menus of the backends, users and workspaces in one statement): %s; the slowest's plan is printed on stderr", r.name, strings.Join(times, ", ")))
 	return nil
 }
 

@@ -209,28 +209,34 @@ func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size
 				v.Older = &Cursor{At: last.CreatedAt, ID: last.ID}
 			}
 		}
-		for _, menu := range []struct {
-			sql string
-			dst *[]Option
-		}{{backendsMenu, &v.Backends}, {usersMenu, &v.Users}, {workspacesMenu, &v.Workspaces}} {
-			rows, err := db.Query(ctx, menu.sql)
-			if *menu.dst, err = projections.All(rows, err, pgx.RowToStructByPos[Option]); err != nil {
-				return err
-			}
+		rows, err = db.Query(ctx, menusSQL)
+		menus, err := projections.All(rows, err, pgx.RowToStructByPos[menuOption])
+		if err != nil {
+			return err
+		}
+		for _, m := range menus {
+			dst := map[string]*[]Option{"backend": &v.Backends, "user": &v.Users, "workspace": &v.Workspaces}[m.Menu]
+			*dst = append(*dst, Option{Value: m.Value, Label: m.Label})
 		}
 		return nil
 	})
 	return v, err
 }
 
-// The menus of the log's filters. The users are the people who have requested jobs: one probe of the
-// requester index per person, so the menu costs the same however many requests there are.
-const (
-	backendsMenu = `SELECT slug, name FROM eventlog_backends ORDER BY lower(name)`
-	usersMenu    = `SELECT login, coalesce(nullif(name, ''), login) FROM eventlog_people u
-		WHERE EXISTS (SELECT FROM eventlog_requests r WHERE r.requested_by = u.id) ORDER BY lower(coalesce(nullif(name, ''), login))`
-	workspacesMenu = `SELECT name, name FROM eventlog_workspaces ORDER BY name`
-)
+// menusSQL reads the menus of the log's filters in one statement: the backends, the people who have
+// requested jobs (eventlog_requesters, so the menu costs the same however many requests there are) and the
+// workspaces, each in its own order.
+const menusSQL = `SELECT menu, value, label FROM (
+		SELECT 'backend' AS menu, slug AS value, name AS label, lower(name) AS sort FROM eventlog_backends
+		UNION ALL
+		SELECT 'user', u.login, coalesce(nullif(u.name, ''), u.login), lower(coalesce(nullif(u.name, ''), u.login))
+			FROM eventlog_requesters q JOIN eventlog_people u ON u.id = q.user_id
+		UNION ALL
+		SELECT 'workspace', name, name, name FROM eventlog_workspaces) m
+	ORDER BY menu, sort, value`
+
+// menuOption is a row of menusSQL.
+type menuOption struct{ Menu, Value, Label string }
 
 // logRequests is the statement of a page of the log's requests: size+1 rows, the one past the page telling
 // whether there is a next. The backend, user and workspace are given by the ids their names stand for
@@ -287,7 +293,7 @@ func (q *Queries) ExplainLog(ctx context.Context, f Filter, after, before *Curso
 		for _, s := range []struct {
 			sql  string
 			args []any
-		}{{requests, args}, {backendsMenu, nil}, {usersMenu, nil}, {workspacesMenu, nil}} {
+		}{{requests, args}, {menusSQL, nil}} {
 			rows, err := db.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+s.sql, s.args...)
 			lines, err := projections.All(rows, err, pgx.RowTo[string])
 			if err != nil {
