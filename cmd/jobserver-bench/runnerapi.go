@@ -205,11 +205,11 @@ func (w *runnerAPIWorld) seed(ctx context.Context, id *identitycmd.Commands, log
 
 func newRunnerJob(requestID, action string) runnerwire.Job {
 	created := "2026-12-01T09:00:00Z"
-	return runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: requestID, Action: action,
+	return runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: requestID, JobState: runnerwire.JobState{Action: action,
 		RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py --output output/" + action + ".csv.gz",
 		Status:     "pending", StatusCode: "created", StatusMessage: "Created", CreatedAt: created, UpdatedAt: created,
 		TraceContext: map[string]any{"traceparent": "00-c4eb9fa80fdfb7ffd6fd46b96783ab1b-9bd8baaad76c3fcb-01"},
-		Metrics:      map[string]any{}, RequiresDB: true}
+		Metrics:      map[string]any{}, RequiresDB: true}}
 }
 
 // running sets every job to running with a status message and updated_at of step: a change the server

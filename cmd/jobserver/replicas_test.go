@@ -252,10 +252,10 @@ func seedRunners(t *testing.T, pool *pgxpool.Pool, store *pgstore.Store, backend
 			actions := make([]string, jobsPerRequest)
 			for i := range actions {
 				actions[i] = fmt.Sprintf("action_%d", i)
-				rn.jobs = append(rn.jobs, &runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: reqID, Action: actions[i],
-					RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py", Status: "pending", StatusCode: "created",
-					StatusMessage: "Created", CreatedAt: "2026-12-01T09:00:00Z", UpdatedAt: "2026-12-01T09:00:00Z",
-					TraceContext: map[string]any{}, Metrics: map[string]any{}, RequiresDB: true})
+				rn.jobs = append(rn.jobs, &runnerwire.Job{Identifier: domain.NewID(time.Now()), JobRequestID: reqID,
+					JobState: runnerwire.JobState{Action: actions[i], RunCommand: "ehrql:v1 generate-dataset analysis/dataset_definition.py",
+						Status: "pending", StatusCode: "created", StatusMessage: "Created", CreatedAt: "2026-12-01T09:00:00Z",
+						UpdatedAt: "2026-12-01T09:00:00Z", TraceContext: map[string]any{}, Metrics: map[string]any{}, RequiresDB: true}})
 			}
 			writes = append(writes, commands.Write{Stream: domain.JobRequestStream(reqID), Expected: eventstore.NoStream, Events: []domain.Event{
 				domain.JobRequested{JobRequestID: reqID, WorkspaceID: workspaceID, ProjectID: project.ID, BackendID: backend.BackendID,

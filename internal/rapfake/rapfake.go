@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mediciasafely/jobserver/internal/runnerwire"
 )
 
 // Base is the path of the API under the server's root, as the real controller serves it.
@@ -32,21 +34,10 @@ type Call struct {
 
 // Job is a job as the controller keeps it (rap-api.md §2.5).
 type Job struct {
-	Identifier    string         `json:"identifier"`
-	RapID         string         `json:"rap_id"`
-	Backend       string         `json:"backend"`
-	Action        string         `json:"action"`
-	RunCommand    string         `json:"run_command"`
-	Status        string         `json:"status"`
-	StatusCode    string         `json:"status_code"`
-	StatusMessage string         `json:"status_message"`
-	CreatedAt     string         `json:"created_at"`
-	UpdatedAt     string         `json:"updated_at"`
-	StartedAt     *string        `json:"started_at"`
-	CompletedAt   *string        `json:"completed_at"`
-	TraceContext  map[string]any `json:"trace_context"`
-	Metrics       map[string]any `json:"metrics"`
-	RequiresDB    bool           `json:"requires_db"`
+	Identifier string `json:"identifier"`
+	RapID      string `json:"rap_id"`
+	Backend    string `json:"backend"`
+	runnerwire.JobState
 
 	repoURL, workspace, commit string
 }
@@ -362,10 +353,12 @@ func (s *Server) create(w http.ResponseWriter, backends []string, body map[strin
 	for _, action := range actions {
 		s.serial++
 		s.jobs = append(s.jobs, &Job{
-			Identifier: fmt.Sprintf("%s%04d", rapID[:12], s.serial), RapID: rapID, Backend: backend, Action: action,
-			RunCommand: "python:v2 analysis/" + action + ".py", Status: "pending", StatusCode: "created", StatusMessage: "Created",
-			CreatedAt: now, UpdatedAt: now, TraceContext: map[string]any{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
-			Metrics: map[string]any{}, repoURL: repoURL, workspace: workspace, commit: commit,
+			Identifier: fmt.Sprintf("%s%04d", rapID[:12], s.serial), RapID: rapID, Backend: backend,
+			JobState: runnerwire.JobState{Action: action, RunCommand: "python:v2 analysis/" + action + ".py", Status: "pending",
+				StatusCode: "created", StatusMessage: "Created", CreatedAt: now, UpdatedAt: now,
+				TraceContext: map[string]any{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+				Metrics:      map[string]any{}},
+			repoURL: repoURL, workspace: workspace, commit: commit,
 		})
 	}
 	answer(w, http.StatusCreated, map[string]any{"result": "Success", "details": "Jobs created for rap_id '" + rapID + "'",

@@ -1,11 +1,17 @@
-// Package runnerwire is what the classic job-runner sends: one job as its sync loop reports it in
-// POST /api/v2/jobs/ (reference/runner-protocol.md §2), for the tests and the bench that play the runner.
+// Package runnerwire is what runners send: one job as job-runner's classic sync loop reports it in
+// POST /api/v2/jobs/ (reference/runner-protocol.md §2), and the state of a job that the RAP controller's
+// status answers share with it, for the tests and the bench that play the runner or the controller.
 package runnerwire
 
 // Job is one job of a job request, its whole known state, as job-runner v2.75.5 reports it.
 type Job struct {
-	Identifier    string         `json:"identifier"`
-	JobRequestID  string         `json:"job_request_id"`
+	Identifier   string `json:"identifier"`
+	JobRequestID string `json:"job_request_id"`
+	JobState
+}
+
+// JobState is what both protocols say of a job beyond its identity: what it runs and how far it got.
+type JobState struct {
 	Action        string         `json:"action"`
 	RunCommand    string         `json:"run_command"`
 	Status        string         `json:"status"`
