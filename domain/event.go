@@ -105,8 +105,18 @@ func (r *Registry) Encode(e Event) (name string, version int, data []byte, err e
 	return t.Name, t.Version, data, nil
 }
 
-// Decode turns stored JSON of any known schema version into today's event value.
+// Decode turns stored JSON of any known schema version into today's event value, its personal data opened.
 func (r *Registry) Decode(name string, version int, data []byte) (Event, error) {
+	e, err := r.DecodeSealed(name, version, data)
+	if err != nil {
+		return nil, err
+	}
+	return r.OpenPersonal(e, r.keys)
+}
+
+// DecodeSealed is Decode leaving the personal data sealed, for the events of a batch whose keys are read
+// together (BatchOpener) and then opened (OpenPersonal).
+func (r *Registry) DecodeSealed(name string, version int, data []byte) (Event, error) {
 	t, ok := r.types[name]
 	if !ok {
 		return nil, fmt.Errorf("decode event: type %q is not registered", name)
@@ -134,10 +144,43 @@ func (r *Registry) Decode(name string, version int, data []byte) (Event, error) 
 	if err != nil {
 		return nil, fmt.Errorf("decode event %s v%d: %w", name, t.Version, err)
 	}
-	if r.keys != nil {
-		if e, err = withPersonal(e, func(f personalField) error { return f.open(r.keys) }); err != nil {
-			return nil, fmt.Errorf("decode event %s: %w", name, err)
+	return e, nil
+}
+
+// BatchOpener returns what opens the personal data of events (decoded by DecodeSealed): with BatchKeys,
+// the keys of all their sealed values read at once; otherwise the registry's keys, one value at a time.
+// It is nil when the registry has no keys, and then the data stays sealed, as Decode leaves it.
+func (r *Registry) BatchOpener(events []Event) (PersonalOpener, error) {
+	batch, ok := r.keys.(BatchKeys)
+	if !ok {
+		return r.keys, nil
+	}
+	var sealed [][]byte
+	for _, e := range events {
+		if _, err := withPersonal(e, func(f personalField) error {
+			if s := f.sealedBytes(); s != nil {
+				sealed = append(sealed, s)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 	}
-	return e, nil
+	open, err := batch.KeysFor(sealed)
+	if err != nil {
+		return nil, err
+	}
+	return openerFunc(open), nil
+}
+
+// OpenPersonal returns e with its personal data opened by opener (e itself when opener is nil).
+func (r *Registry) OpenPersonal(e Event, opener PersonalOpener) (Event, error) {
+	if opener == nil {
+		return e, nil
+	}
+	opened, err := withPersonal(e, func(f personalField) error { return f.open(opener) })
+	if err != nil {
+		return nil, fmt.Errorf("decode event %s: %w", e.EventType(), err)
+	}
+	return opened, nil
 }

@@ -19,9 +19,31 @@ const ForgottenPerson = "forgotten user"
 type PersonalKeys interface {
 	// SealPersonal encrypts plaintext under subject's key, making one when the subject has none.
 	SealPersonal(subject string, plaintext []byte) ([]byte, error)
+	PersonalOpener
+}
+
+// PersonalOpener opens sealed personal data: PersonalKeys, or the keys read for one batch (BatchKeys).
+type PersonalOpener interface {
 	// OpenPersonal decrypts sealed and names its subject; forgotten is true when the key was destroyed.
 	OpenPersonal(sealed []byte) (plaintext []byte, subject string, forgotten bool, err error)
 }
+
+// BatchKeys are PersonalKeys that can read the keys of many sealed values at once. A rebuild decodes a
+// thousand events a batch, and reading the keys once per value was half of its work.
+type BatchKeys interface {
+	// KeysFor reads the keys of the sealed values in one go and returns what opens those values, to be used
+	// while the batch they came from is decoded, then dropped.
+	KeysFor(sealed [][]byte) (OpenFunc, error)
+}
+
+// OpenFunc is OpenPersonal as a function: what BatchKeys return, a type their package can spell without
+// importing domain.
+type OpenFunc = func(sealed []byte) (plaintext []byte, subject string, forgotten bool, err error)
+
+// openerFunc is an OpenFunc as a PersonalOpener.
+type openerFunc OpenFunc
+
+func (f openerFunc) OpenPersonal(sealed []byte) ([]byte, string, bool, error) { return f(sealed) }
 
 // Personal is personal data about one person inside an event: a name, an e-mail address, a GitHub login.
 // It is only ever stored sealed under its subject's key (PersonalKeys): the registry seals it when an event
@@ -89,7 +111,7 @@ func (p *Personal[T]) seal(keys PersonalKeys) error {
 	return err
 }
 
-func (p *Personal[T]) open(keys PersonalKeys) error {
+func (p *Personal[T]) open(keys PersonalOpener) error {
 	if p.sealed == nil {
 		return nil
 	}
@@ -109,10 +131,14 @@ func (p *Personal[T]) open(keys PersonalKeys) error {
 	return nil
 }
 
+// sealedBytes is the value as stored, nil once opened (or never sealed).
+func (p *Personal[T]) sealedBytes() []byte { return p.sealed }
+
 // personalField is a Personal of any type, as the registry's walk over an event finds it.
 type personalField interface {
 	seal(PersonalKeys) error
-	open(PersonalKeys) error
+	open(PersonalOpener) error
+	sealedBytes() []byte
 }
 
 var personalFieldType = reflect.TypeFor[personalField]()

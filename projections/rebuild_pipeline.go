@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 )
@@ -142,26 +144,48 @@ func (r *Runner) readAhead(ctx context.Context, until *eventstore.Position, out 
 	}
 }
 
-// decodeBatch decodes the payloads of the events of a handled type, in chunks on several goroutines.
+// decodeBatch decodes the payloads of the events of a handled type, in chunks on several goroutines. The
+// keys of the batch's personal data are read in one go between the JSON and the opening (one read of the
+// keys table per value was half of an identity rebuild), and dropped with the batch.
 func (r *Runner) decodeBatch(b *scratchBatch, handled map[string]bool) {
 	all := make([]decodedEvent, len(b.events))
-	var wg sync.WaitGroup
-	for start := 0; start < len(b.events); start += decodeChunk {
-		end := min(len(b.events), start+decodeChunk)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := start; i < end; i++ {
-				e := b.events[i]
-				if !handled[e.Type] {
-					continue
+	inChunks := func(do func(i int, e eventstore.Event)) {
+		var wg sync.WaitGroup
+		for start := 0; start < len(b.events); start += decodeChunk {
+			end := min(len(b.events), start+decodeChunk)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := start; i < end; i++ {
+					if handled[b.events[i].Type] {
+						do(i, b.events[i])
+					}
 				}
-				payload, err := r.registry.Decode(e.Type, e.SchemaVersion, e.Data)
-				all[i] = decodedEvent{Event: Event{Event: e, Payload: payload}, err: err}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	inChunks(func(i int, e eventstore.Event) {
+		payload, err := r.registry.DecodeSealed(e.Type, e.SchemaVersion, e.Data)
+		all[i] = decodedEvent{Event: Event{Event: e, Payload: payload}, err: err}
+	})
+	sealed := make([]domain.Event, 0, len(all))
+	for _, e := range all {
+		if e.Payload != nil {
+			sealed = append(sealed, e.Payload)
+		}
+	}
+	opener, err := r.registry.BatchOpener(sealed)
+	if err != nil {
+		// The events then open their values one at a time, which fails on its own if the keys table does.
+		r.logger.Warn("could not read the personal keys of a batch at once", slog.Any("error", err))
+		opener = r.registry.Keys()
+	}
+	inChunks(func(i int, _ eventstore.Event) {
+		if all[i].err == nil {
+			all[i].Payload, all[i].err = r.registry.OpenPersonal(all[i].Payload, opener)
+		}
+	})
 	b.decoded = make([]decodedEvent, 0, len(all))
 	for i, e := range all {
 		if handled[b.events[i].Type] {

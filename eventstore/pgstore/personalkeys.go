@@ -122,6 +122,89 @@ func (p *PersonalKeys) OpenPersonal(sealed []byte) ([]byte, string, bool, error)
 	return plaintext, *subject, false, err
 }
 
+// KeysFor reads the keys of every sealed value given in one query and returns what opens those values
+// without reading the table again (a value it was not given is opened by OpenPersonal). It is for decoding one
+// batch of events, and must live no longer: a person forgotten while the batch is decoded is forgotten
+// at most one batch late, and the PersonForgotten event that follows in the log blanks the rows anyway.
+// It is not a cache, and there is none: a key kept longer would keep opening a forgotten person's data.
+func (p *PersonalKeys) KeysFor(sealed [][]byte) (func(sealed []byte) (plaintext []byte, subject string, forgotten bool, err error), error) {
+	batch := &batchKeys{keys: p, byID: map[eventstore.KeyID]batchKey{}}
+	var ids [][]byte
+	for _, s := range sealed {
+		id, err := eventstore.SealedKeyID(s)
+		if _, seen := batch.byID[id]; err != nil || seen {
+			continue // a value that names no key fails when opened, as one at a time
+		}
+		batch.byID[id] = batchKey{err: eventstore.ErrUnknownPersonalKey}
+		ids = append(ids, id[:])
+	}
+	if len(ids) == 0 {
+		return batch.OpenPersonal, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keyLookupTimeout)
+	defer cancel()
+	rows, err := p.pool.Query(ctx, `SELECT i.id, k.subject, k.wrapped, f.key_id IS NOT NULL
+		FROM unnest($1::bytea[]) AS i(id)
+		LEFT JOIN personal_keys k ON k.key_id = i.id
+		LEFT JOIN forgotten_personal_keys f ON f.key_id = i.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("personal keys: %w", err)
+	}
+	var id, wrapped []byte
+	var subject *string
+	var forgotten bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &subject, &wrapped, &forgotten}, func() error {
+		var k batchKey
+		switch {
+		case forgotten:
+			k.forgotten = true
+		case subject == nil:
+			k.err = eventstore.ErrUnknownPersonalKey
+		default:
+			k.subject = *subject
+			k.key, k.err = p.unwrap(id, wrapped)
+		}
+		batch.byID[eventstore.KeyID(id)] = k
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("personal keys: %w", err)
+	}
+	return batch.OpenPersonal, nil
+}
+
+// batchKeys are the keys of one batch's sealed values (KeysFor), read only while the batch is decoded.
+type batchKeys struct {
+	keys *PersonalKeys
+	byID map[eventstore.KeyID]batchKey
+}
+
+// batchKey is one key as KeysFor read it: unwrapped, forgotten, or an error (unknown, or not unwrapped).
+type batchKey struct {
+	subject   string
+	key       eventstore.DataKey
+	forgotten bool
+	err       error
+}
+
+// OpenPersonal opens a sealed value with the batch's keys, answering as PersonalKeys.OpenPersonal does.
+func (b *batchKeys) OpenPersonal(sealed []byte) ([]byte, string, bool, error) {
+	id, err := eventstore.SealedKeyID(sealed)
+	if err != nil {
+		return nil, "", false, err
+	}
+	k, read := b.byID[id]
+	switch {
+	case !read:
+		return b.keys.OpenPersonal(sealed)
+	case k.forgotten:
+		return nil, "", true, nil
+	case k.err != nil:
+		return nil, "", false, k.err
+	}
+	plaintext, err := k.key.Open(sealed)
+	return plaintext, k.subject, false, err
+}
+
 type storedKey struct {
 	id      []byte
 	wrapped []byte
