@@ -154,7 +154,8 @@ func (a *App) Renderer() *Renderer { return a.kit.Renderer }
 // Routes mounts every page with the middleware pages need: the session, CSRF protection on every form,
 // and the logged-in user.
 func (a *App) Routes(r chi.Router) {
-	r.Use(a.sessions.LoadAndSave, a.csrfProtect(), a.loadUser, noStore, a.kit.TimeTravel(a.Queries, a.TimeTravel))
+	r.Use(a.sessions.LoadAndSave, a.csrfProtect(), a.loadUser, noStore, a.kit.TimeTravel(a.Queries, a.TimeTravel),
+		kit.HistoryReaders(auditviews.NewQueries(a.Pool, a.Events)))
 	for _, slice := range a.slices {
 		slice.Routes(r)
 	}

@@ -307,6 +307,30 @@ func TestEveryObjectsPageLinksToItsHistory(t *testing.T) {
 		}
 		otto.get(history(stream)).expect(http.StatusForbidden, "Only the members of its project, auditors and admins can read this history.")
 	}
+
+	// Otto, in the organisation but in no project, opens the pages of the organisation, the project, its
+	// workspace and its job request, and none offers him a history he would be refused. Olive, an output
+	// checker of the backend and no member of MyStudy, reads the release but is not offered its history.
+	for _, o := range objects[:4] {
+		if link := historyLink(otto.get(o.page).expect(http.StatusOK)); link != "" {
+			t.Errorf("the %s's page offers its history %s to someone who may not read it", o.name, link)
+		}
+	}
+	if link := historyLink(w.as(w.checker).get(w.releaseURL(rel)).expect(http.StatusOK)); link != "" {
+		t.Errorf("the release's page offers its history %s to an output checker who is no member", link)
+	}
+	// Greta, a governance reviewer (audit_log_view without being an admin), is offered every history on
+	// the pages of the organisation, the project, the workspace and the job request (released files are not
+	// hers to open: the admin above found the release's link).
+	greta := w.as(e.user("greta", domain.GovernanceReviewer))
+	for _, o := range objects[:4] {
+		link := historyLink(greta.get(o.page).expect(http.StatusOK))
+		if link == "" {
+			t.Errorf("the %s's page %s offers an auditor no History link", o.name, o.page)
+			continue
+		}
+		greta.get(link).expect(http.StatusOK, "<h1>"+o.heading+"</h1>")
+	}
 }
 
 // TestTheAuditPagesForEveryKindOfViewer reads the log, its export, a project's and an organisation's
@@ -358,6 +382,12 @@ func TestTheAuditPagesForEveryKindOfViewer(t *testing.T) {
 		}
 		if top := strings.Contains(b.get("/").body, `href="/audit"`); top != auditor {
 			t.Errorf("%s: the top bar links to the audit log: %t", who, top)
+		}
+		// The project's page offers its History link to exactly those the history page lets in.
+		if project := b.get(s.studyURL); !who.Anonymous {
+			if linked := historyLink(project.expect(http.StatusOK)) != ""; linked != (auditor || member) {
+				t.Errorf("%s: the project's page links to its history: %t, want %t", who, linked, auditor || member)
+			}
 		}
 	}
 }

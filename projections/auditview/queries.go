@@ -326,33 +326,40 @@ func streamOf(kind refKind, id string) string {
 // HistoryURL is the address of the history of a stream's object.
 func HistoryURL(stream string) string { return "/audit/history?stream=" + url.QueryEscape(stream) }
 
-// ObjectHistoryURL is the address of the history of the object of a kind ("project", "jobrequest": the
-// prefixes of domain/streams.go) and id; ok is false for a kind without a history.
-func ObjectHistoryURL(kind, id string) (string, bool) {
+// ObjectStream is the stream of the object of a kind ("project", "jobrequest": the prefixes of
+// domain/streams.go) and id, whose history it is; ok is false for a kind without a history.
+func ObjectStream(kind, id string) (string, bool) {
 	k, ok := objectKinds[kind]
 	if !ok {
 		return "", false
 	}
-	return HistoryURL(k.stream(id)), true
+	return k.stream(id), true
 }
 
-// StreamProject is the project whose members may read the history of stream; ok is false for a stream
-// that belongs to no project (a user, an organisation, a backend, an application).
-func (q *Queries) StreamProject(ctx context.Context, stream string) (projectID string, ok bool, err error) {
-	err = q.pool.QueryRow(ctx, `SELECT project_id FROM auditview_streams WHERE stream = $1`, stream).Scan(&projectID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
+// MayReadHistory is the one rule of who reads the history of stream, asked by the history page and by
+// every page that links to one, so a link is shown exactly to whoever the page lets in: audit_log_view
+// reads every history (auditor is then true); the members of a project, whatever their roles, read the
+// histories of the project and of what belongs to it (its workspaces, job requests and releases); anyone
+// else is refused. Reading appends nothing, so no command stands behind this: the viewer's permissions
+// come from the roles read model and membership from this projector's copy of the members.
+func (q *Queries) MayReadHistory(ctx context.Context, by domain.Actor, stream string) (auditor bool, err error) {
+	if by.Can.Has(domain.AuditLogView) {
+		return true, nil
 	}
-	return projectID, err == nil, err
+	if by.UserID != "" {
+		var member bool
+		err := q.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM auditview_streams s
+			JOIN auditview_project_members m ON m.project_id = s.project_id
+			WHERE s.stream = $1 AND m.user_id = $2)`, stream, by.UserID).Scan(&member)
+		if err != nil || member {
+			return false, err
+		}
+	}
+	return false, domain.Refused(historyRefusal)
 }
 
-// IsMember reports whether the user is a member of the project, whatever their roles.
-func (q *Queries) IsMember(ctx context.Context, userID, projectID string) (bool, error) {
-	var member bool
-	err := q.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM auditview_project_members WHERE project_id = $1 AND user_id = $2)`,
-		projectID, userID).Scan(&member)
-	return member, err
-}
+// historyRefusal is what a viewer who may not read a history is told.
+const historyRefusal = "Only the members of its project, auditors and admins can read this history."
 
 // ActorOf is the actor recorded in metadata for what a filter names: a person's GitHub login, a backend's
 // slug (its runner), or "cli", "anonymous" and the actors recorded as they are; ok is false when it names

@@ -170,7 +170,11 @@ func (a *Handlers) historyPage(w http.ResponseWriter, r *http.Request) error {
 	if stream == "" {
 		return domain.Invalid("stream", "Say whose history to show: /audit/history?stream=<stream>.")
 	}
-	auditor, err := a.mayReadHistory(r, stream)
+	by, err := kit.Viewer(r, a.Queries)
+	if err != nil {
+		return err
+	}
+	auditor, err := a.Views.MayReadHistory(r.Context(), by, stream)
 	if err != nil {
 		return err
 	}
@@ -190,25 +194,4 @@ func (a *Handlers) historyPage(w http.ResponseWriter, r *http.Request) error {
 	a.Page(w, r, http.StatusOK, "audit_history", kit.View{Title: "History of " + object,
 		Data: historyPage{listing: l, Object: object, Stream: stream}})
 	return nil
-}
-
-// mayReadHistory lets auditors read every history (auditor is then true), and a project's members the
-// histories of what belongs to it; anyone else is refused.
-func (a *Handlers) mayReadHistory(r *http.Request, stream string) (auditor bool, err error) {
-	if err := a.requireAuditor(r); err == nil {
-		return true, nil
-	} else if domain.KindOf(err) != domain.KindForbidden {
-		return false, err
-	}
-	projectID, ok, err := a.Views.StreamProject(r.Context(), stream)
-	if err != nil {
-		return false, err
-	}
-	if ok {
-		member, err := a.Views.IsMember(r.Context(), kit.CurrentUserOf(r).ID, projectID)
-		if err != nil || member {
-			return false, err
-		}
-	}
-	return false, domain.Refused("Only the members of its project, auditors and admins can read this history.")
 }

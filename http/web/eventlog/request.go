@@ -26,6 +26,8 @@ type requestPage struct {
 	eventlogviews.RequestPage
 	Now  time.Time
 	Live kit.LiveView
+	// HistoryURL is the request's history, "" for a viewer who may not read it.
+	HistoryURL string
 }
 
 // RepoURL, ProjectYAMLURL and CommitURL are the request's repository, its project.yaml at its commit and
@@ -123,6 +125,9 @@ func requestCrumbs(j eventlogviews.JobRequest, more ...kit.Crumb) []kit.Crumb {
 func (a *Handlers) requestPage(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.requestView(r)
 	if err != nil {
+		return err
+	}
+	if p.HistoryURL, err = kit.HistoryLink(r, a.Queries, "jobrequest", p.Request.ID); err != nil {
 		return err
 	}
 	a.Page(w, r, http.StatusOK, "job_request", kit.View{Title: "Job request " + p.Request.ID, Crumbs: requestCrumbs(p.Request), Data: p})

@@ -3,6 +3,7 @@ package kit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -148,16 +149,75 @@ func keepAsOf(page []byte, r *http.Request) []byte {
 	})
 }
 
+type historyKey struct{}
+
+// HistoryReaders is the middleware that lets a page ask, through HistoryLink, the question the history
+// page asks (auditviews.Queries.MayReadHistory) before it shows a History link.
+func HistoryReaders(views *auditviews.Queries) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), historyKey{}, views)))
+		})
+	}
+}
+
+// Viewer is the request's user as a decision sees them: their id and their global permissions (nobody's
+// for a visitor who is not logged in).
+func Viewer(r *http.Request, q *identityviews.Queries) (domain.Actor, error) {
+	perms, err := Permissions(r, q, "")
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	by := domain.Actor{Can: perms}
+	if u := CurrentUserOf(r); u != nil {
+		by.UserID = u.ID
+	}
+	return by, nil
+}
+
+// HistoryLink is the address of the History link of an object's page (kind and id as historyOf takes
+// them), or "" when the viewer may not read that history, so the page offers no link the history page
+// would refuse.
+func HistoryLink(r *http.Request, q *identityviews.Queries, kind, id string) (string, error) {
+	views, ok := r.Context().Value(historyKey{}).(*auditviews.Queries)
+	if !ok {
+		return "", errors.New("history links: the server did not install kit.HistoryReaders")
+	}
+	stream, err := historyStream(kind, id)
+	if err != nil {
+		return "", err
+	}
+	by, err := Viewer(r, q)
+	if err != nil {
+		return "", err
+	}
+	if _, err := views.MayReadHistory(r.Context(), by, stream); domain.KindOf(err) == domain.KindForbidden {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return auditviews.HistoryURL(stream), nil
+}
+
 // HistoryOf is the address of the history of an object ("project" and its id): {{historyOf "project" .ID}}.
-// The kinds are the prefixes of the objects' streams, and "organisation" (the staff area's word). An
-// unknown kind is a template's mistake, found when the page is drawn.
 func HistoryOf(kind, id string) (string, error) {
+	stream, err := historyStream(kind, id)
+	if err != nil {
+		return "", err
+	}
+	return auditviews.HistoryURL(stream), nil
+}
+
+// historyStream is the stream of an object whose history a page links to. The kinds are the prefixes of
+// the objects' streams, and "organisation" (the staff area's word). An unknown kind is a template's or a
+// handler's mistake, found when the page is drawn.
+func historyStream(kind, id string) (string, error) {
 	if kind == "organisation" {
 		kind = "org"
 	}
-	link, ok := auditviews.ObjectHistoryURL(kind, id)
+	stream, ok := auditviews.ObjectStream(kind, id)
 	if !ok {
 		return "", fmt.Errorf("historyOf: no objects of kind %q", kind)
 	}
-	return link, nil
+	return stream, nil
 }

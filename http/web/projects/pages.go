@@ -10,7 +10,11 @@ import (
 )
 
 // orgPage is the Data of the "org" page: the view, and the addresses of its projects.
-type orgPage struct{ identityviews.OrgPage }
+type orgPage struct {
+	identityviews.OrgPage
+	// HistoryURL is the organisation's history, "" for a viewer who may not read it.
+	HistoryURL string
+}
 
 // ProjectURL is the address of one of the organisation's projects.
 func (orgPage) ProjectURL(p identityviews.Project) string { return projectURL(p) }
@@ -21,10 +25,14 @@ func (a *Handlers) orgPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || redirectToCanonical(w, r, orgURL(v.Org.Slug)) {
 		return err
 	}
+	page := orgPage{OrgPage: v}
+	if page.HistoryURL, err = kit.HistoryLink(r, a.Queries, "org", v.Org.ID); err != nil {
+		return err
+	}
 	a.Page(w, r, http.StatusOK, "org", kit.View{
 		Title:  v.Org.Name,
 		Crumbs: []kit.Crumb{{Label: v.Org.Name}},
-		Data:   orgPage{v},
+		Data:   page,
 	})
 	return nil
 }
@@ -39,6 +47,8 @@ type projectPage struct {
 	Workspaces wsviews.ProjectWorkspaces
 	// NewWorkspaceURL is the form that creates a workspace, "" for a user who may not (workspace_create).
 	NewWorkspaceURL string
+	// HistoryURL is the project's history, "" for a viewer who may not read it.
+	HistoryURL string
 }
 
 // WorkspaceURL is the address of one of the project's workspaces.
@@ -69,6 +79,9 @@ func (a *Handlers) projectPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if v.Viewer.Has(domain.WorkspaceCreate) {
 		page.NewWorkspaceURL = page.URL + "/new-workspace/"
+	}
+	if page.HistoryURL, err = kit.HistoryLink(r, a.Queries, "project", v.Project.ID); err != nil {
+		return err
 	}
 	a.Page(w, r, http.StatusOK, "project", kit.View{
 		Title:  v.Project.Name,

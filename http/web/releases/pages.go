@@ -100,6 +100,8 @@ type releasePage struct {
 	Files                    []fileRow
 	Preview                  *preview
 	CanDelete                bool
+	// HistoryURL is the release's history, "" for the latest files and for a viewer who may not read it.
+	HistoryURL string
 }
 
 // preview is the file chosen on a release page, as shown at its right.
@@ -157,6 +159,12 @@ func (a *Handlers) renderRelease(w http.ResponseWriter, r *http.Request, ws rele
 			return err
 		}
 		page.Preview = &p
+	}
+	if page.Release != nil {
+		var err error
+		if page.HistoryURL, err = kit.HistoryLink(r, a.Queries, "release", page.Release.ID); err != nil {
+			return err
+		}
 	}
 	title := page.Heading + " of " + ws.Name
 	a.Page(w, r, http.StatusOK, "release", kit.View{Title: title, Crumbs: crumbs(ws, kit.Crumb{Label: page.Heading}), Data: page})

@@ -190,6 +190,8 @@ type workspacePage struct {
 	URL, RunJobsURL, LogsURL, ReleasesURL string
 	CanArchive, CanNotify, CanRun         bool
 	TokenError                            string
+	// HistoryURL is the workspace's history, "" for a viewer who may not read it.
+	HistoryURL string
 }
 
 func newWorkspacePageData(v wsviews.WorkspacePage) workspacePage {
@@ -211,6 +213,11 @@ func (a *Handlers) workspacePage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Handlers) renderWorkspace(w http.ResponseWriter, r *http.Request, status int, page workspacePage) {
+	var err error
+	if page.HistoryURL, err = kit.HistoryLink(r, a.Queries, "workspace", page.Workspace.ID); err != nil {
+		a.Fail(w, r, err)
+		return
+	}
 	a.Page(w, r, status, "workspace", kit.View{Title: page.Workspace.Name, Crumbs: workspaceCrumbs(page.WorkspacePage), Data: page})
 }
 
