@@ -93,7 +93,8 @@ func (d *Dir) createTemp() (*os.File, error) {
 	}
 }
 
-// Put writes r to a temporary file while hashing it, then syncs and renames it to its sha256's path and
+// Put writes r to a temporary file while hashing it (copyToFile: the disk writes as the bytes arrive), then
+// syncs and renames it to its sha256's path and
 // syncs the folder, so the blob and its name both survive a crash once Put has returned.
 func (d *Dir) Put(ctx context.Context, r io.Reader, limit int64) (Stored, error) {
 	c, err := newContent(ctx, r, limit)
@@ -111,7 +112,7 @@ func (d *Dir) Put(ctx context.Context, r io.Reader, limit int64) (Stored, error)
 		}
 		temp.Close()
 	}()
-	if _, err := io.Copy(temp, c); err != nil {
+	if err := copyToFile(temp, c); err != nil {
 		return Stored{}, c.failure(fmt.Errorf("blobs: write a temporary file: %w", err))
 	}
 	stored := c.stored()

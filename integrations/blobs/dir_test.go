@@ -156,6 +156,10 @@ func TestAPutKilledMidwayLeavesNoBlobAndTheNextStartRemovesItsTemporaryFile(t *t
 		child.Process.Kill()
 		t.Fatalf("the child never began its put; stderr: %s", stderr.String())
 	}
+	// The Put writes what it has read from another goroutine: the kill comes once the bytes are in the file.
+	for deadline := time.Now().Add(10 * time.Second); tempFileSize(t, root) < 64<<10 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +185,20 @@ func TestAPutKilledMidwayLeavesNoBlobAndTheNextStartRemovesItsTemporaryFile(t *t
 	if _, err := d.Open(context.Background(), hex.EncodeToString(sum[:])); !errors.Is(err, blobs.ErrNotFound) {
 		t.Errorf("open what the killed put had read: %v, want ErrNotFound", err)
 	}
+}
+
+// tempFileSize is the size of the one temporary file under root, 0 while there is none.
+func tempFileSize(t *testing.T, root string) int64 {
+	t.Helper()
+	temps, err := filepath.Glob(filepath.Join(root, "tmp", "*"))
+	if err != nil || len(temps) != 1 {
+		return 0
+	}
+	info, err := os.Stat(temps[0])
+	if err != nil {
+		return 0
+	}
+	return info.Size()
 }
 
 func TestAStartLeavesAnotherProcesssPutInProgressAlone(t *testing.T) {
