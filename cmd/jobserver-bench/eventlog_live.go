@@ -102,6 +102,8 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 		return err
 	}
 	defer pages.close()
+	fmt.Fprintf(os.Stderr, "live: %d of the %d pages opened before the read model had all %d jobs of their request (they show them at a notice)\n",
+		pages.short(), livePages, liveJobsPerRequest)
 	for _, p := range pages.pages {
 		go p.follow(pages.ctx, changes)
 	}
@@ -295,6 +297,19 @@ func (s *livePageSet) close() {
 	}
 }
 
+// short is the number of pages showing fewer jobs than their request has.
+func (s *livePageSet) short() int {
+	n := 0
+	for _, p := range s.pages {
+		p.mu.Lock()
+		if len(p.steps) < liveJobsPerRequest {
+			n++
+		}
+		p.mu.Unlock()
+	}
+	return n
+}
+
 var liveStreamAttr = regexp.MustCompile(`data-live="([^"]+)"`)
 
 // openLivePages opens the pages: each loads its page, opens the stream the page names and expands the jobs
@@ -408,12 +423,16 @@ func (p *livePage) refetch(ctx context.Context, changes *liveChanges) error {
 	for _, m := range liveJobRow.FindAllSubmatch(body, -1) {
 		job := string(m[1])
 		step, _ := strconv.Atoi(string(m[2]))
-		if from, ok := p.steps[job]; ok && changes != nil && step > from {
-			changes.seen(job, from, step, at)
+		// A job the page did not show before is recorded whatever its step: a page that opened before the
+		// read model had its request's jobs first shows them, at step 0, at a notice.
+		shown, ok := p.steps[job]
+		if ok && step <= shown {
+			continue
 		}
-		if step > p.steps[job] || changes == nil {
-			p.steps[job] = step
+		if changes != nil && step > shown {
+			changes.seen(job, shown, step, at)
 		}
+		p.steps[job] = step
 	}
 	return nil
 }
