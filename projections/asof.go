@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,13 @@ func schemaOf(ctx context.Context) string {
 // TimeTravel keeps the read models as of a few past moments, each built once (BuildAt) into a schema of
 // its own and shared by every page that asks for the same place in the log, so an auditor browsing the
 // past pays for the replay once. The schemas belong to this process: Close drops them.
+//
+// A process that crashes leaves its schemas behind, so each build first sweeps the schemas time travel
+// named (asof_<ulid>) whose owner is gone. The owner holds an advisory lock per schema, from before the
+// schema exists until it is dropped, on a connection of its own outside the pool: Postgres lets go of the
+// locks of a process that dies with its connection, so a schema whose lock is free is nobody's. A sweep
+// also leaves alone a schema made less than staleAfter ago (its ulid says when), in case its owner's lock
+// connection is being made again.
 type TimeTravel struct {
 	runner *Runner
 	keep   int
@@ -99,7 +107,22 @@ type TimeTravel struct {
 	mu      sync.Mutex
 	schemas map[eventstore.Position]*pastSchema
 	closed  bool
+
+	// locks holds the advisory lock of every schema this process keeps; nil until the first build, and
+	// after it failed.
+	lockMu     sync.Mutex
+	locks      *pgx.Conn
+	lockConfig *pgx.ConnConfig
 }
+
+// pastPrefix begins the name of every schema time travel builds, before the schema's ulid.
+const pastPrefix = "asof_"
+
+// staleAfter is how old a schema of time travel must be before a sweep may drop it when its lock is free.
+const staleAfter = 10 * time.Minute
+
+// pastLockSQL is the advisory lock key of the schema named $1.
+const pastLockSQL = `hashtextextended('jobserver asof ' || $1::text, 0)`
 
 // pastSchema is a built schema, with the pages reading it now.
 type pastSchema struct {
@@ -110,7 +133,16 @@ type pastSchema struct {
 
 // NewTimeTravel keeps up to keep past schemas built by runner's projectors.
 func NewTimeTravel(runner *Runner, keep int) *TimeTravel {
-	return &TimeTravel{runner: runner, keep: max(keep, 1), schemas: map[eventstore.Position]*pastSchema{}}
+	config := runner.pool.Config().ConnConfig.Copy()
+	for k, v := range lockKeepalive {
+		config.RuntimeParams[k] = v
+	}
+	name := config.RuntimeParams["application_name"]
+	if name == "" {
+		name = "jobserver"
+	}
+	config.RuntimeParams["application_name"] = name + " time travel"
+	return &TimeTravel{runner: runner, keep: max(keep, 1), schemas: map[eventstore.Position]*pastSchema{}, lockConfig: config}
 }
 
 // At returns ctx reading the read models as they were at t, and the function to call once the page is
@@ -125,17 +157,22 @@ func (tt *TimeTravel) At(ctx context.Context, t time.Time) (context.Context, fun
 	}
 	key := fmt.Sprintf("%d.%d", at.TxID, at.Seq)
 	_, err, _ = tt.builds.Do(key, func() (any, error) {
-		name := "asof_" + strings.ToLower(ulid.Make().String())
 		// The build outlives the request that started it, as others may be waiting for it.
-		err := tt.runner.BuildAt(context.WithoutCancel(ctx), name, at, nil)
+		ctx := context.WithoutCancel(ctx)
+		tt.sweep(ctx)
+		name := pastPrefix + strings.ToLower(ulid.Make().String())
+		if err := tt.lock(ctx, name); err != nil {
+			return nil, err
+		}
+		err := tt.runner.BuildAt(ctx, name, at, nil)
 		if err != nil {
-			tt.runner.dropSchema(name)
+			tt.drop(name)
 			return nil, err
 		}
 		tt.mu.Lock()
 		defer tt.mu.Unlock()
 		if tt.closed {
-			tt.runner.dropSchema(name)
+			tt.drop(name)
 			return nil, errors.New("time travel: the server is stopping")
 		}
 		tt.schemas[at] = &pastSchema{name: name, lastUsed: time.Now()}
@@ -184,18 +221,94 @@ func (tt *TimeTravel) evict() {
 		oldest := slices.MinFunc(idle, func(a, b eventstore.Position) int {
 			return tt.schemas[a].lastUsed.Compare(tt.schemas[b].lastUsed)
 		})
-		tt.runner.dropSchema(tt.schemas[oldest].name)
+		tt.drop(tt.schemas[oldest].name)
 		delete(tt.schemas, oldest)
 	}
 }
 
-// Close drops the schemas built.
+// Close drops the schemas built and lets go of their locks.
 func (tt *TimeTravel) Close() {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
 	tt.closed = true
 	for at, s := range tt.schemas {
-		tt.runner.dropSchema(s.name)
+		tt.drop(s.name)
 		delete(tt.schemas, at)
+	}
+	tt.lockMu.Lock()
+	defer tt.lockMu.Unlock()
+	if tt.locks != nil {
+		_ = tt.locks.Close(context.Background())
+		tt.locks = nil
+	}
+}
+
+// lock takes the advisory lock of the schema name before it is created, connecting the lock connection
+// first if need be; a connection that fails is closed, so the next build connects again.
+func (tt *TimeTravel) lock(ctx context.Context, name string) error {
+	tt.lockMu.Lock()
+	defer tt.lockMu.Unlock()
+	if tt.locks == nil {
+		conn, err := pgx.ConnectConfig(ctx, tt.lockConfig)
+		if err != nil {
+			return fmt.Errorf("time travel: connect to hold the schemas' locks: %w", err)
+		}
+		tt.locks = conn
+	}
+	if _, err := tt.locks.Exec(ctx, `SELECT pg_advisory_lock(`+pastLockSQL+`)`, name); err != nil {
+		_ = tt.locks.Close(context.WithoutCancel(ctx))
+		tt.locks = nil
+		return fmt.Errorf("time travel: lock the schema %s: %w", name, err)
+	}
+	return nil
+}
+
+// drop drops the schema name, then lets go of its lock.
+func (tt *TimeTravel) drop(name string) {
+	tt.runner.dropSchema(name)
+	tt.lockMu.Lock()
+	defer tt.lockMu.Unlock()
+	if tt.locks == nil {
+		return
+	}
+	if _, err := tt.locks.Exec(context.Background(), `SELECT pg_advisory_unlock(`+pastLockSQL+`)`, name); err != nil {
+		tt.runner.logger.Warn("time travel: could not let go of a dropped schema's lock", slog.String("schema", name), slog.Any("error", err))
+	}
+}
+
+// sweep drops the schemas of time travel that a process which stopped without dropping them (a crash)
+// left behind: made more than staleAfter ago and with no process holding their lock. Each is dropped
+// holding its lock for the transaction, so no build or reader can take it meanwhile. A sweep that fails
+// is logged: the build goes on.
+func (tt *TimeTravel) sweep(ctx context.Context) {
+	rows, err := tt.runner.pool.Query(ctx, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, pastPrefix)
+	if err != nil {
+		tt.runner.logger.Warn("time travel: could not list the schemas left behind", slog.Any("error", err))
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tt.runner.logger.Warn("time travel: could not list the schemas left behind", slog.Any("error", err))
+		return
+	}
+	for _, name := range names {
+		id, err := ulid.ParseStrict(strings.ToUpper(strings.TrimPrefix(name, pastPrefix)))
+		if err != nil || time.Since(ulid.Time(id.Time())) < staleAfter {
+			continue // not named by time travel, or too young to tell
+		}
+		err = pgx.BeginFunc(ctx, tt.runner.pool, func(tx pgx.Tx) error {
+			var free bool
+			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+pastLockSQL+`)`, name).Scan(&free); err != nil || !free {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+				return err
+			}
+			tt.runner.logger.Info("time travel: dropped a schema left behind", slog.String("schema", name))
+			return nil
+		})
+		if err != nil {
+			tt.runner.logger.Warn("time travel: could not drop a schema left behind", slog.String("schema", name), slog.Any("error", err))
+		}
 	}
 }
