@@ -156,10 +156,7 @@ func (h *Hub) poll(ctx context.Context, latest eventstore.Position) (bool, error
 		if !ok || at == w.at {
 			continue
 		}
-		if !w.known || !h.followed(name) {
-			// Nothing was open before the hub's first read, and nothing follows this projector now: there is
-			// nobody to tell.
-			h.setPosition(w, at)
+		if h.moveUnfollowed(name, w, at) {
 			continue
 		}
 		c := change{all: true} // a checkpoint that went back is a rebuild: everything changed
@@ -186,16 +183,23 @@ func (h *Hub) Open() int {
 	return len(h.subs)
 }
 
-// followed reports whether a subscription follows the projector.
-func (h *Hub) followed(projector string) bool {
+// moveUnfollowed moves w to at, and reports true, when there is nobody to tell: nothing was open before the
+// hub's first read, and nothing follows the projector now. It checks and moves under the lock Subscribe
+// takes, so a page that subscribes meanwhile is either followed here, and told by the publish, or finds
+// its since behind w.at, and is told everything at once; with the check and the move apart, a page
+// subscribing between them heard of neither and missed what the commit changed.
+func (h *Hub) moveUnfollowed(projector string, w *watched, at eventstore.Position) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.subs {
-		if s.projector == projector {
-			return true
+	if w.known {
+		for s := range h.subs {
+			if s.projector == projector {
+				return false
+			}
 		}
 	}
-	return false
+	w.at, w.known = at, true
+	return true
 }
 
 func (h *Hub) setPosition(w *watched, at eventstore.Position) {
