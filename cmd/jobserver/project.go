@@ -123,9 +123,11 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 
 	runCtx, cancel := context.WithCancel(ctx)
 	var stopped []chan struct{}
-	// The RAP poller, like the projectors, runs in one process at a time, on a lock connection of its own.
+	// The RAP poller and the sweep of orphan blobs, like the projectors, run in one process at a time, on a
+	// lock connection of their own.
+	sweeper := releases.NewSweeper(b.kit(logger), releaseBlobs)
 	pollRAP := func(ctx context.Context) error {
-		return projections.NewExclusive(b.pool, logger, 0).Run(ctx, rapPoller(rap))
+		return projections.NewExclusive(b.pool, logger, 0).Run(ctx, rapPoller(rap), projections.Job{Name: releases.SweeperName, Run: sweeper.Run})
 	}
 	for _, run := range append([]func(context.Context) error{b.runner.Run, reactors.Run, sealer.Run, pollRAP}, b.log.background(b.pool, logger)...) {
 		done := make(chan struct{})

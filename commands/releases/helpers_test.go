@@ -88,7 +88,7 @@ type world struct {
 	id           *identity.Commands
 	store        *interleavingStore
 	log          *commands.EventLog
-	blobs        *blobs.Dir
+	blobs        blobs.Store
 	remover      *releases.Remover
 	reacted      int // events the remover has seen
 	projectID    string
@@ -106,14 +106,20 @@ func newWorld(t *testing.T) *world {
 // newWorldOn is the world on an event store of the test's choosing.
 func newWorldOn(t *testing.T, events eventstore.Store) *world {
 	t.Helper()
-	ctx := context.Background()
-	store := &interleavingStore{Store: events}
-	log := commands.NewEventLog(store, domain.Events, time.Now)
-	kit := commands.Kit{Log: log}
 	dir, err := blobs.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newWorldWith(t, events, dir)
+}
+
+// newWorldWith is the world on an event store and a blob store of the test's choosing.
+func newWorldWith(t *testing.T, events eventstore.Store, dir blobs.Store) *world {
+	t.Helper()
+	ctx := context.Background()
+	store := &interleavingStore{Store: events}
+	log := commands.NewEventLog(store, domain.Events, time.Now)
+	kit := commands.Kit{Log: log}
 	w := &world{Commands: releases.New(kit, blobs.ForReleases{Store: dir}, limit), id: identity.New(kit), store: store, log: log,
 		blobs: dir, remover: releases.NewRemover(kit, blobs.ForReleases{Store: dir}), workspace: "bp-main", nextGitHubID: 1}
 	cli := commands.CLIActor

@@ -43,23 +43,28 @@ func (r *Remover) React(ctx context.Context, e domain.Event, eventID string) err
 		return nil
 	}
 	ctx = commands.WithCausationID(ctx, eventID)
-	actor := commands.ReactorActor(RemoverName)
-	res, err := commands.Retry(ctx, func() (commands.Result, error) {
-		blob, version, err := commands.LoadAggregate[domain.Blob](ctx, r.log, domain.BlobStream(started.SHA256))
-		if err != nil {
-			return commands.Result{}, err
-		}
-		finished := blob.FinishRemoval(started.SHA256)
-		if len(finished) == 0 {
-			return commands.Result{}, nil
-		}
-		if err := r.blobs.Delete(ctx, started.SHA256); err != nil {
-			return commands.Result{}, fmt.Errorf("delete the bytes %s: %w", started.SHA256, err)
-		}
-		return r.log.Append(ctx, actor, []commands.Write{{Stream: domain.BlobStream(started.SHA256), Expected: eventstore.Exactly(version), Events: finished}})
-	})
+	res, err := finishRemoval(ctx, r.log, r.blobs, commands.ReactorActor(RemoverName), started.SHA256)
 	if err == nil && res.Changed() {
 		r.logger.InfoContext(ctx, "removed the bytes no released file references", slog.String("sha256", started.SHA256))
 	}
 	return err
+}
+
+// finishRemoval deletes the bytes sha256 from storage if their removal has started, and records that
+// they are gone; with no removal running it does nothing.
+func finishRemoval(ctx context.Context, log *commands.EventLog, blobs Blobs, actor commands.Actor, sha256 string) (commands.Result, error) {
+	return commands.Retry(ctx, func() (commands.Result, error) {
+		blob, version, err := commands.LoadAggregate[domain.Blob](ctx, log, domain.BlobStream(sha256))
+		if err != nil {
+			return commands.Result{}, err
+		}
+		finished := blob.FinishRemoval(sha256)
+		if len(finished) == 0 {
+			return commands.Result{}, nil
+		}
+		if err := blobs.Delete(ctx, sha256); err != nil {
+			return commands.Result{}, fmt.Errorf("delete the bytes %s: %w", sha256, err)
+		}
+		return log.Append(ctx, actor, []commands.Write{{Stream: domain.BlobStream(sha256), Expected: eventstore.Exactly(version), Events: finished}})
+	})
 }

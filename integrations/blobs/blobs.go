@@ -44,6 +44,16 @@ type Store interface {
 	Open(ctx context.Context, sha256 string) (Blob, error)
 	// Delete removes stored content; deleting what is absent succeeds.
 	Delete(ctx context.Context, sha256 string) error
+	// List calls each with every blob stored (never a temporary upload), in no set order, and stops at
+	// the first error each returns. A blob put or deleted while it lists may or may not be named.
+	List(ctx context.Context, each func(Listed) error) error
+}
+
+// Listed is a stored blob as List names it: when it was stored is how the orphan sweep tells a crash's
+// leftover from an upload still on its way to its event.
+type Listed struct {
+	SHA256 string // lowercase hex
+	Stored time.Time
 }
 
 // parseSHA256 returns name in lowercase when it is 64 hex digits: only such a name reaches a path or a key.

@@ -198,3 +198,40 @@ func (d *Dir) Delete(_ context.Context, sha256 string) error {
 	}
 	return nil
 }
+
+// List walks the blob folders (ab/abcdef…), leaving out tmp/ and whatever is not named as a blob there.
+func (d *Dir) List(ctx context.Context, each func(Listed) error) error {
+	folders, err := os.ReadDir(d.root)
+	if err != nil {
+		return fmt.Errorf("blobs: list the blob directory: %w", err)
+	}
+	for _, folder := range folders {
+		if !folder.IsDir() || len(folder.Name()) != 2 {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(d.root, folder.Name()))
+		if err != nil {
+			return fmt.Errorf("blobs: list a blob folder: %w", err)
+		}
+		for _, e := range entries {
+			sha, ok := parseSHA256(e.Name())
+			if !ok || sha != e.Name() || sha[:2] != folder.Name() || !e.Type().IsRegular() {
+				continue
+			}
+			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted since the folder was read
+			}
+			if err != nil {
+				return fmt.Errorf("blobs: list a blob: %w", err)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := each(Listed{SHA256: sha, Stored: info.ModTime()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -257,3 +257,27 @@ func BenchmarkDirPut16MiB(b *testing.B) {
 		}
 	}
 }
+
+// List names the blobs only: not a temporary file of a Put, nor anything else someone left in the directory.
+func TestDirListsBlobsAndNothingElse(t *testing.T) {
+	d, root := newDir(t)
+	stored, err := d.Put(context.Background(), strings.NewReader("hello"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stray := range []string{"tmp/put-123", "README", "2c/notes.txt", "ab/" + stored.SHA256} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, stray)), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, stray), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var listed []string
+	if err := d.List(context.Background(), func(l blobs.Listed) error { listed = append(listed, l.SHA256); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0] != stored.SHA256 {
+		t.Errorf("listed %q, want only %s", listed, stored.SHA256)
+	}
+}

@@ -13,7 +13,7 @@ import (
 // types and its errors.
 type ForReleases struct{ Store }
 
-var _ releases.Blobs = ForReleases{}
+var _ releases.SweptBlobs = ForReleases{}
 
 // Put stores r; a Put beyond limit is releases.ErrTooLarge.
 func (f ForReleases) Put(ctx context.Context, r io.Reader, limit int64) (releases.Stored, error) {
@@ -34,4 +34,9 @@ func (f ForReleases) Open(ctx context.Context, sha256 string) (releases.Blob, er
 		return nil, err
 	}
 	return b, nil
+}
+
+// List names every stored blob, with when it was stored.
+func (f ForReleases) List(ctx context.Context, each func(releases.ListedBlob) error) error {
+	return f.Store.List(ctx, func(l Listed) error { return each(releases.ListedBlob(l)) })
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -304,6 +305,26 @@ func (s *S3) Delete(ctx context.Context, sha256 string) error {
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, contentPrefix+sha, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("blobs: delete a blob in S3: %w", err)
+	}
+	return nil
+}
+
+// List lists the objects under sha256/; an object's time is when it was last written (its copy into place).
+func (s *S3) List(ctx context.Context, each func(Listed) error) error {
+	ctx, cancel := context.WithCancel(ctx) // stops the listing's goroutine when each stops early
+	defer cancel()
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: contentPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("blobs: list the blobs in S3: %w", obj.Err)
+		}
+		name := strings.TrimPrefix(obj.Key, contentPrefix)
+		sha, ok := parseSHA256(name)
+		if !ok || sha != name {
+			continue
+		}
+		if err := each(Listed{SHA256: sha, Stored: obj.LastModified}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, newSubject func(t *testing.T) Subject) {
 		{"MalformedAndAbsentNamesAreNotFound", malformedAndAbsentNamesAreNotFound},
 		{"AReaderThatFailsMidwayKeepsNothing", aReaderThatFailsMidwayKeepsNothing},
 		{"APutWhoseContextEndsKeepsNothing", aPutWhoseContextEndsKeepsNothing},
+		{"ListNamesEveryBlobWithWhenItWasStored", listNamesEveryBlob},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +291,36 @@ func deleteRemoves(t *testing.T, s Subject) {
 		t.Errorf("deleting a malformed name: %v", err)
 	}
 	expectOneBlob(t, s)
+}
+
+func listNamesEveryBlob(t *testing.T, s Subject) {
+	ctx := context.Background()
+	before := time.Now().Add(-time.Minute) // the store's clock is not quite ours, and S3 keeps whole seconds
+	a, b, gone := put(t, s.Store, Bytes(1000, 21)), put(t, s.Store, Bytes(1000, 22)), put(t, s.Store, Bytes(1000, 23))
+	if err := s.Store.Delete(ctx, gone.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().Add(time.Minute)
+	listed := map[string]time.Time{}
+	if err := s.Store.List(ctx, func(l blobs.Listed) error {
+		listed[l.SHA256] = l.Stored
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 2 {
+		t.Errorf("listed %v, want %s and %s", listed, a.SHA256, b.SHA256)
+	}
+	for _, want := range []string{a.SHA256, b.SHA256} {
+		if at, ok := listed[want]; !ok || at.Before(before) || at.After(after) {
+			t.Errorf("%s listed as stored at %v (listed: %v), want between %v and %v", want, at, ok, before, after)
+		}
+	}
+	stop := errors.New("enough")
+	calls := 0
+	if err := s.Store.List(ctx, func(blobs.Listed) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("a listing whose callback fails: %v after %d calls, want its error after one", err, calls)
+	}
 }
 
 func malformedAndAbsentNamesAreNotFound(t *testing.T, s Subject) {
