@@ -171,38 +171,33 @@ type Uploaded struct {
 }
 
 // uploadReleaseFile decides all it can before reading a byte (so a refused upload stores nothing), then
-// streams the body into storage with the size limit, then decides again on fresh state with the bytes'
-// sha256 and appends the upload with a reference to the bytes in one append. Bytes stored by an upload
-// that is then refused are removed unless another live file has the same.
+// streams the body into storage with the size limit, then decides with the bytes' sha256 and appends the
+// upload with a reference to the bytes in one append. The first decision is on the state read before
+// the body: every stream read guards the append, so a release, role or backend changed during the upload
+// makes it decide again on fresh state rather than on what it read, without reading it all again when
+// nothing changed. Bytes stored by an upload that is then refused are removed unless another live file
+// has the same.
 func (h handlers) uploadReleaseFile(ctx context.Context, cmd UploadReleaseFile) (Uploaded, error) {
 	id, err := domain.NormalizeReleaseID(cmd.ReleaseID)
 	if err != nil {
 		return Uploaded{}, domain.NotFound("No such release: " + cmd.ReleaseID + ".")
 	}
 	cmd.ReleaseID = id
-	if _, err := commands.Retry(ctx, func() (domain.ReleaseFileRequest, error) {
-		release, _, by, upload, err := h.uploadState(ctx, cmd)
-		if err != nil {
-			return domain.ReleaseFileRequest{}, err
-		}
-		return release.CheckUpload(by, upload)
-	}); err != nil {
-		return Uploaded{}, err
-	}
-	body := &body{r: cmd.Body}
-	stored, err := h.blobs.Put(ctx, body, h.maxFileSize)
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return Uploaded{}, domain.ReleaseFileTooLarge(h.maxFileSize)
-	case err != nil && body.err != nil:
-		return Uploaded{}, domain.Invalid("file", "The file's bytes stopped arriving before their end; nothing was kept. Send the file again.")
-	case err != nil:
-		return Uploaded{}, fmt.Errorf("store the bytes of %s: %w", cmd.Name, err)
-	}
+	var stored *Stored // once the body is stored
 	out, err := commands.Retry(ctx, func() (Uploaded, error) {
 		release, version, by, upload, err := h.uploadState(ctx, cmd)
 		if err != nil {
 			return Uploaded{}, err
+		}
+		if stored == nil {
+			if _, err := release.CheckUpload(by, upload); err != nil {
+				return Uploaded{}, err
+			}
+			s, err := h.store(ctx, cmd)
+			if err != nil {
+				return Uploaded{}, err
+			}
+			stored = &s
 		}
 		uploaded, err := release.UploadFile(by, upload, stored.SHA256, stored.Size)
 		if err != nil {
@@ -228,12 +223,27 @@ func (h handlers) uploadReleaseFile(ctx context.Context, cmd UploadReleaseFile) 
 	})
 	if err != nil {
 		// Bytes being removed, or gone already, need no removal of their own.
-		if !errors.Is(err, domain.ErrBlobBeingRemoved) {
+		if stored != nil && !errors.Is(err, domain.ErrBlobBeingRemoved) {
 			h.removeIfUnreferenced(ctx, cmd.Actor, stored.SHA256)
 		}
 		return Uploaded{}, err
 	}
 	return out, nil
+}
+
+// store streams an upload's body into storage, within the size limit.
+func (h handlers) store(ctx context.Context, cmd UploadReleaseFile) (Stored, error) {
+	body := &body{r: cmd.Body}
+	stored, err := h.blobs.Put(ctx, body, h.maxFileSize)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return Stored{}, domain.ReleaseFileTooLarge(h.maxFileSize)
+	case err != nil && body.err != nil:
+		return Stored{}, domain.Invalid("file", "The file's bytes stopped arriving before their end; nothing was kept. Send the file again.")
+	case err != nil:
+		return Stored{}, fmt.Errorf("store the bytes of %s: %w", cmd.Name, err)
+	}
+	return stored, nil
 }
 
 // body is an upload's body that remembers a failure to read it (the sender went away mid-stream), so that

@@ -305,16 +305,16 @@ func TestADeletionLosesToAnUploadOfTheSameBytes(t *testing.T) {
 	}
 }
 
-// TestAnUploadWhoseBytesWereRemovedAfterItStoredThemAsksToBeSentAgain: between the upload's Put (which
-// found the bytes already stored) and its read of the blob stream, the last file with them is deleted and
-// the removal runs to its end. The blob stream shows no removal running, but the bytes are gone: the
+// TestAnUploadWhoseBytesWereRemovedAfterItStoredThemAsksToBeSentAgain: after the upload's Put (which
+// found the bytes already stored) has read the blob stream, the last file with them is deleted and the
+// removal runs to its end. The blob stream it read shows no removal running, but the bytes are gone: the
 // upload sees that and appends nothing.
 func TestAnUploadWhoseBytesWereRemovedAfterItStoredThemAsksToBeSentAgain(t *testing.T) {
 	t.Parallel()
 	w, old, oldFile, id := sharingBytes(t)
 
-	// The release stream's first read is the check before the body; the second comes after the Put.
-	w.store.after(domain.ReleaseStream(id), 2, func() {
+	// The upload reads the blob stream once its Put is done.
+	w.store.after(domain.BlobStream(sum("same")), 1, func() {
 		w.delete(t, old, oldFile)
 		w.react(t)
 	})
