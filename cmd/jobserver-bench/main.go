@@ -24,7 +24,7 @@
 //
 // It prints a table and exits 0 even when a target is missed: it is a report, and MISSED says so.
 //
-//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only identity|runnerapi|eventlog|audit|releases]
+//	BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/jobserver-bench [-quick] [-only store|identity|runnerapi|eventlog|audit|releases]
 package main
 
 import (
@@ -36,6 +36,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -63,6 +65,9 @@ type config struct {
 	quickReleases bool // fewer repeats of the 16 MiB file and a release of 100 MiB (-quick)
 }
 
+// onlyChoices are the groups of measurements -only can choose.
+var onlyChoices = []string{"store", "identity", "runnerapi", "eventlog", "audit", "releases"}
+
 func parseFlags(args []string) (config, error) {
 	cfg := config{writerCounts: []int{1, 4, 16}, lagRate: 1000, lagAppenders: 8}
 	fs := flag.NewFlagSet("jobserver-bench", flag.ContinueOnError)
@@ -70,7 +75,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	fs.StringVar(&cfg.only, "only", "", `"identity" runs only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows; "releases" only the released outputs rows`)
+	fs.StringVar(&cfg.only, "only", "", `"store" runs only the event store and projection kit rows (the seed, reads, rebuild, appends, lag and the command on a long stream); "identity" only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows; "releases" only the released outputs rows`)
 	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
 	fs.IntVar(&cfg.eventLogRequests, "eventlog-requests", 100_000, "job requests generated for the event log (10 jobs each on average)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (flags given explicitly still win)")
@@ -84,8 +89,8 @@ func parseFlags(args []string) (config, error) {
 	if *quick {
 		applyQuickSizes(fs, &cfg)
 	}
-	if cfg.only != "" && cfg.only != "identity" && cfg.only != "runnerapi" && cfg.only != "eventlog" && cfg.only != "audit" && cfg.only != "releases" {
-		return cfg, fmt.Errorf("-only %q: the choices are identity, runnerapi, eventlog, audit and releases", cfg.only)
+	if cfg.only != "" && !slices.Contains(onlyChoices, cfg.only) {
+		return cfg, fmt.Errorf("-only %q: the choices are %s", cfg.only, strings.Join(onlyChoices, ", "))
 	}
 	if cfg.eventLogRequests < 2 {
 		return cfg, errors.New("-eventlog-requests must be at least 2")
@@ -178,73 +183,31 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		return err
 	}
 	var rep report
-	if cfg.only == "identity" {
-		if err := measureIdentityRebuild(ctx, cfg, &rep); err != nil {
-			return fmt.Errorf("identity rebuild: %w", err)
+	// Each phase names the -only choices that run it; the full run runs them all, in this order.
+	phases := []struct {
+		name string
+		in   []string
+		run  func() error
+	}{
+		{"seed", []string{"store", "audit"}, func() error { return seed(ctx, env, cfg.events) }},
+		{"reads", []string{"store", "audit"}, func() error { return measureReads(ctx, env, cfg.events, &rep) }},
+		{"rebuild", []string{"store"}, func() error { return measureRebuild(ctx, env, cfg.events, &rep) }},
+		{"identity rebuild", []string{"identity"}, func() error { return measureIdentityRebuild(ctx, cfg, &rep) }},
+		{"writes", []string{"store"}, func() error { return measureWrites(ctx, env, cfg, &rep) }},
+		{"projection lag", []string{"store"}, func() error { return measureLag(ctx, env, cfg, &rep) }},
+		{"audit", []string{"audit"}, func() error { return measureAudit(ctx, env, cfg, &rep) }},
+		{"command on a long stream", []string{"store"}, func() error { return measureLongStreamCommand(ctx, env, &rep) }},
+		{"runner API", []string{"runnerapi"}, func() error { return measureRunnerAPI(ctx, cfg, &rep) }},
+		{"event log", []string{"eventlog"}, func() error { return measureEventLog(ctx, cfg, &rep) }},
+		{"releases", []string{"releases"}, func() error { return measureReleases(ctx, cfg, &rep) }},
+	}
+	for _, p := range phases {
+		if cfg.only != "" && !slices.Contains(p.in, cfg.only) {
+			continue
 		}
-		rep.print(out, info, cfg)
-		return nil
-	}
-	if cfg.only == "runnerapi" {
-		if err := measureRunnerAPI(ctx, cfg, &rep); err != nil {
-			return fmt.Errorf("runner API: %w", err)
+		if err := p.run(); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
 		}
-		rep.print(out, info, cfg)
-		return nil
-	}
-	if cfg.only == "eventlog" {
-		if err := measureEventLog(ctx, cfg, &rep); err != nil {
-			return fmt.Errorf("event log: %w", err)
-		}
-		rep.print(out, info, cfg)
-		return nil
-	}
-	if cfg.only == "releases" {
-		if err := measureReleases(ctx, cfg, &rep); err != nil {
-			return fmt.Errorf("releases: %w", err)
-		}
-		rep.print(out, info, cfg)
-		return nil
-	}
-	if err := seed(ctx, env, cfg.events); err != nil {
-		return err
-	}
-	if err := measureReads(ctx, env, cfg.events, &rep); err != nil {
-		return err
-	}
-	if cfg.only == "audit" {
-		if err := measureAudit(ctx, env, cfg, &rep); err != nil {
-			return fmt.Errorf("audit: %w", err)
-		}
-		rep.print(out, info, cfg)
-		return nil
-	}
-	if err := measureRebuild(ctx, env, cfg.events, &rep); err != nil {
-		return err
-	}
-	if err := measureIdentityRebuild(ctx, cfg, &rep); err != nil {
-		return fmt.Errorf("identity rebuild: %w", err)
-	}
-	if err := measureWrites(ctx, env, cfg, &rep); err != nil {
-		return err
-	}
-	if err := measureLag(ctx, env, cfg, &rep); err != nil {
-		return err
-	}
-	if err := measureAudit(ctx, env, cfg, &rep); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if err := measureLongStreamCommand(ctx, env, &rep); err != nil {
-		return fmt.Errorf("command on a long stream: %w", err)
-	}
-	if err := measureRunnerAPI(ctx, cfg, &rep); err != nil {
-		return fmt.Errorf("runner API: %w", err)
-	}
-	if err := measureEventLog(ctx, cfg, &rep); err != nil {
-		return fmt.Errorf("event log: %w", err)
-	}
-	if err := measureReleases(ctx, cfg, &rep); err != nil {
-		return fmt.Errorf("releases: %w", err)
 	}
 	rep.print(out, info, cfg)
 	return nil
