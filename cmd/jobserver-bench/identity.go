@@ -64,7 +64,8 @@ func measureIdentityRebuild(ctx context.Context, cfg config, rep *report) (err e
 		raw = max(raw, r)
 	}
 	env.settle(ctx)
-	// The rebuild's keys are cold: it unwraps each person's key once, as a rebuild in a new process does.
+	// The rebuild's keys are cold, as in a new process: it reads and unwraps the keys of each batch's
+	// personal data once for that batch.
 	rebuilding, err := env.events()
 	if err != nil {
 		return err
@@ -94,7 +95,7 @@ func measureIdentityRebuild(ctx context.Context, cfg config, rep *report) (err e
 	rep.add(row{section: sectionRebuild, measurement: "rebuild of identity.Projectors() (Prepare; raw: keyset read)", writers: 1,
 		value: value, unit: "events/s", raw: raw, goal: atLeastRatio(0.5)})
 	rep.note(fmt.Sprintf("identity rebuild: %s real identity events (%s users, %s projects, %s project members) in a database of their own; "+
-		"projections/identity's projector rebuilt by Runner.Prepare, as at start-up after an upgrade, its personal data opened through the keys table",
+		"projections/identity's projector rebuilt by Runner.Prepare, as at start-up after an upgrade, its personal data opened through the keys table (one read of it per batch)",
 		thousands(int64(events)), thousands(counts.users.Load()), thousands(counts.projects.Load()), thousands(counts.projectMembers.Load())))
 	rep.note(fmt.Sprintf("identity rebuild wrote %s rows inserted, %s updated, %s deleted: %.2f rows per event "+
 		"(the server's work grows with the rows, not the events)", thousands(rows.inserted), thousands(rows.updated),
