@@ -474,10 +474,10 @@ var liveJobRow = regexp.MustCompile(`(?s)/([a-z0-9]{16})">[^<]*</a></th>.*?step 
 // refetch fetches the page's results and its expanded jobs again, as htmx does at a notice, and records
 // the steps the jobs show.
 func (p *livePage) refetch(ctx context.Context, changes *liveChanges) error {
-	if _, _, err := getFragment(ctx, p.client, p.server+p.address); err != nil {
+	if _, _, err := getFragment(ctx, p.client, p.server+p.address, "log-results"); err != nil {
 		return err
 	}
-	body, _, err := getFragment(ctx, p.client, p.server+"/event-log/"+p.request+"/jobs")
+	body, _, err := getFragment(ctx, p.client, p.server+"/event-log/"+p.request+"/jobs", "")
 	if err != nil {
 		return err
 	}
@@ -504,13 +504,17 @@ func (p *livePage) refetch(ctx context.Context, changes *liveChanges) error {
 	return nil
 }
 
-// getFragment fetches a page as htmx does, which says so in its headers.
-func getFragment(ctx context.Context, c *http.Client, address string) ([]byte, time.Duration, error) {
+// getFragment fetches a page as htmx does, which says so in its headers, with the id of the element it
+// swaps (target; "" when that element has none, as the cell a request's jobs go into).
+func getFragment(ctx context.Context, c *http.Client, address, target string) ([]byte, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, address, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("HX-Request", "true")
+	if target != "" {
+		req.Header.Set("HX-Target", target)
+	}
 	return do(c, req)
 }
 

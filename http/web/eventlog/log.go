@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,25 +62,42 @@ func query(f eventlogviews.Filter, key, value string) string {
 
 // logPage is "/event-log": every job request across all workspaces, newest first, filtered by the GET
 // form's fields (so a filtered page is an address to share, and the back button works), paged by cursor.
+// A live page fetching its results again after a change (htmx, targeting them) is sent the results alone,
+// drawn once for everyone who fetches the same address: the log is the same for every logged-in user.
 func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "log-results" {
+		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_results", func(ctx context.Context) (any, error) {
+			return a.readLog(ctx, r.URL.Query())
+		})
+	}
+	live := a.liveView(r, "/event-log", filterValues(filterOf(r.URL.Query())))
+	p, err := a.readLog(r.Context(), r.URL.Query())
+	if err != nil {
+		return err
+	}
+	p.Live = live
+	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
+	return nil
+}
+
+// readLog reads the page of the log that the address's query q asks for.
+func (a *Handlers) readLog(ctx context.Context, q url.Values) (logPage, error) {
 	f := filterOf(q)
 	var after, before *eventlogviews.Cursor
 	for key, dst := range map[string]**eventlogviews.Cursor{"after": &after, "before": &before} {
 		if s := q.Get(key); s != "" {
 			c, err := eventlogviews.ParseCursor(s)
 			if err != nil {
-				return err
+				return logPage{}, err
 			}
 			*dst = &c
 		}
 	}
-	live := a.liveView(r, "/event-log", filterValues(f))
-	v, err := a.Views.Log(r.Context(), f, after, before, PageSize)
+	v, err := a.Views.Log(ctx, f, after, before, PageSize)
 	if err != nil {
-		return err
+		return logPage{}, err
 	}
-	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses, Live: live}
+	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses}
 	if v.Newer != nil {
 		p.NewerURL = query(f, "before", v.Newer.String())
 	}
@@ -92,8 +110,7 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 			p.Loosen = append(p.Loosen, x.name+" \u201c"+x.value+"\u201d")
 		}
 	}
-	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
-	return nil
+	return p, nil
 }
 
 // jobRows is the Data of the "event_log_jobs" page: a request's jobs.
@@ -108,15 +125,24 @@ type jobRows struct {
 func (p jobRows) Taken(j eventlogviews.Job) string { return p.Duration(j.Runtime(p.Now)) }
 
 // jobsPage is "/event-log/{request}/jobs": the jobs of one request, the rows "Show jobs" expands. htmx
-// swaps in the table alone (hx-select); without JavaScript the link opens this page.
+// is sent the table alone, drawn once for everyone who fetches it (live pages fetch it again after every
+// change); without JavaScript the link opens this page.
 func (a *Handlers) jobsPage(w http.ResponseWriter, r *http.Request) error {
-	req, jobs, err := a.Views.Jobs(r.Context(), chi.URLParam(r, "request"))
+	read := func(ctx context.Context) (jobRows, error) {
+		req, jobs, err := a.Views.Jobs(ctx, chi.URLParam(r, "request"))
+		return jobRows{status: status{}, Request: req, Jobs: jobs, Now: a.now()}, err
+	}
+	if r.Header.Get("HX-Request") != "" {
+		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_jobs_table", func(ctx context.Context) (any, error) {
+			return read(ctx)
+		})
+	}
+	rows, err := read(r.Context())
 	if err != nil {
 		return err
 	}
-	a.Page(w, r, http.StatusOK, "event_log_jobs", kit.View{Title: "Jobs of " + req.ID,
-		Crumbs: []kit.Crumb{{Label: "Event Log", URL: "/event-log"}, {Label: "Jobs of " + req.ID}},
-		Data:   jobRows{status: status{}, Request: req, Jobs: jobs, Now: a.now()}})
+	a.Page(w, r, http.StatusOK, "event_log_jobs", kit.View{Title: "Jobs of " + rows.Request.ID,
+		Crumbs: []kit.Crumb{{Label: "Event Log", URL: "/event-log"}, {Label: "Jobs of " + rows.Request.ID}}, Data: rows})
 	return nil
 }
 

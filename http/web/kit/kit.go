@@ -29,6 +29,8 @@ type Kit struct {
 	Renderer  *Renderer
 	// Live tells live pages of changes; nil turns live updates off.
 	Live *live.Hub
+
+	shared sharedFragments // renderings of live parts, kept for every viewer (shared.go)
 }
 
 // HandlerFunc is a page or form handler: it answers the request, or returns the error that Fail turns into
