@@ -54,12 +54,15 @@ type liveJob struct {
 
 // liveChanges records when each step of each job was posted, and what the pages saw.
 type liveChanges struct {
-	mu       sync.Mutex
-	posted   map[string][]time.Time // job id → answer time of the POST of each step (index step-1)
-	latency  []time.Duration
-	fetches  atomic.Int64
-	notices  atomic.Int64
-	failures []error
+	mu      sync.Mutex
+	posted  map[string][]time.Time // job id → answer time of the POST of each step (index step-1)
+	latency []time.Duration
+	// refetches is how long each page's fetch of its parts at a notice took: of the latency, what the
+	// page's own fetch accounts for (a notice that comes while the page fetches waits for it too).
+	refetches []time.Duration
+	fetches   atomic.Int64
+	notices   atomic.Int64
+	failures  []error
 }
 
 func (c *liveChanges) fail(err error) {
@@ -134,18 +137,20 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	pages.close()
 
 	changes.mu.Lock()
-	latency := slices.Clone(changes.latency)
+	latency, refetches := slices.Clone(changes.latency), slices.Clone(changes.refetches)
 	failures := slices.Clone(changes.failures)
 	changes.mu.Unlock()
 	slices.Sort(latency)
+	slices.Sort(refetches)
 	slices.Sort(posts)
 	rate := float64(changed) / posting.Seconds()
 	p50, p99 := ms(percentile(latency, 0.5)), ms(percentile(latency, 0.99))
 	fetches := changes.fetches.Load()
 	fmt.Fprintf(os.Stderr, "live: %d changes in %s (%.0f/s, last step %d), POST p50 %.1f p99 %.1f ms; %d page-changes seen, p50 %.1f p99 %.1f ms, max %.1f ms; "+
-		"%d notices, %d fetches (%.0f/s); server CPU %.0f%% of a core; %d failures; the last change shown in every page %s after the posts (%v)\n",
+		"%d notices, %d fetches (%.0f/s), a page's re-fetch p50 %.1f p99 %.1f ms; server CPU %.0f%% of a core; %d failures; the last change shown in every page %s after the posts (%v)\n",
 		changed, posting.Round(time.Millisecond), rate, lastStep, ms(percentile(posts, 0.5)), ms(percentile(posts, 0.99)), len(latency), p50, p99,
-		ms(percentile(latency, 1)), changes.notices.Load(), fetches, float64(fetches)/elapsed.Seconds(), 100*(cpuAfter-cpuBefore).Seconds()/elapsed.Seconds(),
+		ms(percentile(latency, 1)), changes.notices.Load(), fetches, float64(fetches)/elapsed.Seconds(),
+		ms(percentile(refetches, 0.5)), ms(percentile(refetches, 0.99)), 100*(cpuAfter-cpuBefore).Seconds()/elapsed.Seconds(),
 		len(failures), settled.Round(time.Millisecond), settleErr)
 	for _, e := range failures[:min(len(failures), 3)] {
 		fmt.Fprintln(os.Stderr, "  live failure:", e)
@@ -159,7 +164,8 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	}
 	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: pages not showing the last change %s after it (every page showed it after %s)", what, liveSettle, settled.Round(time.Millisecond)),
 		writers: livePages, value: missed, unit: "runs", goal: exactlyZero()})
-	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: server CPU (%.0f page fetches/s, POST p99 %.0f ms)", what, float64(fetches)/elapsed.Seconds(), ms(percentile(posts, 0.99))),
+	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: server CPU (%.0f page fetches/s, a page's re-fetch p50 %.0f ms, POST p99 %.0f ms)", what,
+		float64(fetches)/elapsed.Seconds(), ms(percentile(refetches, 0.5)), ms(percentile(posts, 0.99))),
 		writers: livePages, value: 100 * (cpuAfter - cpuBefore).Seconds() / elapsed.Seconds(), unit: "% of a core"})
 	if len(failures) > 0 {
 		rep.add(row{section: sectionEventLog, measurement: what + ": failed fetches and streams", writers: livePages, value: float64(len(failures)), unit: "errors", goal: exactlyZero()})
@@ -474,6 +480,7 @@ var liveJobRow = regexp.MustCompile(`(?s)/([a-z0-9]{16})">[^<]*</a></th>.*?step 
 // refetch fetches the page's results and its expanded jobs again, as htmx does at a notice, and records
 // the steps the jobs show.
 func (p *livePage) refetch(ctx context.Context, changes *liveChanges) error {
+	started := time.Now()
 	if _, _, err := getFragment(ctx, p.client, p.server+p.address, "log-results"); err != nil {
 		return err
 	}
@@ -484,6 +491,9 @@ func (p *livePage) refetch(ctx context.Context, changes *liveChanges) error {
 	at := time.Now()
 	if changes != nil {
 		changes.fetches.Add(2)
+		changes.mu.Lock()
+		changes.refetches = append(changes.refetches, at.Sub(started))
+		changes.mu.Unlock()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
