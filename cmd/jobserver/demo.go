@@ -173,8 +173,9 @@ const (
 )
 
 // seedDemoGitHub gives the fake GitHub, which forgets everything when the server stops, the demo people,
-// the demo repository and the demo researcher's token, on every start.
-func seedDemoGitHub(fake *githubfake.Server) string {
+// the demo repository and the demo researcher's token, on every start. It returns the repository's address
+// and the commit at the head of its main branch.
+func seedDemoGitHub(fake *githubfake.Server) (repoURL, head string) {
 	for _, p := range demoPeople {
 		fake.AddUser(githubfake.User{ID: p.gitHubID, Login: p.login, Name: p.name,
 			Emails: []githubfake.Email{{Address: p.login + "@example.org", Primary: true, Verified: true}}})
@@ -182,56 +183,65 @@ func seedDemoGitHub(fake *githubfake.Server) string {
 			fake.AddToken(p.gitHubID, demoGitHubToken, "repo")
 		}
 	}
-	fake.AddDemoRepository(demoRepoOwner, demoRepoName)
-	return fake.URL + "/" + demoRepoOwner + "/" + demoRepoName
+	head = fake.AddDemoRepository(demoRepoOwner, demoRepoName)
+	return fake.URL + "/" + demoRepoOwner + "/" + demoRepoName, head
 }
 
 // loadDemoWorkspace saves the demo researcher's GitHub token (through SaveGitHubToken, checked with the fake
 // GitHub like any other) and creates a workspace on the demo repository in the demo project, once: a log
-// that already has the workspace's name, or lacks the demo people, is left alone.
+// that already has the workspace's name, or lacks the demo people, is left alone. It returns the id of the
+// workspace it created, "" when it created none.
 func loadDemoWorkspace(ctx context.Context, logger *slog.Logger, store eventstore.Store, queries *identityviews.Queries,
-	ws *workspaces.Commands, repoURL string, projected projections.Waiter) error {
+	ws *workspaces.Commands, repoURL string, projected projections.Waiter) (string, error) {
 	reserved, err := store.ReadStream(ctx, domain.WorkspaceNameStream(demoWorkspaceName))
 	if err != nil {
-		return fmt.Errorf("demo workspace: read the event log: %w", err)
+		return "", fmt.Errorf("demo workspace: read the event log: %w", err)
 	}
 	if len(reserved) > 0 {
-		return nil
+		return "", nil
 	}
 	researcher, err := queries.UserByLogin(ctx, demoResearcher)
 	if domain.KindOf(err) == domain.KindNotFound {
-		return nil
+		return "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("demo workspace: %w", err)
+		return "", fmt.Errorf("demo workspace: %w", err)
 	}
 	project, err := queries.ProjectInOrg(ctx, domain.SlugFromName(demoOrgName), domain.SlugFromName(demoProjectName))
 	if domain.KindOf(err) == domain.KindNotFound {
-		return nil
+		return "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("demo workspace: %w", err)
+		return "", fmt.Errorf("demo workspace: %w", err)
 	}
 	actor := commands.UserActor(researcher.ID)
 	saved, err := ws.SaveGitHubToken.Handle(ctx, workspaces.SaveGitHubToken{Actor: actor, Token: demoGitHubToken})
 	if err != nil {
-		return fmt.Errorf("demo workspace: save the demo researcher's GitHub token: %w", err)
+		return "", fmt.Errorf("demo workspace: save the demo researcher's GitHub token: %w", err)
 	}
 	created, err := ws.CreateWorkspace.Handle(ctx, workspaces.CreateWorkspace{Actor: actor, ProjectID: project.ID,
 		Name: demoWorkspaceName, RepoURL: repoURL, Branch: "main"})
 	if err != nil {
-		return fmt.Errorf("demo workspace: create %s: %w", demoWorkspaceName, err)
+		return "", fmt.Errorf("demo workspace: create %s: %w", demoWorkspaceName, err)
 	}
 	last := saved.Position
 	if created.Changed() {
 		last = created.Position
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := projected.WaitFor(waitCtx, last); err != nil {
-		return fmt.Errorf("demo workspace: wait for the read models: %w", err)
+	if err := waitForDemo(ctx, projected, last); err != nil {
+		return "", fmt.Errorf("demo workspace: %w", err)
 	}
 	logger.InfoContext(ctx, "demo workspace created", slog.String("workspace", demoWorkspaceName),
 		slog.String("repository", repoURL), slog.String("by", demoResearcher))
+	return created.WorkspaceID, nil
+}
+
+// waitForDemo waits until the read models show what the demo appended up to last.
+func waitForDemo(ctx context.Context, projected projections.Waiter, last eventstore.Position) error {
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := projected.WaitFor(waitCtx, last); err != nil {
+		return fmt.Errorf("wait for the read models: %w", err)
+	}
 	return nil
 }

@@ -74,10 +74,8 @@ func loadDemoRelease(ctx context.Context, logger *slog.Logger, store eventstore.
 		}
 		last = uploaded.Position
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := projected.WaitFor(waitCtx, last); err != nil {
-		return fmt.Errorf("demo release: wait for the read models: %w", err)
+	if err := waitForDemo(ctx, projected, last); err != nil {
+		return fmt.Errorf("demo release: %w", err)
 	}
 	logger.InfoContext(ctx, "demo release created", slog.String("page", created.Path), slog.String("by", demoChecker))
 	return nil

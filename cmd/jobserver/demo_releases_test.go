@@ -51,7 +51,8 @@ func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
-	if err := loadDemoWorkspace(ctx, quiet, store, queries, ws, seedDemoGitHub(fake), runner); err != nil {
+	repoURL, _ := seedDemoGitHub(fake)
+	if _, err := loadDemoWorkspace(ctx, quiet, store, queries, ws, repoURL, runner); err != nil {
 		t.Fatal(err)
 	}
 	dir, err := blobs.NewDir(t.TempDir())

@@ -89,7 +89,9 @@ func newRAPWorld(t *testing.T) *rapWorld {
 	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
 	must(err)
 	w.ws = workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
-	must(loadDemoWorkspace(ctx, logger, store, w.identity, w.ws, seedDemoGitHub(gh), runner))
+	repoURL, _ := seedDemoGitHub(gh)
+	_, err = loadDemoWorkspace(ctx, logger, store, w.identity, w.ws, repoURL, runner)
+	must(err)
 	w.sha = gh.Push(demoRepoOwner+"/"+demoRepoName, "main", "Run again", githubfake.DemoFiles())
 
 	researcher, err := w.identity.UserByLogin(ctx, demoResearcher)

@@ -77,6 +77,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 	apps := applications.New(b.kit(logger))
 	// Backends that speak the RAP API: the staff area sets how each is reached, the background calls them.
 	rapCmds := newRAP(cfg, b, logger, ring)
+	runnerCmds := runners.New(b.kit(logger))
 	ws := workspaces.New(b.kit(logger),
 		github.ForWorkspaces{Repos: repos}, ring)
 	// Released files' bytes.
@@ -104,7 +105,7 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		return err
 	}
 	runnerAPI := runnerapi.Routes(runnerapi.Options{Logger: logger, Views: wsviews.NewQueries(b.pool),
-		Runners: runners.New(b.kit(logger)),
+		Runners: runnerCmds,
 		Authenticate: func(ctx context.Context, token string) (string, bool, error) {
 			return identitycmd.BackendForToken(ctx, b.store, token)
 		},
@@ -162,9 +163,15 @@ func serve(ctx context.Context, cfg config, args []string, out output) error {
 		}
 	}
 	if demoGitHub != nil {
-		repoURL := seedDemoGitHub(demoGitHub)
-		if err := loadDemoWorkspace(ctx, logger, b.log.store, queries, ws, repoURL, b.projected()); err != nil {
+		repoURL, head := seedDemoGitHub(demoGitHub)
+		created, err := loadDemoWorkspace(ctx, logger, b.log.store, queries, ws, repoURL, b.projected())
+		if err != nil {
 			return err
+		}
+		if created != "" {
+			if err := loadDemoJobs(ctx, logger, queries, ws, runnerCmds, created, head, b.projected()); err != nil {
+				return err
+			}
 		}
 		if err := loadDemoRelease(ctx, logger, b.log.store, queries, rels, b.projected()); err != nil {
 			return err
