@@ -48,8 +48,13 @@ const sendChunk = 256 << 10
 // buffer, at a third of cp's speed. net/http's sendfile sees through one io.LimitedReader (how ServeContent
 // hands over a file or a range of it), so each chunk is the same file under a smaller limit.
 func (s *streamWriter) ReadFrom(src io.Reader) (int64, error) {
-	to, ok := s.ResponseWriter.(io.ReaderFrom)
-	if !ok {
+	// Every wrapper sees the response start before its body goes past them: the session's writes its
+	// cookie then.
+	if _, err := s.ResponseWriter.Write(nil); err != nil {
+		return 0, err
+	}
+	to := readerFromBelow(s.ResponseWriter)
+	if to == nil || s.Header().Get("Content-Encoding") != "" { // an encoder must see the bytes
 		return io.Copy(struct{ io.Writer }{s}, src) // the struct hides this ReadFrom from io.Copy
 	}
 	whole, limited := src.(*io.LimitedReader)
@@ -69,6 +74,22 @@ func (s *streamWriter) ReadFrom(src io.Reader) (int64, error) {
 		}
 	}
 	return sent, nil
+}
+
+// readerFromBelow is the first response down the chain of wrappers (each one's Unwrap) that takes bytes
+// by ReadFrom: the session middleware's wrapper has no ReadFrom, and passes bytes through unchanged once
+// the response has started; nil if the chain ends without one.
+func readerFromBelow(w http.ResponseWriter) io.ReaderFrom {
+	for {
+		if to, ok := w.(io.ReaderFrom); ok {
+			return to
+		}
+		wrapper, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = wrapper.Unwrap()
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection underneath.
