@@ -171,6 +171,13 @@ func TestTheLogsUserMenuListsOnlyThePeopleWhoRequestedJobsAndItsPlansCanBeRead(t
 	if want := []eventlog.Option{{Value: "ada", Label: "Ada Lovelace"}}; !slices.Equal(page.Users, want) {
 		t.Errorf("user menu %v, want %v (bob has requested nothing)", page.Users, want)
 	}
+	results, err := q.LogResults(ctx, eventlog.Filter{}, nil, nil, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results.Requests) != 1 || results.Requests[0].ID != page.Requests[0].ID || results.Users != nil || results.Workspaces != nil {
+		t.Errorf("the results alone: %d requests, menus %v %v; want the page's request and no menus", len(results.Requests), results.Users, results.Workspaces)
+	}
 	plans, err := q.ExplainLog(ctx, eventlog.Filter{User: "ada", Status: domain.JobPending}, nil, nil, 25)
 	if err != nil {
 		t.Fatal(err)

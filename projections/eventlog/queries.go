@@ -185,8 +185,17 @@ type LogPage struct {
 }
 
 // Log reads a page of size requests matching f: the first page (no cursor), the page after the row at
-// after (older), or the page before the row at before (newer).
+// after (older), or the page before the row at before (newer), with the menus of the filters.
 func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
+	return q.log(ctx, f, after, before, size, true)
+}
+
+// LogResults reads the same page as Log without the menus: what a live page fetches again after a change.
+func (q *Queries) LogResults(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
+	return q.log(ctx, f, after, before, size, false)
+}
+
+func (q *Queries) log(ctx context.Context, f Filter, after, before *Cursor, size int, withMenus bool) (LogPage, error) {
 	var v LogPage
 	err := projections.View(ctx, q.pool, func(db querier) error {
 		ids, err := filterIDs(ctx, db, f)
@@ -213,6 +222,9 @@ func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size
 			if (before == nil && more) || before != nil {
 				v.Older = &Cursor{At: last.CreatedAt, ID: last.ID}
 			}
+		}
+		if !withMenus {
+			return nil
 		}
 		rows, err = db.Query(ctx, menusSQL)
 		menus, err := projections.All(rows, err, pgx.RowToStructByPos[menuOption])

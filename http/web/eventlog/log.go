@@ -67,11 +67,11 @@ func query(f eventlogviews.Filter, key, value string) string {
 func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "log-results" {
 		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_results", func(ctx context.Context) (any, error) {
-			return a.readLog(ctx, r.URL.Query())
+			return a.readLog(ctx, r.URL.Query(), a.Views.LogResults)
 		})
 	}
 	live := a.liveView(r, "/event-log", filterValues(filterOf(r.URL.Query())))
-	p, err := a.readLog(r.Context(), r.URL.Query())
+	p, err := a.readLog(r.Context(), r.URL.Query(), a.Views.Log)
 	if err != nil {
 		return err
 	}
@@ -80,8 +80,10 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readLog reads the page of the log that the address's query q asks for.
-func (a *Handlers) readLog(ctx context.Context, q url.Values) (logPage, error) {
+// readLog reads, with read (the page's views with or without the filters' menus), the page of the log that
+// the address's query q asks for.
+func (a *Handlers) readLog(ctx context.Context, q url.Values,
+	read func(context.Context, eventlogviews.Filter, *eventlogviews.Cursor, *eventlogviews.Cursor, int) (eventlogviews.LogPage, error)) (logPage, error) {
 	f := filterOf(q)
 	var after, before *eventlogviews.Cursor
 	for key, dst := range map[string]**eventlogviews.Cursor{"after": &after, "before": &before} {
@@ -93,7 +95,7 @@ func (a *Handlers) readLog(ctx context.Context, q url.Values) (logPage, error) {
 			*dst = &c
 		}
 	}
-	v, err := a.Views.Log(ctx, f, after, before, PageSize)
+	v, err := read(ctx, f, after, before, PageSize)
 	if err != nil {
 		return logPage{}, err
 	}
