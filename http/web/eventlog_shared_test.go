@@ -26,7 +26,8 @@ func (b *browser) getAsHTMX(path, target string) *page {
 
 // The event log's results and a request's jobs, fetched as a live page fetches them after a change, are
 // the part alone, drawn once for every viewer: the same bytes for two people, nothing of either in them
-// (no name, no CSRF token), and they show a change once the log has it. The page itself is unchanged.
+// (no name, no CSRF token), and they show a change once the log has it. The page itself is unchanged, its
+// menus shared but each marking its own filter's choice.
 func TestTheEventLogsLivePartsAreTheSameForEveryViewerAndFollowTheLog(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -43,6 +44,9 @@ func TestTheEventLogsLivePartsAreTheSameForEveryViewerAndFollowTheLog(t *testing
 		t.Errorf("two viewers were sent different results:\n%s\n---\n%s", excerpt(results.body), excerpt(again.body))
 	}
 	colin.get("/event-log").expect(http.StatusOK, "<html", `id="f-backend"`, `id="log-results"`, id)
+	// The menus are read once for everyone; each page marks its own filter's choice.
+	colin.get("/event-log?backend=rcdemo2").expect(http.StatusOK, `<option value="rcdemo2" selected>`)
+	dev.get("/event-log").expect(http.StatusOK, `<option value="rcdemo2">`).lacks(`<option value="rcdemo2" selected>`)
 
 	jobs := "/event-log/" + id + "/jobs"
 	colin.getAsHTMX(jobs, "").expect(http.StatusOK, `id="jobs-`+id+`"`, "has not reported any job").lacks("<html", "colin")

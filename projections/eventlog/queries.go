@@ -167,8 +167,8 @@ func ParseCursor(s string) (Cursor, error) {
 }
 
 // Option is a choice of a filter's menu, selected when the filter has it. The menus hold every workspace
-// and every requester, hundreds of options a page, so whether each is selected is worked out here once
-// rather than by the template, whose comparisons cost a third of the page's rendering.
+// and every requester, hundreds of options a page, so whether each is selected is worked out once
+// (Menus.For) rather than by the template, whose comparisons cost a third of the page's rendering.
 type Option struct {
 	Value, Label string
 	Selected     bool
@@ -179,23 +179,28 @@ type LogPage struct {
 	Requests []JobRequest
 	// Newer and Older are the cursors of the neighbouring pages, nil at either end.
 	Newer, Older *Cursor
-	Backends     []Option
-	Users        []Option
-	Workspaces   []Option
+}
+
+// Menus are the choices of the log's backend, user and workspace filters.
+type Menus struct {
+	Backends, Users, Workspaces []Option
+}
+
+// For is a copy of the menus with the choices f has made selected (the menus, read once, serve everyone).
+func (m Menus) For(f Filter) Menus {
+	mark := func(options []Option, chosen string) []Option {
+		marked := slices.Clone(options)
+		for i := range marked {
+			marked[i].Selected = marked[i].Value == chosen
+		}
+		return marked
+	}
+	return Menus{Backends: mark(m.Backends, f.Backend), Users: mark(m.Users, f.User), Workspaces: mark(m.Workspaces, f.Workspace)}
 }
 
 // Log reads a page of size requests matching f: the first page (no cursor), the page after the row at
-// after (older), or the page before the row at before (newer), with the menus of the filters.
+// after (older), or the page before the row at before (newer).
 func (q *Queries) Log(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
-	return q.log(ctx, f, after, before, size, true)
-}
-
-// LogResults reads the same page as Log without the menus: what a live page fetches again after a change.
-func (q *Queries) LogResults(ctx context.Context, f Filter, after, before *Cursor, size int) (LogPage, error) {
-	return q.log(ctx, f, after, before, size, false)
-}
-
-func (q *Queries) log(ctx context.Context, f Filter, after, before *Cursor, size int, withMenus bool) (LogPage, error) {
 	var v LogPage
 	err := projections.View(ctx, q.pool, func(db querier) error {
 		ids, err := filterIDs(ctx, db, f)
@@ -223,24 +228,21 @@ func (q *Queries) log(ctx context.Context, f Filter, after, before *Cursor, size
 				v.Older = &Cursor{At: last.CreatedAt, ID: last.ID}
 			}
 		}
-		if !withMenus {
-			return nil
-		}
-		rows, err = db.Query(ctx, menusSQL)
-		menus, err := projections.All(rows, err, pgx.RowToStructByPos[menuOption])
-		if err != nil {
-			return err
-		}
-		for _, m := range menus {
-			menu := map[string]struct {
-				dst      *[]Option
-				selected string
-			}{"backend": {&v.Backends, f.Backend}, "user": {&v.Users, f.User}, "workspace": {&v.Workspaces, f.Workspace}}[m.Menu]
-			*menu.dst = append(*menu.dst, Option{Value: m.Value, Label: m.Label, Selected: m.Value == menu.selected})
-		}
 		return nil
 	})
 	return v, err
+}
+
+// Menus reads the menus of the log's filters, none selected.
+func (q *Queries) Menus(ctx context.Context) (Menus, error) {
+	rows, err := q.pool.Query(ctx, menusSQL)
+	options, err := projections.All(rows, err, pgx.RowToStructByPos[menuOption])
+	var m Menus
+	for _, o := range options {
+		dst := map[string]*[]Option{"backend": &m.Backends, "user": &m.Users, "workspace": &m.Workspaces}[o.Menu]
+		*dst = append(*dst, Option{Value: o.Value, Label: o.Label})
+	}
+	return m, err
 }
 
 // menusSQL reads the menus of the log's filters in one statement: the backends, the people who have

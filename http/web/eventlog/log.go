@@ -18,6 +18,7 @@ import (
 type logPage struct {
 	status
 	eventlogviews.LogPage
+	eventlogviews.Menus
 	Filter   eventlogviews.Filter
 	Statuses []string
 	// NewerURL and OlderURL are the neighbouring pages with the same filters, "" at either end.
@@ -63,27 +64,30 @@ func query(f eventlogviews.Filter, key, value string) string {
 // logPage is "/event-log": every job request across all workspaces, newest first, filtered by the GET
 // form's fields (so a filtered page is an address to share, and the back button works), paged by cursor.
 // A live page fetching its results again after a change (htmx, targeting them) is sent the results alone,
-// drawn once for everyone who fetches the same address: the log is the same for every logged-in user.
+// drawn once for everyone who fetches the same address: the log is the same for every logged-in user, and
+// so are the filters' menus, read once for all pages.
 func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "log-results" {
 		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_results", func(ctx context.Context) (any, error) {
-			return a.readLog(ctx, r.URL.Query(), a.Views.LogResults)
+			return a.readLog(ctx, r.URL.Query())
 		})
 	}
 	live := a.liveView(r, "/event-log", filterValues(filterOf(r.URL.Query())))
-	p, err := a.readLog(r.Context(), r.URL.Query(), a.Views.Log)
+	menus, err := kit.Shared(a.Kit, r, eventlogviews.EventLogProjector, "event log menus", a.Views.Menus)
 	if err != nil {
 		return err
 	}
-	p.Live = live
+	p, err := a.readLog(r.Context(), r.URL.Query())
+	if err != nil {
+		return err
+	}
+	p.Menus, p.Live = menus.For(p.Filter), live
 	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
 	return nil
 }
 
-// readLog reads, with read (the page's views with or without the filters' menus), the page of the log that
-// the address's query q asks for.
-func (a *Handlers) readLog(ctx context.Context, q url.Values,
-	read func(context.Context, eventlogviews.Filter, *eventlogviews.Cursor, *eventlogviews.Cursor, int) (eventlogviews.LogPage, error)) (logPage, error) {
+// readLog reads the requests of the page of the log that the address's query q asks for.
+func (a *Handlers) readLog(ctx context.Context, q url.Values) (logPage, error) {
 	f := filterOf(q)
 	var after, before *eventlogviews.Cursor
 	for key, dst := range map[string]**eventlogviews.Cursor{"after": &after, "before": &before} {
@@ -95,7 +99,7 @@ func (a *Handlers) readLog(ctx context.Context, q url.Values,
 			*dst = &c
 		}
 	}
-	v, err := read(ctx, f, after, before, PageSize)
+	v, err := a.Views.Log(ctx, f, after, before, PageSize)
 	if err != nil {
 		return logPage{}, err
 	}

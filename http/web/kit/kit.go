@@ -30,7 +30,7 @@ type Kit struct {
 	// Live tells live pages of changes; nil turns live updates off.
 	Live *live.Hub
 
-	shared sharedFragments // renderings of live parts, kept for every viewer (shared.go)
+	shared sharedValues // what every viewer is shown alike, read once for all (shared.go)
 }
 
 // HandlerFunc is a page or form handler: it answers the request, or returns the error that Fail turns into

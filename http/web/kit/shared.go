@@ -14,107 +14,113 @@ import (
 
 // A change to a job request reaches every live page that shows it, and each fetches its live part again
 // within the same quarter second: the 200 pages open on the event log's first page fetch the same address
-// at the same position of its projector. A part that shows nothing of the viewer is read and rendered once
-// for all of them, and kept until the projector moves (or sharedFragmentTTL passes, for what it shows of
-// time, "3 minutes ago").
+// at the same position of its projector. What is the same for every viewer (such a part, the event log's
+// menus) is read once for all of them, and kept until the projector moves (or sharedTTL passes, for what
+// a rendering shows of time, "3 minutes ago").
 const (
-	sharedFragmentTTL = 2 * time.Second
-	// sharedFragmentsKept bounds the renderings kept: addresses carry filters and cursors, so there is no
-	// end to them; when full, the expired go, then the rest.
-	sharedFragmentsKept = 512
+	sharedTTL = 2 * time.Second
+	// sharedKept bounds what is kept: addresses carry filters and cursors, so there is no end to them; when
+	// full, the expired go, then the rest.
+	sharedKept = 512
 )
 
-var sharedFragmentFetches = promauto.NewCounterVec(prometheus.CounterOpts{
-	Name: "jobserver_shared_fragment_fetches_total",
-	Help: "Fetches of live parts shown alike to every viewer, by whether a kept rendering answered them (hit) or one was made (miss).",
+var sharedReads = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "jobserver_shared_reads_total",
+	Help: "Reads of what every viewer is shown alike (live parts, the event log's menus), by whether a kept one answered (hit) or one was made (miss).",
 }, []string{"result"})
 
-// sharedFragments are the renderings kept, by address.
-type sharedFragments struct {
-	mu        sync.Mutex
-	byAddress map[string]sharedFragment
-	renders   singleflight.Group
+// sharedValues are what was read for everyone, by key.
+type sharedValues struct {
+	mu    sync.Mutex
+	byKey map[string]sharedValue
+	reads singleflight.Group
 }
 
-type sharedFragment struct {
-	position string // of the projector, read before the data
+type sharedValue struct {
+	position string // of the projector, read before the value
 	made     time.Time
-	body     []byte
+	value    any
 }
 
-func (s *sharedFragments) get(address, position string, now time.Time) ([]byte, bool) {
+func (s *sharedValues) get(key, position string, now time.Time) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.byAddress[address]
-	if !ok || f.position != position || now.Sub(f.made) >= sharedFragmentTTL {
+	v, ok := s.byKey[key]
+	if !ok || v.position != position || now.Sub(v.made) >= sharedTTL {
 		return nil, false
 	}
-	return f.body, true
+	return v.value, true
 }
 
-func (s *sharedFragments) put(address string, f sharedFragment) {
+func (s *sharedValues) put(key string, v sharedValue) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byAddress == nil {
-		s.byAddress = map[string]sharedFragment{}
+	if s.byKey == nil {
+		s.byKey = map[string]sharedValue{}
 	}
-	if len(s.byAddress) >= sharedFragmentsKept {
-		for a, kept := range s.byAddress {
-			if f.made.Sub(kept.made) >= sharedFragmentTTL {
-				delete(s.byAddress, a)
+	if len(s.byKey) >= sharedKept {
+		for k, kept := range s.byKey {
+			if v.made.Sub(kept.made) >= sharedTTL {
+				delete(s.byKey, k)
 			}
 		}
-		if len(s.byAddress) >= sharedFragmentsKept {
-			clear(s.byAddress)
+		if len(s.byKey) >= sharedKept {
+			clear(s.byKey)
 		}
 	}
-	s.byAddress[address] = f
+	s.byKey[key] = v
+}
+
+// Shared returns what read gives, read once for every request that asks for key while projector (the one
+// read reads) stays where it is. Only for what every viewer who may ask is shown alike. Without live
+// updates (no hub to say where the projector is), or for a page drawn as it was (?as_of=), it reads for
+// this request alone.
+func Shared[T any](k *Kit, r *http.Request, projector, key string, read func(context.Context) (T, error)) (T, error) {
+	if k.Live == nil || bannerOf(r) != nil {
+		return read(r.Context())
+	}
+	// Read before the value: what is read is at least this new, so it is never kept under a later position.
+	position := k.Live.Position(projector)
+	if v, ok := k.shared.get(key, position, time.Now()); ok {
+		sharedReads.WithLabelValues("hit").Inc()
+		return v.(T), nil
+	}
+	sharedReads.WithLabelValues("miss").Inc()
+	v, err, _ := k.shared.reads.Do(key+"\x00"+position, func() (any, error) {
+		// One request reads for all that wait on it: its client going away must not fail theirs.
+		made := time.Now()
+		v, err := read(context.WithoutCancel(r.Context()))
+		if err != nil {
+			return nil, err
+		}
+		k.shared.put(key, sharedValue{position: position, made: made, value: v})
+		return v, nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
 }
 
 // SharedFragment answers a live part's fetch with fragment name drawn from what read returns, one reading
-// and rendering shared by every viewer who fetches the same address while projector (the one read reads)
-// stays where it is. Only for a fragment that shows nothing of the viewer and data that every viewer who
-// may fetch the address may see: the fragment is drawn without the viewer's chrome. Without live updates,
-// or for a page drawn as it was (?as_of=), it reads and renders for this request alone.
+// and rendering (Shared) for every viewer who fetches the same address. Only for a fragment that shows
+// nothing of the viewer, of data every viewer who may fetch the address may see: it is drawn without the
+// viewer's chrome.
 func (k *Kit) SharedFragment(w http.ResponseWriter, r *http.Request, projector, name string, read func(context.Context) (any, error)) error {
-	if k.Live == nil || bannerOf(r) != nil {
-		data, err := read(r.Context())
+	body, err := Shared(k, r, projector, "fragment "+r.URL.RequestURI(), func(ctx context.Context) ([]byte, error) {
+		data, err := read(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		k.Renderer.Fragment(w, r, http.StatusOK, name, data)
-		return nil
+		return k.Renderer.renderShared(name, data)
+	})
+	if err != nil {
+		return err
 	}
-	// Read before the data: what is read is at least this new, so it is never kept under a later position.
-	position := k.Live.Position(projector)
-	address := r.URL.RequestURI()
-	body, ok := k.shared.get(address, position, time.Now())
-	result := "hit"
-	if !ok {
-		result = "miss"
-		v, err, _ := k.shared.renders.Do(address+"\x00"+position, func() (any, error) {
-			// One request reads for all that wait on it: its client going away must not fail theirs.
-			data, err := read(context.WithoutCancel(r.Context()))
-			if err != nil {
-				return nil, err
-			}
-			made := time.Now()
-			body, err := k.Renderer.renderShared(name, data)
-			if err != nil {
-				return nil, err
-			}
-			k.shared.put(address, sharedFragment{position: position, made: made, body: body})
-			return body, nil
-		})
-		if err != nil {
-			return err
-		}
-		body = v.([]byte)
-	}
-	sharedFragmentFetches.WithLabelValues(result).Inc()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body) // a write error means the client went away; there is no one left to tell
+	_, _ = w.Write(keepAsOf(body, r)) // a write error means the client went away; there is no one left to tell
 	return nil
 }
 
