@@ -191,7 +191,8 @@ func (e *env) sync(res commands.Result) {
 	if !res.Changed() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: tests run in parallel, and at a load of 15 four of them once waited more than 10 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := e.runner.WaitFor(ctx, res.Position); err != nil {
 		e.t.Fatal(err)
