@@ -133,16 +133,8 @@ type pastSchema struct {
 
 // NewTimeTravel keeps up to keep past schemas built by runner's projectors.
 func NewTimeTravel(runner *Runner, keep int) *TimeTravel {
-	config := runner.pool.Config().ConnConfig.Copy()
-	for k, v := range lockKeepalive {
-		config.RuntimeParams[k] = v
-	}
-	name := config.RuntimeParams["application_name"]
-	if name == "" {
-		name = "jobserver"
-	}
-	config.RuntimeParams["application_name"] = name + " time travel"
-	return &TimeTravel{runner: runner, keep: max(keep, 1), schemas: map[eventstore.Position]*pastSchema{}, lockConfig: config}
+	return &TimeTravel{runner: runner, keep: max(keep, 1), schemas: map[eventstore.Position]*pastSchema{},
+		lockConfig: lockConnConfig(runner.pool, "time travel")}
 }
 
 // At returns ctx reading the read models as they were at t, and the function to call once the page is

@@ -38,10 +38,10 @@ const ExclusiveEvery = time.Second
 // seconds (5 s idle, then 5 probes 1 s apart) instead of the operating system's two hours.
 var lockKeepalive = map[string]string{"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "5"}
 
-// NewExclusive returns the runner of exclusive jobs on pool's database; every is ExclusiveEvery when 0.
-// The lock connection is named after the pool's application_name ("jobserver" when it has none) with
-// " locks", so an operator can tell in pg_stat_activity which server holds the locks.
-func NewExclusive(pool *pgxpool.Pool, logger *slog.Logger, every time.Duration) *Exclusive {
+// lockConnConfig is the configuration of a connection of pool's database that holds advisory locks for
+// purpose: with lockKeepalive, and named after the pool's application_name ("jobserver" when it has none)
+// and purpose, so an operator can tell in pg_stat_activity which server holds which locks.
+func lockConnConfig(pool *pgxpool.Pool, purpose string) *pgx.ConnConfig {
 	config := pool.Config().ConnConfig.Copy()
 	for k, v := range lockKeepalive {
 		config.RuntimeParams[k] = v
@@ -50,7 +50,15 @@ func NewExclusive(pool *pgxpool.Pool, logger *slog.Logger, every time.Duration) 
 	if name == "" {
 		name = "jobserver"
 	}
-	config.RuntimeParams["application_name"] = name + " locks"
+	config.RuntimeParams["application_name"] = name + " " + purpose
+	return config
+}
+
+// NewExclusive returns the runner of exclusive jobs on pool's database; every is ExclusiveEvery when 0.
+// The lock connection is named after the pool's application_name ("jobserver" when it has none) with
+// " locks", so an operator can tell in pg_stat_activity which server holds the locks.
+func NewExclusive(pool *pgxpool.Pool, logger *slog.Logger, every time.Duration) *Exclusive {
+	config := lockConnConfig(pool, "locks")
 	if every <= 0 {
 		every = ExclusiveEvery
 	}
