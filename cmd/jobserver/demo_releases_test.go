@@ -33,28 +33,8 @@ import (
 func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, store, runner := startProjectors(t, slices.Concat(identityviews.Projectors(), wsviews.Projectors(), releaseviews.Projectors())...)
-	quiet := slog.New(slog.DiscardHandler)
-
-	kit := commands.Kit{Log: commands.NewEventLog(store, domain.Events, time.Now), Logger: quiet}
-	queries := identityviews.NewQueries(pool)
-	if err := loadDemoData(ctx, quiet, store, newIdentity(store), runner); err != nil {
-		t.Fatal(err)
-	}
-	fake := githubfake.New(t)
-	repos, err := github.NewRepos(github.Config{WebURL: fake.URL, APIURL: fake.APIURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := workspaces.New(kit, github.ForWorkspaces{Repos: repos}, ring)
-	repoURL, _ := seedDemoGitHub(fake)
-	if _, err := loadDemoWorkspace(ctx, quiet, store, queries, ws, repoURL, runner); err != nil {
-		t.Fatal(err)
-	}
+	d := startDemoWorkspace(t, releaseviews.Projectors()...)
+	pool, store, runner, kit, queries, quiet := d.pool, d.store, d.runner, d.kit, d.queries, d.logger
 	dir, err := blobs.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +83,53 @@ func TestTheDemoWorkspaceHasAReleaseOfACSVAndAnImage(t *testing.T) {
 	if err != nil || len(after) != len(before) {
 		t.Errorf("a second start appended %d events (%v)", len(after)-len(before), err)
 	}
+}
+
+// demoWorkspace is a database with the demo's people, organisation, project, backend and workspace, made as
+// a development server's first start makes them, against a fake GitHub holding the demo repository.
+type demoWorkspace struct {
+	pool        *pgxpool.Pool
+	store       *pgstore.Store
+	runner      *projections.Runner
+	kit         commands.Kit
+	queries     *identityviews.Queries
+	logger      *slog.Logger
+	ws          *workspaces.Commands
+	workspaceID string // the workspace made
+	head        string // the commit at the head of the demo repository's main branch
+}
+
+// startDemoWorkspace starts the identity and workspaces projectors and more, and loads the demo up to its
+// workspace.
+func startDemoWorkspace(t *testing.T, more ...projections.Projector) demoWorkspace {
+	t.Helper()
+	ctx := context.Background()
+	d := demoWorkspace{logger: slog.New(slog.DiscardHandler)}
+	d.pool, d.store, d.runner = startProjectors(t, slices.Concat(identityviews.Projectors(), wsviews.Projectors(), more)...)
+	d.kit = commands.Kit{Log: commands.NewEventLog(d.store, domain.Events, time.Now), Logger: d.logger}
+	d.queries = identityviews.NewQueries(d.pool)
+	if err := loadDemoData(ctx, d.logger, d.store, newIdentity(d.store), d.runner); err != nil {
+		t.Fatal(err)
+	}
+	fake := githubfake.New(t)
+	repos, err := github.NewRepos(github.Config{WebURL: fake.URL, APIURL: fake.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := commands.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ws = workspaces.New(d.kit, github.ForWorkspaces{Repos: repos}, ring)
+	repoURL, head := seedDemoGitHub(fake)
+	d.head = head
+	if d.workspaceID, err = loadDemoWorkspace(ctx, d.logger, d.store, d.queries, d.ws, repoURL, d.runner); err != nil || d.workspaceID == "" {
+		t.Fatalf("the demo workspace: %q, %v", d.workspaceID, err)
+	}
+	if again, err := loadDemoWorkspace(ctx, d.logger, d.store, d.queries, d.ws, repoURL, d.runner); err != nil || again != "" {
+		t.Fatalf("a second start made the demo workspace again (%q, %v)", again, err)
+	}
+	return d
 }
 
 // startProjectors gives the test a database of its own with the event store and the projectors following it
