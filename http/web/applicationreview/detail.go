@@ -34,6 +34,7 @@ type reviewView struct {
 	Statuses    []kit.Option
 	Status      kit.Form // status, comment
 	ApproveURL  string
+	HistoryURL  string // "" when the viewer may not read the application's history
 }
 
 // approvals are the marks a reviewer gives a page.
@@ -91,6 +92,11 @@ func (a *Handlers) renderReview(w http.ResponseWriter, r *http.Request, status i
 	}
 	if v.CanManage && !app.Approved() && !app.Withdrawn {
 		v.ApproveURL = reviewURL(app.ID) + "/approve"
+	}
+	var err error
+	if v.HistoryURL, err = kit.HistoryLink(r, a.Queries, "application", app.ID); err != nil {
+		a.Fail(w, r, err)
+		return
 	}
 	a.Page(w, r, status, "review_application", kit.View{Title: "Review of " + app.Title(),
 		Crumbs: []kit.Crumb{listCrumb, {Label: app.Title()}}, Data: v})

@@ -175,8 +175,8 @@ func Viewer(r *http.Request, q *identityviews.Queries) (domain.Actor, error) {
 	return by, nil
 }
 
-// HistoryLink is the address of the History link of an object's page (kind and id as historyOf takes
-// them), or "" when the viewer may not read that history, so the page offers no link the history page
+// HistoryLink is the address of the History link of an object's page (kind: the prefix of the object's
+// stream, or "organisation"; id), or "" when the viewer may not read that history, so the page offers no link the history page
 // would refuse.
 func HistoryLink(r *http.Request, q *identityviews.Queries, kind, id string) (string, error) {
 	views, ok := r.Context().Value(historyKey{}).(*auditviews.Queries)
@@ -199,15 +199,6 @@ func HistoryLink(r *http.Request, q *identityviews.Queries, kind, id string) (st
 	return auditviews.HistoryURL(stream), nil
 }
 
-// HistoryOf is the address of the history of an object ("project" and its id): {{historyOf "project" .ID}}.
-func HistoryOf(kind, id string) (string, error) {
-	stream, err := historyStream(kind, id)
-	if err != nil {
-		return "", err
-	}
-	return auditviews.HistoryURL(stream), nil
-}
-
 // historyStream is the stream of an object whose history a page links to. The kinds are the prefixes of
 // the objects' streams, and "organisation" (the staff area's word). An unknown kind is a template's or a
 // handler's mistake, found when the page is drawn.
@@ -217,7 +208,7 @@ func historyStream(kind, id string) (string, error) {
 	}
 	stream, ok := auditviews.ObjectStream(kind, id)
 	if !ok {
-		return "", fmt.Errorf("historyOf: no objects of kind %q", kind)
+		return "", fmt.Errorf("history links: no objects of kind %q", kind)
 	}
 	return stream, nil
 }

@@ -27,7 +27,6 @@ func templateFuncs(now func() time.Time) template.FuncMap {
 		"hasPrefix": strings.HasPrefix,
 		"initial":   initial,
 		"datetime":  datetime,
-		"historyOf": HistoryOf,
 		"timeago": func(t any) (template.HTML, error) {
 			return timeago(t, now())
 		},

@@ -92,6 +92,8 @@ type groupPage struct {
 	Members   []identityviews.User
 	CanManage bool
 	AddMember kit.Form // login
+	// HistoryURL is "" when the viewer may not read the group's history.
+	HistoryURL string
 
 	// An organisation's page lists its projects.
 	ShowProjects bool
@@ -176,6 +178,9 @@ func (g groups) showGroup(w http.ResponseWriter, r *http.Request, status int, pa
 	}
 	page.Kind, page.Group, page.CanManage = g.kind, grp, staffPerms(r).Has(g.kind.Perm)
 	if err := g.kind.page(r, grp, &page); err != nil {
+		return err
+	}
+	if page.HistoryURL, err = kit.HistoryLink(r, g.Queries, g.kind.Noun, grp.ID); err != nil {
 		return err
 	}
 	g.Page(w, r, status, "staff_group", kit.View{

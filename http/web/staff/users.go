@@ -33,6 +33,7 @@ type staffUserPage struct {
 	Memberships []identityviews.Membership
 	Orgs        []identityviews.Org
 	Backends    []identityviews.Backend
+	HistoryURL  string // "" when the viewer may not read the user's history
 }
 
 func (a *Handlers) staffUsers(w http.ResponseWriter, r *http.Request) error {
@@ -79,6 +80,9 @@ func (a *Handlers) showStaffUser(w http.ResponseWriter, r *http.Request, status 
 		ticked = user.GlobalRoles
 	}
 	page.Roles = kit.RoleCheckboxes(domain.AllRoles(), ticked)
+	if page.HistoryURL, err = kit.HistoryLink(r, a.Queries, "user", user.ID); err != nil {
+		return err
+	}
 	a.Page(w, r, status, "staff_user", kit.View{
 		Title:  "User " + user.Login,
 		Crumbs: staffCrumbs(kit.Crumb{Label: "Users", URL: "/staff/users"}, kit.Crumb{Label: user.Login}),
