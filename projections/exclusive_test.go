@@ -36,7 +36,10 @@ func (a *applied) count(name string) int {
 
 func (f fixture) server(t *testing.T, name string, log *applied) server {
 	t.Helper()
-	pool, err := pgxpool.NewWithConfig(context.Background(), f.pool.Config().Copy())
+	config := f.pool.Config().Copy()
+	// Each server's lock connection is then named "jobserver <name> locks", so the test can tell whose it is.
+	config.ConnConfig.RuntimeParams["application_name"] = "jobserver " + name
+	pool, err := pgxpool.NewWithConfig(context.Background(), config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,19 +56,23 @@ func (f fixture) server(t *testing.T, name string, log *applied) server {
 		runner: projections.NewRunner(pool, store, registry, slog.New(slog.NewTextHandler(io.Discard, nil)), p)}
 }
 
-// lockHolders returns the process ids of the lock connections that hold a lock.
-func (f fixture) lockHolders(t *testing.T) []int32 {
+// lockHolder is a lock connection that holds a lock: its process id and the server it is of.
+type lockHolder struct {
+	PID    int32
+	Server string
+}
+
+// lockHolders returns the lock connections that hold a lock.
+func (f fixture) lockHolders(t *testing.T) []lockHolder {
 	t.Helper()
-	rows, err := f.pool.Query(context.Background(), `SELECT DISTINCT a.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'jobserver locks' AND a.datname = current_database()`)
+	rows, err := f.pool.Query(context.Background(), `SELECT DISTINCT a.pid, substring(a.application_name FROM '^jobserver (.*) locks$')
+		FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'jobserver % locks' AND a.datname = current_database()`)
+	holders, err := projections.All(rows, err, pgx.RowToStructByPos[lockHolder])
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids, err := projections.All(rows, err, pgx.RowTo[int32])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pids
+	return holders
 }
 
 func waitUntil(t *testing.T, what string, limit time.Duration, ok func() bool) {
@@ -89,8 +96,10 @@ func TestAProjectorRunsOnOneServerAndAnotherTakesOverWhenItsLockConnectionDies(t
 		t.Fatal(err)
 	}
 	runLive(t, a.runner)
-	waitUntil(t, "server a holds no lock", 10*time.Second, func() bool { return len(f.lockHolders(t)) == 1 })
-	holderA := f.lockHolders(t)[0]
+	waitUntil(t, "server a holds no lock", 10*time.Second, func() bool {
+		holders := f.lockHolders(t)
+		return len(holders) == 1 && holders[0].Server == "a"
+	})
 	if err := b.runner.Prepare(ctx); err != nil { // a runs the projector: b's start-up leaves it to a
 		t.Fatal(err)
 	}
@@ -107,14 +116,18 @@ func TestAProjectorRunsOnOneServerAndAnotherTakesOverWhenItsLockConnectionDies(t
 		t.Fatalf("applied by a %d, by b %d; want 60 by a alone", log.count("a"), log.count("b"))
 	}
 
-	// The holder's lock connection dies, as when its server is killed or cut off: b takes over within
-	// seconds, and a stops, so no event is applied twice.
-	if _, err := f.pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, holderA); err != nil {
-		t.Fatal(err)
-	}
+	// Server a is cut off: every lock connection it opens dies. b takes over within seconds, and a stops, so no
+	// event is applied twice. (Killed once, a's connection may come back before b's, and a rightly goes on.)
 	waitUntil(t, "nobody took the lock over", 10*time.Second, func() bool {
 		holders := f.lockHolders(t)
-		return len(holders) == 1 && holders[0] != holderA
+		for _, h := range holders {
+			if h.Server == "a" {
+				if _, err := f.pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, h.PID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return len(holders) == 1 && holders[0].Server == "b"
 	})
 	last = f.seed(t, 20, 20)
 	waitCtx, cancel = context.WithTimeout(ctx, 10*time.Second)
