@@ -13,14 +13,13 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mediciasafely/jobserver/commands"
 	"github.com/mediciasafely/jobserver/commands/releases"
 	"github.com/mediciasafely/jobserver/domain"
 	"github.com/mediciasafely/jobserver/eventstore/pgstore"
 	"github.com/mediciasafely/jobserver/integrations/blobs"
+	"github.com/mediciasafely/jobserver/integrations/blobs/blobtest"
 	"github.com/mediciasafely/jobserver/internal/pgtest"
 )
 
@@ -61,26 +60,8 @@ func fakeS3Bucket(t *testing.T) sweptStorage {
 	t.Cleanup(srv.Close)
 	cfg := blobs.S3Config{Endpoint: srv.URL, Region: "us-east-1", AccessKey: "test-access", SecretKey: "test-secret", PathStyle: true,
 		Bucket: "released"}
-	// gofakes3 answers NoSuchUpload to a listing of the multipart uploads of a bucket that never had one,
-	// where S3 answers an empty list: the bucket is given one, aborted, before NewS3 lists them.
-	client, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
-		Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Region: cfg.Region, BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobtest.PrimeFakeBucket(t, cfg)
 	ctx := context.Background()
-	core := minio.Core{Client: client}
-	if err := core.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := core.NewMultipartUpload(ctx, cfg.Bucket, "primer", minio.PutObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := core.AbortMultipartUpload(ctx, cfg.Bucket, "primer", id); err != nil {
-		t.Fatal(err)
-	}
 	s3, err := blobs.NewS3(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

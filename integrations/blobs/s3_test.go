@@ -19,7 +19,6 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mediciasafely/jobserver/integrations/blobs"
 	"github.com/mediciasafely/jobserver/integrations/blobs/blobtest"
@@ -56,30 +55,14 @@ func openBucket(t *testing.T, cfg blobs.S3Config) blobtest.Subject {
 func newFakeBucket(t *testing.T, cfg blobs.S3Config) blobtest.Subject {
 	t.Helper()
 	cfg.Bucket = uniqueBucket()
-	primeUploads(t, cfg)
+	blobtest.PrimeFakeBucket(t, cfg)
 	return openBucket(t, cfg)
-}
-
-func primeUploads(t *testing.T, cfg blobs.S3Config) {
-	t.Helper()
-	ctx := context.Background()
-	core := minio.Core{Client: minioClient(t, cfg)}
-	if err := core.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := core.NewMultipartUpload(ctx, cfg.Bucket, "primer", minio.PutObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := core.AbortMultipartUpload(ctx, cfg.Bucket, "primer", id); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // bucketContents lists the bucket's objects and its multipart uploads not completed or aborted.
 func bucketContents(t *testing.T, cfg blobs.S3Config) []string {
 	t.Helper()
-	client := minioClient(t, cfg)
+	client := blobtest.MinioClient(t, cfg)
 	ctx := context.Background()
 	var found []string
 	for obj := range client.ListObjects(ctx, cfg.Bucket, minio.ListObjectsOptions{Recursive: true}) {
@@ -95,17 +78,6 @@ func bucketContents(t *testing.T, cfg blobs.S3Config) []string {
 		found = append(found, "upload of "+upload.Key)
 	}
 	return found
-}
-
-func minioClient(t *testing.T, cfg blobs.S3Config) *minio.Client {
-	t.Helper()
-	client, err := minio.New(strings.TrimPrefix(cfg.Endpoint, "http://"), &minio.Options{
-		Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Region: cfg.Region, BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
 }
 
 // fakeS3 serves gofakes3, an in-process S3 server speaking the S3 protocol over HTTP, with its clock.
@@ -138,12 +110,12 @@ func TestS3StartRemovesTemporaryUploadsADayOldAndKeepsNewerOnes(t *testing.T) {
 	clock := gofakes3.FixedTimeSource(time.Now().Add(-48 * time.Hour))
 	cfg := fakeS3(t, clock)
 	cfg.Bucket = "leftovers"
-	primeUploads(t, cfg)
+	blobtest.PrimeFakeBucket(t, cfg)
 	s, err := blobs.NewS3(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := minioClient(t, cfg)
+	client := blobtest.MinioClient(t, cfg)
 	core := minio.Core{Client: client}
 	ctx := context.Background()
 	leave := func(key string) {
@@ -266,7 +238,7 @@ func startSeaweedFS(t *testing.T, weed string) blobs.S3Config {
 	})
 	cfg.Endpoint = "http://127.0.0.1:" + s3Port
 	// The S3 port answers before the volume server has joined the master: ready is when a write succeeds.
-	client := minioClient(t, cfg)
+	client := blobtest.MinioClient(t, cfg)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
