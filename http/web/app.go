@@ -91,6 +91,8 @@ type Deps struct {
 	TimeTravel *projections.TimeTravel
 	// RAP sets how the server talks to each backend (the staff area's protocol page); nil leaves the page out.
 	RAP *runners.RAP
+	// Now is the clock a session's idle time is judged by; nil is time.Now.
+	Now func() time.Time
 }
 
 // App is the web application: pages and forms for people.
@@ -114,8 +116,10 @@ func NewApp(d Deps) (*App, error) {
 	a := &App{Deps: d, secure: base.Scheme == "https"}
 	a.sessions = scs.New()
 	a.sessions.Store = pgxstore.NewWithCleanupInterval(d.Pool, 30*time.Minute)
-	a.sessions.Lifetime = 14 * 24 * time.Hour
-	a.sessions.IdleTimeout = 3 * 24 * time.Hour
+	// No scs IdleTimeout: it writes the session back on every request to move its expiry, a write (and a
+	// flush of the database's log) for every page and every live fetch. keepSessionAlive does its work with
+	// a write at most every sessionSeenEvery.
+	a.sessions.Lifetime = sessionLifetime
 	a.sessions.Cookie.Name = "jobserver_session"
 	a.sessions.Cookie.HttpOnly = true
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
@@ -154,7 +158,7 @@ func (a *App) Renderer() *Renderer { return a.kit.Renderer }
 // Routes mounts every page with the middleware pages need: the session, CSRF protection on every form,
 // and the logged-in user.
 func (a *App) Routes(r chi.Router) {
-	r.Use(a.sessions.LoadAndSave, a.csrfProtect(), a.loadUser, noStore, a.kit.TimeTravel(a.Queries, a.TimeTravel),
+	r.Use(a.sessions.LoadAndSave, a.keepSessionAlive, a.csrfProtect(), a.loadUser, noStore, a.kit.TimeTravel(a.Queries, a.TimeTravel),
 		kit.HistoryReaders(auditviews.NewQueries(a.Pool, a.Events)))
 	for _, slice := range a.slices {
 		slice.Routes(r)
@@ -192,6 +196,43 @@ func (a *App) csrfProtect() func(http.Handler) http.Handler {
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// A session ends sessionLifetime after it began, or once it has not been used for sessionIdleTimeout. When
+// it was last used is kept in the session itself (sessionSeenAt), written again only when it is
+// sessionSeenEvery old, so a page being read writes nothing.
+const (
+	sessionLifetime    = 14 * 24 * time.Hour
+	sessionIdleTimeout = 3 * 24 * time.Hour
+	sessionSeenEvery   = 10 * time.Minute
+	sessionSeenAt      = "seen_at" // Unix seconds
+)
+
+// keepSessionAlive ends a session idle for longer than sessionIdleTimeout and notes the use of any other. A
+// visitor without a session gets none from it.
+func (a *App) keepSessionAlive(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if len(a.sessions.Keys(ctx)) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := time.Now()
+		if a.Now != nil {
+			now = a.Now()
+		}
+		seen := time.Unix(a.sessions.GetInt64(ctx, sessionSeenAt), 0)
+		switch {
+		case a.sessions.Exists(ctx, sessionSeenAt) && now.Sub(seen) > sessionIdleTimeout:
+			if err := a.sessions.Destroy(ctx); err != nil {
+				a.kit.Fail(w, r, err)
+				return
+			}
+		case now.Sub(seen) >= sessionSeenEvery:
+			a.sessions.Put(ctx, sessionSeenAt, now.Unix())
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -80,10 +80,17 @@ type envOptions struct {
 	logEverything bool
 	// gitHub, when set, is the GitHub workspaces read repositories from (env.gh), instead of one of its own.
 	gitHub *githubfake.Server
+	// now, when set, is the clock sessions age by.
+	now func() time.Time
 }
 
 // inProduction runs the server as production does: no development login.
 func inProduction(o *envOptions) { o.production = true }
+
+// withClock ages sessions by the given clock.
+func withClock(now func() time.Time) func(*envOptions) {
+	return func(o *envOptions) { o.now = now }
+}
 
 // withGitHub logs in through the given GitHub.
 func withGitHub(g web.GitHubLogin) func(*envOptions) {
@@ -153,7 +160,7 @@ func newEnv(t *testing.T, options ...func(*envOptions)) *env {
 		Releases: e.releases, ReleaseViews: releaseviews.NewQueries(e.pool), ReleaseBlobs: blobs.ForReleases{Store: e.blobs},
 		Applications: e.apps, ApplicationViews: appviews.NewQueries(e.pool),
 		GitHub: o.github, BaseURL: baseURL, SecretKey: []byte(testSecretKey),
-		Development: !o.production, Live: e.hub, TimeTravel: projections.NewTimeTravel(e.runner, 2),
+		Development: !o.production, Live: e.hub, TimeTravel: projections.NewTimeTravel(e.runner, 2), Now: o.now,
 	})
 	if err != nil {
 		t.Fatal(err)
