@@ -115,7 +115,7 @@ func measureEventLog(ctx context.Context, cfg config, rep *report) (err error) {
 			return err
 		}
 	}
-	load := &eventLogLoad{server: server, clients: clients, world: world, sizes: sizes}
+	load := &eventLogLoad{server: server, clients: clients, world: world, sizes: sizes, profile: cfg.serverCPUProfile}
 	if err := load.measure(ctx, env, rep); err != nil {
 		return err
 	}
@@ -172,6 +172,8 @@ type eventLogLoad struct {
 	sizes   eventLogSizes
 	// liveNames are the workspace and requester of each job request the live updates change.
 	liveNames map[string]liveNames
+	// profile, when set, is where the server's CPU profile of the filtered pages goes.
+	profile string
 }
 
 func (l *eventLogLoad) filters(deep, deepTPP []string) []pageFilter {
@@ -225,6 +227,12 @@ func (l *eventLogLoad) measure(ctx context.Context, env *benchEnv, rep *report) 
 			return err
 		}
 	}
+	profiled := make(chan error, 1)
+	if l.profile != "" {
+		go func() { profiled <- l.server.profileCPU(ctx, l.profile) }()
+	} else {
+		profiled <- nil
+	}
 	cpuBefore, errCPU := l.server.cpu()
 	start := time.Now()
 	var slowest filterResult
@@ -251,7 +259,7 @@ func (l *eventLogLoad) measure(ctx context.Context, env *benchEnv, rep *report) 
 	}
 	elapsed := time.Since(start)
 	cpuAfter, errCPU2 := l.server.cpu()
-	if err := errors.Join(errCPU, errCPU2); err != nil {
+	if err := errors.Join(errCPU, errCPU2, <-profiled); err != nil {
 		return err
 	}
 	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("server CPU during the filtered pages (%d clients)", eventLogClients),

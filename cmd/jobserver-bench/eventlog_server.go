@@ -27,16 +27,18 @@ import (
 // serverProcess is `jobserver serve` built from this checkout and run as a process of its own, so its
 // memory and CPU are the server's alone, not the bench's or its clients'.
 type serverProcess struct {
-	cmd  *exec.Cmd
-	dir  string
-	url  string
-	logs *tailBuffer
-	done chan struct{}
+	cmd *exec.Cmd
+	dir string
+	url string
+	// operator is the address of its operators' listener: metrics and profiles.
+	operator string
+	logs     *tailBuffer
+	done     chan struct{}
 }
 
 // startServer builds cmd/jobserver and serves the database at dsn on a free loopback port, in development
-// mode (for its login form; its demo data adds a handful of people and one workspace), with the metrics
-// listener off and warnings only in its log, with secretKey (which wraps the keys of the personal data
+// mode (for its login form; its demo data adds a handful of people and one workspace), with its operators'
+// listener (metrics, profiles) on another free loopback port and warnings only in its log, with secretKey (which wraps the keys of the personal data
 // the bench sealed). It returns once the login page answers.
 func startServer(ctx context.Context, dsn string, secretKey []byte) (*serverProcess, error) {
 	dir, err := os.MkdirTemp("", "jobserver-bench-server-")
@@ -51,6 +53,9 @@ func startServer(ctx context.Context, dsn string, secretKey []byte) (*serverProc
 		return nil, fmt.Errorf("build cmd/jobserver (run the bench from the repository's root): %w\n%s", err, out)
 	}
 	addr, err := freeLoopbackAddr()
+	if err == nil {
+		s.operator, err = freeLoopbackAddr()
+	}
 	if err != nil {
 		s.remove()
 		return nil, err
@@ -59,7 +64,7 @@ func startServer(ctx context.Context, dsn string, secretKey []byte) (*serverProc
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Dir = dir // where a development server keeps its files, were it to
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "JOBSERVER_ADDR="+addr, "JOBSERVER_ENV=development",
-		"JOBSERVER_SECRET_KEY="+hex.EncodeToString(secretKey), "JOBSERVER_METRICS_ADDR=off", "LOG_LEVEL=warn")
+		"JOBSERVER_SECRET_KEY="+hex.EncodeToString(secretKey), "JOBSERVER_METRICS_ADDR="+s.operator, "LOG_LEVEL=warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.remove()
@@ -91,6 +96,35 @@ func startServer(ctx context.Context, dsn string, secretKey []byte) (*serverProc
 			return nil, fmt.Errorf("the server did not serve within 5 minutes: %s", s.logs)
 		}
 	}
+}
+
+// serverProfileLength is how long a CPU profile of the server runs: less than the server's write timeout.
+const serverProfileLength = 40 * time.Second
+
+// profileCPU writes a CPU profile of the server over the next serverProfileLength to path.
+func (s *serverProcess) profileCPU(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.operator, int(serverProfileLength.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile the server: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile the server: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // goTool is the go command of the toolchain that runs the bench.

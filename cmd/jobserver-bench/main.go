@@ -61,6 +61,8 @@ type config struct {
 
 	eventLogRequests int  // job requests generated for the event log measurements
 	quickEventLog    bool // fewer event log samples and a shallower deep page (-quick)
+	// serverCPUProfile, when set, is where the server's CPU profile of the event log's filtered pages goes.
+	serverCPUProfile string
 
 	quickReleases bool // fewer repeats of the 16 MiB file and a release of 100 MiB (-quick)
 }
@@ -75,6 +77,8 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each append and raw insert measurement")
 	fs.DurationVar(&cfg.lagDuration, "lag-duration", 10*time.Second, "length of the projection lag measurement")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
+	fs.StringVar(&cfg.serverCPUProfile, "server-cpuprofile", "", "write the server's Go CPU profile of the event log's filtered pages (their first "+
+		serverProfileLength.String()+") to this file")
 	fs.StringVar(&cfg.only, "only", "", `"store" runs only the event store and projection kit rows (the seed, reads, rebuild, appends, lag and the command on a long stream); "identity" only the identity rebuild (its seed, raw read and rebuild); "runnerapi" only the runner API rows; "eventlog" only the event log rows; "audit" only the seed, the reads and the audit rows; "releases" only the released outputs rows`)
 	fs.DurationVar(&cfg.pollDuration, "poll-duration", 60*time.Second, "length of the runner API polling measurement")
 	fs.IntVar(&cfg.eventLogRequests, "eventlog-requests", 100_000, "job requests generated for the event log (10 jobs each on average)")

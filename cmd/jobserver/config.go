@@ -46,7 +46,7 @@ var settings = []setting{
 	{"MAIL_FROM", "", "sender address of the e-mails (default: notifications@ the host of JOBSERVER_BASE_URL)"},
 	{"SMTP_TIMEOUT", "15s", "give up connecting to the mail server, or waiting for one of its replies, after this long"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
-	{"JOBSERVER_METRICS_ADDR", "127.0.0.1:9100", "address of the Prometheus metrics listener, kept off the public one; off disables it"},
+	{"JOBSERVER_METRICS_ADDR", "127.0.0.1:9100", "address of the operators' listener (Prometheus metrics, Go profiles), kept off the public one; off disables it"},
 	{"JOBSERVER_TRUSTED_PROXIES", "", "comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP name the client"},
 	{"JOBSERVER_DB_CONNECT_TIMEOUT", "5s", "give up connecting to the database after this long (overrides connect_timeout in DATABASE_URL)"},
 	{"JOBSERVER_DB_STATEMENT_TIMEOUT", "30s", "the server's statement_timeout for serve (replay, verify and migrate run without one); 0 disables"},

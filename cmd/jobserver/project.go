@@ -145,8 +145,8 @@ func startBackground(ctx context.Context, cfg config, b *backend, logger *slog.L
 	}, nil
 }
 
-// serveMetrics serves the Prometheus metrics on their own listener (JOBSERVER_METRICS_ADDR, loopback by
-// default, kept off the public one) until stop is called.
+// serveMetrics serves the Prometheus metrics and the Go profiles (server.OperatorHandler) on their own
+// listener (JOBSERVER_METRICS_ADDR, loopback by default, kept off the public one) until stop is called.
 func serveMetrics(ctx context.Context, cfg config, logger *slog.Logger) (stop func(), err error) {
 	if cfg.MetricsAddr == "" {
 		return func() {}, nil
@@ -156,7 +156,7 @@ func serveMetrics(ctx context.Context, cfg config, logger *slog.Logger) (stop fu
 		return nil, fmt.Errorf("listen on %s for metrics (JOBSERVER_METRICS_ADDR; off turns them off): %w", cfg.MetricsAddr, err)
 	}
 	serving, stopServing := context.WithCancel(ctx)
-	metrics := server.NewHTTPServer(server.MetricsHandler(), cfg.HTTPTimeouts, logger)
+	metrics := server.NewHTTPServer(server.OperatorHandler(), cfg.HTTPTimeouts, logger)
 	done := make(chan error, 1)
 	go func() { done <- server.Serve(serving, metrics, listener, time.Second) }()
 	return func() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"runtime/debug"
 	"strings"
@@ -91,8 +92,19 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// MetricsHandler serves the Prometheus metrics. Mount it on a listener of its own, never on the public router.
-func MetricsHandler() http.Handler { return promhttp.Handler() }
+// OperatorHandler serves what an operator reads off a running server: the Prometheus metrics at /metrics
+// and Go's profiles at /debug/pprof/ (where its CPU goes, under a real load). Mount it on a listener of its
+// own, never on the public router: profiles show the server's insides.
+func OperatorHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
 
 func health(pool *pgxpool.Pool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

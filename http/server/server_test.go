@@ -105,14 +105,18 @@ func TestEveryRequestIsLoggedOnceAsOneStructuredLine(t *testing.T) {
 	}
 }
 
-func TestMetricsAreNotPublicButServedByTheirOwnHandler(t *testing.T) {
+func TestMetricsAndProfilesAreNotPublicButServedByTheOperatorsHandler(t *testing.T) {
 	t.Parallel()
-	if rec := get(t, newServer(t, &bytes.Buffer{}), "/metrics"); rec.Code != http.StatusNotFound {
-		t.Errorf("the public router serves /metrics: %d", rec.Code)
+	for _, path := range []string{"/metrics", "/debug/pprof/"} {
+		if rec := get(t, newServer(t, &bytes.Buffer{}), path); rec.Code != http.StatusNotFound {
+			t.Errorf("the public router serves %s: %d", path, rec.Code)
+		}
 	}
-	rec := get(t, server.MetricsHandler(), "/metrics")
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+	if rec := get(t, server.OperatorHandler(), "/metrics"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Fatalf("metrics = %d", rec.Code)
+	}
+	if rec := get(t, server.OperatorHandler(), "/debug/pprof/"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "goroutine") {
+		t.Fatalf("profiles = %d", rec.Code)
 	}
 }
 
