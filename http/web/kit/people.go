@@ -129,11 +129,15 @@ func DisplayName(ctx context.Context, q *identityviews.Queries, userID string) s
 }
 
 // Permissions is what the logged-in user may do on a project ("" for outside any project), read from the
-// read model to decide which forms a page shows; the commands decide.
+// read model to decide which forms a page shows; the commands decide. Outside any project they are the
+// global roles of the user's row, read already for this request.
 func Permissions(r *http.Request, q *identityviews.Queries, projectID string) (domain.PermissionSet, error) {
 	u := CurrentUserOf(r)
-	if u == nil {
+	switch {
+	case u == nil:
 		return domain.PermissionSet{}, nil
+	case projectID == "":
+		return domain.PermissionsOf(u.GlobalRoles, nil), nil
 	}
 	return q.Permissions(r.Context(), u.ID, projectID)
 }
