@@ -18,7 +18,7 @@ import (
 type logPage struct {
 	status
 	eventlogviews.LogPage
-	eventlogviews.Menus
+	Menus    chosenMenus
 	Filter   eventlogviews.Filter
 	Statuses []string
 	// NewerURL and OlderURL are the neighbouring pages with the same filters, "" at either end.
@@ -73,7 +73,10 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	live := a.liveView(r, "/event-log", filterValues(filterOf(r.URL.Query())))
-	menus, err := kit.Shared(a.Kit, r, eventlogviews.EventLogProjector, "event log menus", a.Views.Menus)
+	menus, err := kit.Shared(a.Kit, r, eventlogviews.EventLogProjector, "event log menus", func(ctx context.Context) (drawnMenus, error) {
+		m, err := a.Views.Menus(ctx)
+		return drawMenus(m), err
+	})
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p.Menus, p.Live = menus.For(p.Filter), live
+	p.Menus, p.Live = menus.choose(p.Filter), live
 	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
 	return nil
 }
