@@ -25,6 +25,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/http/runnerapi"
 	"github.com/mediciasafely/jobserver/internal/runnerwire"
+	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 )
 
 // The live updates measurement: livePages event log pages open in browsers (each holding the page's stream
@@ -116,6 +117,10 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	if err != nil {
 		return err
 	}
+	delaysBefore, err := l.server.projectionDelays(ctx, eventlogviews.EventLogProjector)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	posts, changed, err := l.reportLive(ctx, api, jobs, changes, l.sizes.live)
 	if err != nil {
@@ -135,6 +140,10 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	}
 	elapsed := time.Since(start)
 	pages.close()
+	delaysAfter, err := l.server.projectionDelays(ctx, eventlogviews.EventLogProjector)
+	if err != nil {
+		return err
+	}
 
 	changes.mu.Lock()
 	latency, refetches := slices.Clone(changes.latency), slices.Clone(changes.refetches)
@@ -164,6 +173,8 @@ func (l *eventLogLoad) measureLive(ctx context.Context, env *benchEnv, rep *repo
 	}
 	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: pages not showing the last change %s after it (every page showed it after %s)", what, liveSettle, settled.Round(time.Millisecond)),
 		writers: livePages, value: missed, unit: "runs", goal: exactlyZero()})
+	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: of which the event log's projector, from an event's recording to its applying: p99 at most (p50 at most %.0f ms)",
+		what, 1000*delayQuantile(delaysBefore, delaysAfter, 0.5)), writers: livePages, value: 1000 * delayQuantile(delaysBefore, delaysAfter, 0.99), unit: "ms"})
 	rep.add(row{section: sectionEventLog, measurement: fmt.Sprintf("%s: server CPU (%.0f page fetches/s, a page's re-fetch p50 %.0f ms, POST p99 %.0f ms)", what,
 		float64(fetches)/elapsed.Seconds(), ms(percentile(refetches, 0.5)), ms(percentile(posts, 0.99))),
 		writers: livePages, value: 100 * (cpuAfter - cpuBefore).Seconds() / elapsed.Seconds(), unit: "% of a core"})

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,11 +19,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // serverProcess is `jobserver serve` built from this checkout and run as a process of its own, so its
@@ -287,4 +293,48 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// projectionDelays reads the server's histogram of the time from an event's recording to projector
+// applying it (jobserver_projection_delay_seconds): cumulative counts by upper bound, in seconds.
+func (s *serverProcess) projectionDelays(ctx context.Context, projector string) (map[float64]uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.operator+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read the server's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read the server's metrics: %w", err)
+	}
+	counts := map[float64]uint64{}
+	for _, m := range families["jobserver_projection_delay_seconds"].GetMetric() {
+		for _, label := range m.GetLabel() {
+			if label.GetName() == "projector" && label.GetValue() == projector {
+				for _, b := range m.GetHistogram().GetBucket() {
+					counts[b.GetUpperBound()] = b.GetCumulativeCount()
+				}
+				counts[math.Inf(1)] = m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return counts, nil
+}
+
+// delayQuantile is the upper bound of the bucket holding quantile q of the events counted between two
+// readings of projectionDelays.
+func delayQuantile(before, after map[float64]uint64, q float64) float64 {
+	bounds := slices.Sorted(maps.Keys(after))
+	total := after[math.Inf(1)] - before[math.Inf(1)]
+	for _, b := range bounds {
+		if float64(after[b]-before[b]) >= q*float64(total) {
+			return b
+		}
+	}
+	return math.Inf(1)
 }
