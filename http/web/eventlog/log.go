@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,22 +15,28 @@ import (
 	eventlogviews "github.com/mediciasafely/jobserver/projections/eventlog"
 )
 
-// logPage is the Data of the "event_log" page.
+// logPage is the Data of the "event_log" page: the filters' form and the results, drawn on their own.
 type logPage struct {
-	status
-	eventlogviews.LogPage
-	Menus    chosenMenus
 	Filter   eventlogviews.Filter
 	Statuses []string
+	Menus    chosenMenus
+	Live     kit.LiveView
+	Results  template.HTML // "event_log_results"
+}
+
+// logResults is the Data of "event_log_results": a page of the log's requests.
+type logResults struct {
+	status
+	eventlogviews.LogPage
+	Filter eventlogviews.Filter
 	// NewerURL and OlderURL are the neighbouring pages with the same filters, "" at either end.
 	NewerURL, OlderURL string
 	// Loosen names the filters set, for an empty result to say which to loosen.
 	Loosen []string
-	Live   kit.LiveView
 }
 
 // JobsURL is the page of a request's jobs (the "Show jobs" link, and what htmx swaps in).
-func (logPage) JobsURL(j eventlogviews.JobRequest) string { return "/event-log/" + j.ID + "/jobs" }
+func (logResults) JobsURL(j eventlogviews.JobRequest) string { return "/event-log/" + j.ID + "/jobs" }
 
 // filterOf reads the filters of the address.
 func filterOf(q url.Values) eventlogviews.Filter {
@@ -63,16 +70,16 @@ func query(f eventlogviews.Filter, key, value string) string {
 
 // logPage is "/event-log": every job request across all workspaces, newest first, filtered by the GET
 // form's fields (so a filtered page is an address to share, and the back button works), paged by cursor.
-// A live page fetching its results again after a change (htmx, targeting them) is sent the results alone,
-// drawn once for everyone who fetches the same address: the log is the same for every logged-in user, and
-// so are the filters' menus, read once for all pages.
+// The results are the same for every logged-in user: they are drawn once for everyone who asks for the
+// same address (SharedHTML), whether in the whole page or fetched alone by a live page after a change
+// (htmx, targeting them); so are the filters' menus, read and drawn once for all pages.
 func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
+	readResults := func(ctx context.Context) (any, error) { return a.readLog(ctx, r.URL.Query()) }
 	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "log-results" {
-		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_results", func(ctx context.Context) (any, error) {
-			return a.readLog(ctx, r.URL.Query())
-		})
+		return a.SharedFragment(w, r, eventlogviews.EventLogProjector, "event_log_results", readResults)
 	}
-	live := a.liveView(r, "/event-log", filterValues(filterOf(r.URL.Query())))
+	p := logPage{Filter: filterOf(r.URL.Query()), Statuses: eventlogviews.Statuses}
+	p.Live = a.liveView(r, "/event-log", filterValues(p.Filter))
 	menus, err := kit.Shared(a.Kit, r, eventlogviews.EventLogProjector, "event log menus", func(ctx context.Context) (drawnMenus, error) {
 		m, err := a.Views.Menus(ctx)
 		return drawMenus(m), err
@@ -80,33 +87,32 @@ func (a *Handlers) logPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.readLog(r.Context(), r.URL.Query())
-	if err != nil {
+	p.Menus = menus.choose(p.Filter)
+	if p.Results, err = a.SharedHTML(r, eventlogviews.EventLogProjector, "event_log_results", readResults); err != nil {
 		return err
 	}
-	p.Menus, p.Live = menus.choose(p.Filter), live
 	a.Page(w, r, http.StatusOK, "event_log", kit.View{Title: "Event Log", Data: p})
 	return nil
 }
 
 // readLog reads the requests of the page of the log that the address's query q asks for.
-func (a *Handlers) readLog(ctx context.Context, q url.Values) (logPage, error) {
+func (a *Handlers) readLog(ctx context.Context, q url.Values) (logResults, error) {
 	f := filterOf(q)
 	var after, before *eventlogviews.Cursor
 	for key, dst := range map[string]**eventlogviews.Cursor{"after": &after, "before": &before} {
 		if s := q.Get(key); s != "" {
 			c, err := eventlogviews.ParseCursor(s)
 			if err != nil {
-				return logPage{}, err
+				return logResults{}, err
 			}
 			*dst = &c
 		}
 	}
 	v, err := a.Views.Log(ctx, f, after, before, PageSize)
 	if err != nil {
-		return logPage{}, err
+		return logResults{}, err
 	}
-	p := logPage{LogPage: v, Filter: f, Statuses: eventlogviews.Statuses}
+	p := logResults{LogPage: v, Filter: f}
 	if v.Newer != nil {
 		p.NewerURL = query(f, "before", v.Newer.String())
 	}

@@ -3,6 +3,7 @@ package kit
 import (
 	"bytes"
 	"context"
+	"html/template"
 	"net/http"
 	"sync"
 	"time"
@@ -103,25 +104,31 @@ func Shared[T any](k *Kit, r *http.Request, projector, key string, read func(con
 	return v.(T), nil
 }
 
-// SharedFragment answers a live part's fetch with fragment name drawn from what read returns, one reading
-// and rendering (Shared) for every viewer who fetches the same address. Only for a fragment that shows
-// nothing of the viewer, of data every viewer who may fetch the address may see: it is drawn without the
-// viewer's chrome.
+// SharedFragment answers a live part's fetch with fragment name drawn from what read returns (SharedHTML).
 func (k *Kit) SharedFragment(w http.ResponseWriter, r *http.Request, projector, name string, read func(context.Context) (any, error)) error {
-	body, err := Shared(k, r, projector, "fragment "+r.URL.RequestURI(), func(ctx context.Context) ([]byte, error) {
+	body, err := k.SharedHTML(r, projector, name, read)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(keepAsOf([]byte(body), r)) // a write error means the client went away; there is no one left to tell
+	return nil
+}
+
+// SharedHTML is fragment name drawn from what read returns, one reading and rendering (Shared) for every
+// viewer who asks for the same address: the part a live page fetches again, and the same part in the
+// whole page, are one drawing. Only for a fragment that shows nothing of the viewer, of data every viewer
+// who may fetch the address may see: it is drawn without the viewer's chrome.
+func (k *Kit) SharedHTML(r *http.Request, projector, name string, read func(context.Context) (any, error)) (template.HTML, error) {
+	body, err := Shared(k, r, projector, "fragment "+name+" "+r.URL.RequestURI(), func(ctx context.Context) ([]byte, error) {
 		data, err := read(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return k.Renderer.renderShared(name, data)
 	})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(keepAsOf(body, r)) // a write error means the client went away; there is no one left to tell
-	return nil
+	return template.HTML(body), err // drawn by html/template
 }
 
 // renderShared draws fragment name with data and an empty chrome, so nothing of any viewer is in the bytes.
