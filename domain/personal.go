@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -84,16 +85,35 @@ func (p Personal[T]) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads sealed bytes, to be opened by the registry.
 func (p *Personal[T]) UnmarshalJSON(data []byte) error {
-	var encoded string
-	if err := json.Unmarshal(data, &encoded); err != nil {
-		return fmt.Errorf("personal data: %w", err)
+	encoded, ok := plainJSONString(data)
+	if !ok {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return fmt.Errorf("personal data: %w", err)
+		}
+		encoded = []byte(s)
 	}
-	sealed, err := base64.StdEncoding.DecodeString(encoded)
+	sealed := make([]byte, base64.StdEncoding.DecodedLen(len(encoded)))
+	n, err := base64.StdEncoding.Decode(sealed, encoded)
 	if err != nil {
 		return fmt.Errorf("personal data: %w", err)
 	}
-	*p = Personal[T]{sealed: sealed}
+	*p = Personal[T]{sealed: sealed[:n]}
 	return nil
+}
+
+// plainJSONString returns the contents of data when it is a JSON string without escapes, as base64 always
+// is: a rebuild decodes hundreds of thousands of them, and decoding each again through encoding/json was
+// a fifth of decoding the events that hold them. The caller's decoder has already checked data is valid JSON.
+func plainJSONString(data []byte) ([]byte, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return nil, false
+	}
+	inner := data[1 : len(data)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		return nil, false
+	}
+	return inner, true
 }
 
 func (p *Personal[T]) seal(keys PersonalKeys) error {
