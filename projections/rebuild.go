@@ -68,14 +68,19 @@ func (r *Runner) replayTogether(ctx context.Context, ps []Projector) error {
 			r.dropSchema(s)
 		}
 	}()
+	var readIndexes []string
 	for _, p := range ps {
-		scratch, err := r.createScratch(ctx, p)
+		scratch, indexes, err := r.createScratch(ctx, p)
 		scratches = append(scratches, scratch)
 		if err != nil {
 			return err
 		}
+		readIndexes = append(readIndexes, indexes...)
 	}
 	if err := r.fillScratch(ctx, ps, scratches, nil, nil); err != nil {
+		return err
+	}
+	if err := r.createIndexes(ctx, readIndexes); err != nil {
 		return err
 	}
 	for i, p := range ps {
@@ -153,20 +158,24 @@ func compareTable(ctx context.Context, tx pgx.Tx, liveSchema, scratch, table str
 // buildScratch creates a scratch schema with p's tables and applies the log to them (up to until, when
 // given). It returns the schema's name even on failure, so the caller can drop it.
 func (r *Runner) buildScratch(ctx context.Context, p Projector, until *eventstore.Position, progress func(int)) (string, error) {
-	scratch, err := r.createScratch(ctx, p)
+	scratch, readIndexes, err := r.createScratch(ctx, p)
 	if err != nil {
 		return scratch, err
 	}
-	return scratch, r.fillScratch(ctx, []Projector{p}, []string{scratch}, until, progress)
-}
-
-// createScratch creates a scratch schema with p's (empty) tables. It returns the schema's name even on
-// failure, so the caller can drop it.
-func (r *Runner) createScratch(ctx context.Context, p Projector) (string, error) {
-	scratch := "rebuild_" + strings.ToLower(ulid.Make().String())
-	if err := r.createSchema(ctx, scratch); err != nil {
+	if err := r.fillScratch(ctx, []Projector{p}, []string{scratch}, until, progress); err != nil {
 		return scratch, err
 	}
+	return scratch, r.createIndexes(ctx, readIndexes)
+}
+
+// createScratch creates a scratch schema with p's (empty) tables, without p's read indexes, whose
+// definitions it returns. It returns the schema's name even on failure, so the caller can drop it.
+func (r *Runner) createScratch(ctx context.Context, p Projector) (string, []string, error) {
+	scratch := "rebuild_" + strings.ToLower(ulid.Make().String())
+	if err := r.createSchema(ctx, scratch); err != nil {
+		return scratch, nil, err
+	}
+	var readIndexes []string
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if err := useSchema(ctx, tx, scratch); err != nil {
 			return err
@@ -174,9 +183,63 @@ func (r *Runner) createScratch(ctx context.Context, p Projector) (string, error)
 		if _, err := tx.Exec(ctx, p.Schema()); err != nil {
 			return fmt.Errorf("create tables of %s: %w", p.Name(), err)
 		}
-		return leaveRoomForUpdates(ctx, tx, scratch)
+		if err := leaveRoomForUpdates(ctx, tx, scratch); err != nil {
+			return err
+		}
+		var err error
+		readIndexes, err = dropReadIndexes(ctx, tx, scratch, p)
+		return err
 	})
-	return scratch, err
+	return scratch, readIndexes, err
+}
+
+// ReadIndexes marks indexes of p's tables that only queries read, never p's handlers: a rebuild creates
+// them once its tables are filled, one sort each, instead of adding every row to them as it goes. An index
+// a handler's statement needs must not be named, or each such statement of the rebuild scans its table.
+func ReadIndexes(p Projector, indexes ...string) Projector {
+	return readIndexed{Projector: p, indexes: indexes}
+}
+
+type readIndexed struct {
+	Projector
+	indexes []string
+}
+
+// dropReadIndexes drops p's read indexes from schema and returns the statements that create them again.
+func dropReadIndexes(ctx context.Context, tx pgx.Tx, schema string, p Projector) ([]string, error) {
+	ri, ok := p.(readIndexed)
+	if !ok {
+		return nil, nil
+	}
+	definitions := make([]string, 0, len(ri.indexes))
+	for _, index := range ri.indexes {
+		name := pgx.Identifier{schema, index}.Sanitize()
+		var definition string
+		var unique bool
+		if err := tx.QueryRow(ctx, `SELECT pg_get_indexdef(indexrelid), indisunique FROM pg_index WHERE indexrelid = $1::regclass`,
+			name).Scan(&definition, &unique); err != nil {
+			return nil, fmt.Errorf("read index %s of %s: %w", index, p.Name(), err)
+		}
+		if unique {
+			// It checks the handlers' writes: created late, it would fail the rebuild instead of the event.
+			return nil, fmt.Errorf("index %s of %s is unique, so not only read", index, p.Name())
+		}
+		if _, err := tx.Exec(ctx, "DROP INDEX "+name); err != nil {
+			return nil, fmt.Errorf("drop index %s of %s: %w", index, p.Name(), err)
+		}
+		definitions = append(definitions, definition)
+	}
+	return definitions, nil
+}
+
+// createIndexes runs the statements dropReadIndexes returned, once the tables are filled.
+func (r *Runner) createIndexes(ctx context.Context, definitions []string) error {
+	for _, definition := range definitions {
+		if _, err := r.pool.Exec(ctx, definition); err != nil {
+			return fmt.Errorf("create read index: %w", err)
+		}
+	}
+	return nil
 }
 
 // scratchFillFactor is the fill factor of rebuilt tables that do not set their own. Filled at 100 (COPY and

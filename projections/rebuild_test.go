@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mediciasafely/jobserver/projections"
@@ -38,5 +40,57 @@ func TestRebuiltTablesLeaveRoomForUpdates(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: storage options %v, want %v", table, got, want)
 		}
+	}
+}
+
+// namedThings is things with an index on the names, which only queries read.
+type namedThings struct{ things }
+
+func (namedThings) Schema() string {
+	return things{}.Schema() + `; CREATE INDEX things_name ON things (name)`
+}
+
+// A read index is missing while a rebuild fills the tables, and there once it is swapped in.
+func TestReadIndexesAreCreatedAfterTheFill(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.waitVisible(t, f.seed(t, 0, 10))
+	indexes := func(schemas string) int {
+		var n int
+		if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname = 'things_name' AND schemaname LIKE $1`,
+			schemas).Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	var duringFill atomic.Int32
+	p := namedThings{things{beforeApply: func(context.Context, projections.Event) error {
+		duringFill.Add(int32(indexes("rebuild_%")))
+		return nil
+	}}}
+	if err := projections.NewRunner(f.pool, f.store, registry, slog.New(slog.DiscardHandler),
+		projections.ReadIndexes(p, "things_name")).Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if duringFill.Load() != 0 {
+		t.Errorf("the read index was there while %d events were applied", duringFill.Load())
+	}
+	if indexes("readmodel") != 1 {
+		t.Errorf("the read index is not in the live schema after the rebuild")
+	}
+	if got := f.rows(t); len(got) != 10 || got["thing-0009"] != "name 9/2" {
+		t.Errorf("%d rows, thing-0009 = %q", len(got), got["thing-0009"])
+	}
+}
+
+// A unique index checks what the handlers write, so it cannot wait for the end of the fill.
+func TestAUniqueIndexIsNotAReadIndex(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	err := projections.NewRunner(f.pool, f.store, registry, slog.New(slog.DiscardHandler),
+		projections.ReadIndexes(things{}, "things_pkey")).Prepare(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "unique") {
+		t.Fatalf("Prepare with a unique read index: %v", err)
 	}
 }

@@ -31,8 +31,11 @@ func (m members) schema() string {
 			added_at timestamptz NOT NULL,
 			PRIMARY KEY (` + m.group + `, user_id)
 		);
-		CREATE INDEX ` + m.table + `_user ON ` + m.table + ` (user_id);`
+		CREATE INDEX ` + m.userIndex() + ` ON ` + m.table + ` (user_id);`
 }
+
+// userIndex names the index of the members table by user, which only pages read.
+func (m members) userIndex() string { return m.table + "_user" }
 
 // on registers the handlers of the events that add and remove members, each saying which group and user
 // it is about (and, for added, the roles).

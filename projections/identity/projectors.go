@@ -30,7 +30,8 @@ func Identity() projections.Projector {
 	on(h, orgMembers, orgMemberAdded, orgMemberRemoved)
 	onBackends(h)
 	onProjects(h)
-	return projections.Define(IdentityProjector, 5,
+	// Only the pages read these indexes; the handlers find rows by their keys.
+	return projections.ReadIndexes(projections.Define(IdentityProjector, 5,
 		[]string{"users", "orgs", orgMembers.table, "backends", backendMembers.table, "backend_job_requests", "backend_jobs",
 			"projects", projectMembers.table},
 		`CREATE TABLE users (
@@ -86,7 +87,9 @@ func Identity() projections.Projector {
 			org_id     text,
 			created_at timestamptz NOT NULL
 		);
-		CREATE INDEX projects_org ON projects (org_id);`+projectMembers.schema(), h)
+		CREATE INDEX projects_org ON projects (org_id);`+projectMembers.schema(), h),
+		"users_login", orgMembers.userIndex(), backendMembers.userIndex(), projectMembers.userIndex(), "projects_org",
+		"backend_job_requests_backend", "backend_jobs_queued")
 }
 
 // onUsers keeps users: people, their GitHub profile, notification address and global roles. It is the one
