@@ -94,10 +94,13 @@ func (r *Runner) fillScratch(ctx context.Context, ps []Projector, scratches []st
 	for i, p := range ps {
 		g.Go(func() error {
 			for b := range inputs[i] {
-				own := &scratchBatch{events: b.events, last: b.last}
-				for _, e := range b.decoded {
-					if handled[i][e.Type] {
-						own.decoded = append(own.decoded, e)
+				own := &scratchBatch{events: b.events, last: b.last, decoded: b.decoded}
+				if len(handled[i]) < len(anyHandles) { // others handle types p does not
+					own.decoded = make([]decodedEvent, 0, len(b.decoded))
+					for _, e := range b.decoded {
+						if handled[i][e.Type] {
+							own.decoded = append(own.decoded, e)
+						}
 					}
 				}
 				if err := r.writeScratchBatch(ctx, p, scratches[i], own); err != nil {
