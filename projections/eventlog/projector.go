@@ -22,8 +22,8 @@ func Projector() projections.Projector {
 	onJobs(h)
 	onWorkspaces(h)
 	copies.Register(h)
-	return projections.Define(EventLogProjector, 5,
-		append([]string{"eventlog_requests", "eventlog_jobs", "eventlog_workspaces", "eventlog_requesters"}, copies.Tables()...),
+	return projections.Define(EventLogProjector, 7,
+		append([]string{"eventlog_requests", "eventlog_definitions", "eventlog_jobs", "eventlog_workspaces", "eventlog_requesters"}, copies.Tables()...),
 		schema+copies.Schema(), h)
 }
 
@@ -35,7 +35,10 @@ func Projectors() []projections.Projector { return []projections.Projector{Proje
 
 // The requests are read newest first by (created_at, id), with or without one filter: each filter has an
 // index in that order, so a page of the log is an index range scan from the cursor, as fast on page
-// 1,000 as on page 1.
+// 1,000 as on page 1. The indexes of a backend, a user and a workspace carry the other filters' columns
+// after the order's: a scan of one of them tests the others in the index, and reads from the table only
+// the rows that match them all (a user's thousand requests tested for a backend and a status without a
+// thousand reads of the table, most often to find nothing).
 const schema = `
 	CREATE TABLE eventlog_requests (
 		id                     text PRIMARY KEY,
@@ -47,7 +50,6 @@ const schema = `
 		sha                    text NOT NULL,
 		force_run_dependencies boolean NOT NULL,
 		will_notify            boolean NOT NULL,
-		project_definition     text NOT NULL,
 		status                 text NOT NULL DEFAULT 'pending',
 		active                 boolean NOT NULL DEFAULT true,
 		cancelled_actions      text[] NOT NULL DEFAULT '{}',
@@ -61,12 +63,18 @@ const schema = `
 		creation               text NOT NULL DEFAULT ''
 	);
 	CREATE INDEX eventlog_requests_newest ON eventlog_requests (created_at DESC, id DESC);
-	CREATE INDEX eventlog_requests_backend ON eventlog_requests (backend_id, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_backend ON eventlog_requests (backend_id, created_at DESC, id DESC, status, requested_by);
 	CREATE INDEX eventlog_requests_status ON eventlog_requests (status, created_at DESC, id DESC);
-	CREATE INDEX eventlog_requests_user ON eventlog_requests (requested_by, created_at DESC, id DESC);
-	CREATE INDEX eventlog_requests_workspace ON eventlog_requests (workspace_id, created_at DESC, id DESC);
+	CREATE INDEX eventlog_requests_user ON eventlog_requests (requested_by, created_at DESC, id DESC, backend_id, status, workspace_id);
+	CREATE INDEX eventlog_requests_workspace ON eventlog_requests (workspace_id, created_at DESC, id DESC, status, backend_id, requested_by);
 	CREATE INDEX eventlog_requests_project ON eventlog_requests (project_id, created_at DESC, id DESC);
 	CREATE INDEX eventlog_requests_text ON eventlog_requests USING gin ((requested_actions || job_actions || job_ids));
+	-- A request's project.yaml (a few kilobytes, most of a row once compressed) is read by its own page alone: kept
+	-- apart, the requests' table is a quarter of the size, and the rows a filtered page reads stay in memory.
+	CREATE TABLE eventlog_definitions (
+		job_request_id     text PRIMARY KEY,
+		project_definition text NOT NULL
+	);
 	CREATE TABLE eventlog_jobs (
 		id             text PRIMARY KEY,
 		job_request_id text NOT NULL,
@@ -100,10 +108,14 @@ func onJobs(h projections.Handlers) {
 			actions = []string{}
 		}
 		if err := db.Exec(ctx, `INSERT INTO eventlog_requests (id, workspace_id, project_id, backend_id, requested_actions, requested_by,
-				sha, force_run_dependencies, will_notify, project_definition, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+				sha, force_run_dependencies, will_notify, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 			ev.JobRequestID, ev.WorkspaceID, ev.ProjectID, ev.BackendID, actions, ev.RequestedBy, ev.SHA,
-			ev.ForceRunDependencies, ev.WillNotify, ev.ProjectDefinition, e.RecordedAt); err != nil {
+			ev.ForceRunDependencies, ev.WillNotify, e.RecordedAt); err != nil {
+			return err
+		}
+		if err := db.Exec(ctx, `INSERT INTO eventlog_definitions (job_request_id, project_definition) VALUES ($1, $2)
+			ON CONFLICT (job_request_id) DO NOTHING`, ev.JobRequestID, ev.ProjectDefinition); err != nil {
 			return err
 		}
 		return db.Exec(ctx, `INSERT INTO eventlog_requesters (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, ev.RequestedBy)

@@ -378,7 +378,8 @@ func (q *Queries) Request(ctx context.Context, orgSlug, projectSlug, workspace, 
 }
 
 func requestPage(ctx context.Context, db querier, orgSlug, projectSlug, workspace, requestID, viewerID string, v *RequestPage) error {
-	rows, err := db.Query(ctx, `SELECT `+requestColumns+`, r.project_definition`+requestsFrom+`
+	rows, err := db.Query(ctx, `SELECT `+requestColumns+`, coalesce(d.project_definition, '')`+requestsFrom+`
+		LEFT JOIN eventlog_definitions d ON d.job_request_id = r.id
 		WHERE r.id = lower($4) AND o.slug = lower($1) AND p.slug = lower($2) AND w.name = lower($3)`,
 		orgSlug, projectSlug, workspace, requestID)
 	type withDefinition struct {
