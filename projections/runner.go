@@ -308,7 +308,7 @@ func (r *Runner) follow(ctx context.Context, p Projector) error {
 	defer cancel()
 	sub, waiter, err := r.store.NewSubscriber(subCtx, pgstore.SubscriberConfig{
 		Consumer: p.Name(), CheckpointTable: LiveSchema + ".projection_checkpoints", BatchSize: 100,
-		OnCommit: r.store.Notifier().Poke,
+		OnCommit: r.store.Notifier().Poke, Rebuildable: true,
 	}, logger)
 	if err != nil {
 		return err

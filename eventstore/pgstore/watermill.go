@@ -37,6 +37,13 @@ type SubscriberConfig struct {
 	BatchSize int
 	// OnCommit runs after each committed batch.
 	OnCommit func()
+	// Rebuildable says that what the consumer writes can be made again from the log (a projector's read
+	// model): its batches commit without waiting for the disk (synchronous_commit off). A batch's
+	// transaction holds back every later append from every reader until it ends (they read below the oldest
+	// running transaction), so a flush of the disk in each of several projectors' batches was a wait for
+	// every page showing a change. A crash may lose the last such batches, rows and checkpoint together,
+	// and they are applied again; a committed batch is visible at once, as before.
+	Rebuildable bool
 }
 
 // NewSubscriber returns a watermill subscriber of the log for one consumer and the waiter that paces it.
@@ -47,7 +54,7 @@ func (s *Store) NewSubscriber(ctx context.Context, cfg SubscriberConfig, logger 
 	}
 	waiter := s.notifier.Waiter()
 	ack := 10 * time.Second
-	sub, err := wsql.NewSubscriber(turnTakingBeginner{wsql.BeginnerFromPgx(s.pool)}, wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(turnTakingBeginner{Beginner: wsql.BeginnerFromPgx(s.pool), noFlush: cfg.Rebuildable}, wsql.SubscriberConfig{
 		ConsumerGroup:  cfg.Consumer,
 		AckDeadline:    &ack,
 		PollInterval:   pollFallback,
@@ -81,7 +88,11 @@ func WithMessageTx(msg *message.Message, fn func(pgx.Tx) error) error {
 // turnTakingBeginner begins the subscriber's batch transactions. A pgx connection must never be used by two
 // goroutines at once, and watermill-sql, when its router closes, commits or rolls back a batch while the
 // handler may still be running on that batch's connection; the transactions it begins make the two take turns.
-type turnTakingBeginner struct{ wsql.Beginner }
+// With noFlush, they commit without waiting for the disk (SubscriberConfig.Rebuildable).
+type turnTakingBeginner struct {
+	wsql.Beginner
+	noFlush bool
+}
 
 func (b turnTakingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
 	tx, err := b.Beginner.BeginTx(ctx, opts)
@@ -91,6 +102,12 @@ func (b turnTakingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions)
 	ptx, ok := tx.(*wsql.PgxTx)
 	if !ok {
 		return nil, fmt.Errorf("subscriber transaction is a %T, not a pgx transaction", tx)
+	}
+	if b.noFlush {
+		if _, err := ptx.Tx.Exec(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
+			_ = ptx.Rollback()
+			return nil, err
+		}
 	}
 	return &messageTx{tx: ptx}, nil
 }
