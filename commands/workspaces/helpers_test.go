@@ -18,6 +18,7 @@ import (
 	"github.com/mediciasafely/jobserver/eventstore"
 	"github.com/mediciasafely/jobserver/integrations/github"
 	"github.com/mediciasafely/jobserver/internal/githubfake"
+	"github.com/mediciasafely/jobserver/internal/testclock"
 )
 
 // The fake GitHub's accounts and their personal access tokens.
@@ -28,24 +29,6 @@ const (
 	collabToken    = "ghp_collabCollabCollabCollabCollab0002"
 	demoRepo       = "opensafely/bp-study"
 )
-
-// clock is the event log's clock, moved by tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // logBuffer is what the decorators logged.
 type logBuffer struct {
@@ -73,7 +56,7 @@ type server struct {
 	store    *eventstore.Memory
 	log      *commands.EventLog
 	keyring  *commands.Keyring
-	clock    *clock
+	clock    *testclock.Clock
 	logs     *logBuffer
 	fake     *githubfake.Server
 	demoSHA  string // head of the demo study's main
@@ -98,7 +81,7 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Now()}
+	c := testclock.At(time.Now())
 	store := eventstore.NewMemory()
 	log := commands.NewEventLog(store, domain.Events, c.Now)
 	logs := &logBuffer{}

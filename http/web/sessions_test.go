@@ -1,35 +1,18 @@
 package web_test
 
 import (
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mediciasafely/jobserver/internal/testclock"
 )
-
-// testClock is a clock a test moves on by hand.
-type testClock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
 
 // Reading pages writes nothing to the session store (every page and every live fetch would otherwise be a
 // write): a session is written when it changes, or to note its use every ten minutes; one unused for three
 // days ends.
 func TestASessionIsWrittenWhenItChangesOrAgesAndEndsWhenIdle(t *testing.T) {
-	clock := &testClock{at: time.Now()}
-	e := newEnv(t, withClock(clock.now))
+	clock := testclock.At(time.Now())
+	e := newEnv(t, withClock(clock.Now))
 	b := e.browser()
 	b.loginAs(e.user("ada"))
 	b.get("/event-log").expect(200, `class="user-login"`)
@@ -53,15 +36,15 @@ func TestASessionIsWrittenWhenItChangesOrAgesAndEndsWhenIdle(t *testing.T) {
 		t.Fatalf("reading pages wrote the session: %s, then %s", read, now)
 	}
 
-	clock.advance(11 * time.Minute)
+	clock.Advance(11 * time.Minute)
 	b.get("/event-log").expect(200, `class="user-login"`)
 	if now := stored(); now == read {
 		t.Fatal("a page ten minutes later did not note the session's use")
 	}
-	clock.advance(2 * 24 * time.Hour)
+	clock.Advance(2 * 24 * time.Hour)
 	b.get("/event-log").expect(200, `class="user-login"`)
 
-	clock.advance(3*24*time.Hour + time.Minute)
+	clock.Advance(3*24*time.Hour + time.Minute)
 	p := b.get("/event-log")
 	if p.url.Path != "/login" {
 		t.Fatalf("a session idle for three days still opens the event log: %d at %s", p.status, p.url)
